@@ -1,0 +1,115 @@
+"""Global filters: URL query string <-> Filters <-> a SQL WHERE clause with bound parameters.
+
+This is the one place a filter value meets SQL. Column names come only from the allow-list
+below; every value is a bound parameter, so a hostile value is just a value that matches nothing.
+A later access-control layer ANDs the viewer's scope in here, so no query can bypass it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from services.errors import InvalidFilter
+
+# URL key -> column of the `account_dim` table (built by the loader).
+DIMENSIONS: dict[str, str] = {
+    "segment": "segment",
+    "region": "region",
+    "team": "team",
+    "owner": "owner_csm_id",
+    "tier": "coverage_tier",
+}
+DIMENSION_LABELS = {"segment": "Segment", "region": "Region", "team": "Team",
+                    "owner": "Owner (CSM)", "tier": "Coverage tier"}
+MAX_VALUES_PER_DIMENSION = 200
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    values = value if isinstance(value, list | tuple) else [value]
+    cleaned = sorted({str(v) for v in values if v is not None and str(v) != ""})
+    return tuple(cleaned[:MAX_VALUES_PER_DIMENSION])
+
+
+def parse_date(value: Any, name: str = "as_of") -> date | None:
+    """Parse an ISO date from the URL; a malformed one raises InvalidFilter with a clear message."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    text = str(value[0] if isinstance(value, list | tuple) else value)
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidFilter(
+            f"'{text[:40]}' is not a valid date for '{name}': use YYYY-MM-DD, e.g. 2026-09-30."
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The global filter state of every view (empty tuple = no restriction)."""
+
+    segment: tuple[str, ...] = ()
+    region: tuple[str, ...] = ()
+    team: tuple[str, ...] = ()
+    owner: tuple[str, ...] = ()
+    tier: tuple[str, ...] = ()
+    as_of: date | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Filters:
+        """Build from parsed query parameters (values may be strings or lists)."""
+        values = {dim: _as_tuple(params.get(dim)) for dim in DIMENSIONS}
+        return cls(**values, as_of=parse_date(params.get("as_of")))
+
+    @classmethod
+    def from_search(cls, search: str | None) -> Filters:
+        """Build from a URL query string such as '?segment=SMB&segment=Enterprise'."""
+        return cls.from_params(parse_query(search))
+
+    def to_params(self) -> dict[str, list[str]]:
+        params: dict[str, list[str]] = {dim: list(getattr(self, dim)) for dim in DIMENSIONS
+                                        if getattr(self, dim)}
+        if self.as_of:
+            params["as_of"] = [self.as_of.isoformat()]
+        return params
+
+    def to_search(self, extra: Mapping[str, Any] | None = None) -> str:
+        """The canonical query string (with '?'), optionally with page-level parameters."""
+        params: dict[str, Any] = dict(self.to_params())
+        for key, value in (extra or {}).items():
+            if value not in (None, "", [], ()):
+                params[key] = value
+        return "?" + urlencode(params, doseq=True) if params else ""
+
+    def with_values(self, **changes: Any) -> Filters:
+        """A copy with some dimensions replaced (used by drill-downs)."""
+        normalised = {k: (_as_tuple(v) if k in DIMENSIONS else v) for k, v in changes.items()}
+        return replace(self, **normalised)
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, f.name) for f in fields(self))
+
+    def where(self, alias: str = "ad") -> tuple[str, list[str]]:
+        """SQL condition over `account_dim` (aliased) plus its bound parameters."""
+        clauses, params = ["TRUE"], []
+        for dim, column in DIMENSIONS.items():
+            values = getattr(self, dim)
+            if values:
+                placeholders = ", ".join("?" for _ in values)
+                clauses.append(f"{alias}.{column} IN ({placeholders})")
+                params.extend(values)
+        return " AND ".join(clauses), params
+
+
+def parse_query(search: str | None) -> dict[str, list[str]]:
+    """Parse '?a=1&a=2' into {'a': ['1', '2']} (blank values dropped)."""
+    if not search:
+        return {}
+    return parse_qs(search.lstrip("?"), keep_blank_values=False)

@@ -1,0 +1,189 @@
+"""Health queries over the materialised weekly snapshots: mix, history, owners, movers, validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from services.asof import shift_to_grid
+from services.cache import memoize
+from services.db import Database
+from services.filters import DIMENSIONS, Filters
+from services.health_model import COMPONENTS, HealthParams
+from services.retention import year_before
+
+VALIDATION_LEAD_DAYS = 90
+MOVER_WINDOW_DAYS = 28  # four weekly snapshots: the grid's closest match to "30 days"
+
+
+@memoize
+def health_summary(db: Database, filters: Filters, snapshot: date) -> dict[str, float | None]:
+    """Average health, % of ARR in red, coverage, ARR and customers at one snapshot."""
+    where, params = filters.where("ad")
+    df = db.query(
+        f"""
+        SELECT COUNT(*) AS accounts, COALESCE(SUM(h.arr), 0) AS arr,
+               AVG(h.health_score) AS avg_health,
+               SUM(h.arr) FILTER (WHERE h.band = 'red') / NULLIF(SUM(h.arr), 0) AS pct_arr_red,
+               COUNT(*) FILTER (WHERE h.missing_inputs IS NULL) / NULLIF(COUNT(*), 0) AS health_coverage
+        FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
+        WHERE {where} AND h.snapshot_date = ?
+        """,
+        [*params, snapshot],
+    )
+    row = df.iloc[0]
+    out = {k: (None if pd.isna(row[k]) else float(row[k])) for k in df.columns}
+    if out["pct_arr_red"] is None and out["arr"]:
+        out["pct_arr_red"] = 0.0
+    return out
+
+
+@memoize
+def band_mix(db: Database, filters: Filters, snapshot: date, by: str = "segment") -> pd.DataFrame:
+    """Accounts and ARR per (group, band) at one snapshot."""
+    where, params = filters.where("ad")
+    column = DIMENSIONS[by] if by in DIMENSIONS else "segment"
+    return db.query(
+        f"""
+        SELECT ad.{column} AS grp, h.band, COUNT(*) AS accounts, SUM(h.arr) AS arr
+        FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
+        WHERE {where} AND h.snapshot_date = ?
+        GROUP BY ALL ORDER BY grp, h.band
+        """,
+        [*params, snapshot],
+    )
+
+
+@memoize
+def band_history(db: Database, filters: Filters, end: date, weeks: int = 26) -> pd.DataFrame:
+    """Accounts and ARR per band for each weekly snapshot in the `weeks` up to `end`."""
+    where, params = filters.where("ad")
+    start = end - timedelta(days=7 * (weeks - 1))
+    return db.query(
+        f"""
+        SELECT h.snapshot_date, h.band, COUNT(*) AS accounts, SUM(h.arr) AS arr
+        FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
+        WHERE {where} AND h.snapshot_date BETWEEN ? AND ?
+        GROUP BY ALL ORDER BY h.snapshot_date, h.band
+        """,
+        [*params, start, end],
+    )
+
+
+@memoize
+def health_by_owner(db: Database, filters: Filters, snapshot: date) -> pd.DataFrame:
+    """Per owner CSM: accounts, ARR, average health and % of ARR in red at one snapshot."""
+    where, params = filters.where("ad")
+    return db.query(
+        f"""
+        SELECT ad.owner_csm_id, ad.owner_name, ad.team, COUNT(*) AS accounts,
+               SUM(h.arr) AS arr, ROUND(AVG(h.health_score), 1) AS avg_health,
+               COALESCE(SUM(h.arr) FILTER (WHERE h.band = 'red'), 0) / NULLIF(SUM(h.arr), 0) AS pct_arr_red,
+               COUNT(*) FILTER (WHERE h.band = 'red') AS red_accounts
+        FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
+        WHERE {where} AND h.snapshot_date = ?
+        GROUP BY ALL ORDER BY pct_arr_red DESC, arr DESC
+        """,
+        [*params, snapshot],
+    )
+
+
+@memoize
+def movers(db: Database, filters: Filters, snapshot: date, limit: int = 10,
+           params: HealthParams = HealthParams()) -> pd.DataFrame:
+    """Largest health drops over the last 4 weekly snapshots, with the component that drove each."""
+    where, bind = filters.where("ad")
+    weights = params.weights()
+    neutral = params.neutral_score
+    drops = ", ".join(
+        f"{weights[c]} * (COALESCE(p.{c}_score, {neutral}) - COALESCE(h.{c}_score, {neutral})) AS drop_{c}"
+        for c in COMPONENTS)
+    df = db.query(
+        f"""
+        SELECT h.account_id, ad.name, ad.segment, ad.owner_name, h.arr,
+               p.health_score AS health_before, h.health_score AS health_now,
+               h.health_score - p.health_score AS change, h.band, {drops}
+        FROM health_snapshots h
+        JOIN health_snapshots p ON p.account_id = h.account_id AND p.snapshot_date = ?
+        JOIN account_dim ad ON ad.account_id = h.account_id
+        WHERE {where} AND h.snapshot_date = ? AND h.health_score < p.health_score
+        ORDER BY change, h.arr DESC LIMIT ?
+        """,
+        [snapshot - timedelta(days=MOVER_WINDOW_DAYS), *bind, snapshot, limit],
+    )
+    drop_cols = [f"drop_{c}" for c in COMPONENTS]
+    if df.empty:
+        df["driver"] = pd.Series(dtype=str)
+    else:
+        df["driver"] = df[drop_cols].idxmax(axis=1).str.removeprefix("drop_")
+    return df.drop(columns=drop_cols)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Health model validation: band 90 days before renewal vs the outcome."""
+
+    by_band: pd.DataFrame  # band, renewals, losses, loss_rate, arr_up, lost_arr
+    renewals: int
+    base_loss_rate: float | None
+    recall_lost_arr: float | None
+    lift_red: float | None
+    window_start: date
+    window_end: date
+
+
+@memoize
+def validation(db: Database, filters: Filters, as_of: date) -> Validation:
+    """Closed renewals dated in the 4 quarters to `as_of`, scored 90 days before each."""
+    where, params = filters.where("ad")
+    start = year_before(as_of)
+    df = db.query(
+        f"""
+        WITH closed AS (
+            SELECT r.*, r.renewal_date - {VALIDATION_LEAD_DAYS} AS scored_on
+            FROM renewals r JOIN account_dim ad ON ad.account_id = r.account_id
+            WHERE {where} AND r.outcome <> 'open' AND r.renewal_date > ? AND r.renewal_date <= ?
+        ), banded AS (
+            SELECT c.*, h.band
+            FROM closed c ASOF JOIN health_snapshots h
+              ON h.account_id = c.account_id AND h.snapshot_date <= c.scored_on
+            WHERE h.snapshot_date > c.scored_on - 7
+        )
+        SELECT band, COUNT(*) AS renewals,
+               COUNT(*) FILTER (WHERE outcome IN ('churned', 'contracted')) AS losses,
+               SUM(arr_up_for_renewal) AS arr_up,
+               SUM(GREATEST(arr_up_for_renewal - COALESCE(renewed_arr, 0), 0)) AS lost_arr
+        FROM banded GROUP BY band
+        """,
+        [*params, start, as_of],
+    )
+    by_band = (pd.DataFrame({"band": ["green", "yellow", "red"]})
+               .merge(df, on="band", how="left").fillna(0))
+    by_band["loss_rate"] = by_band["losses"] / by_band["renewals"].where(by_band["renewals"] > 0)
+    total, losses = by_band["renewals"].sum(), by_band["losses"].sum()
+    base = losses / total if total else None
+    lost = by_band["lost_arr"].sum()
+    flagged = by_band.loc[by_band.band.isin(["red", "yellow"]), "lost_arr"].sum()
+    red_rate = by_band.loc[by_band.band == "red", "loss_rate"].iloc[0]
+    return Validation(
+        by_band=by_band, renewals=int(total), base_loss_rate=base,
+        recall_lost_arr=(flagged / lost) if lost else None,
+        lift_red=(red_rate / base) if base and not pd.isna(red_rate) else None,
+        window_start=start, window_end=as_of)
+
+
+@memoize
+def account_health(db: Database, account_id: str, snapshot: date, weeks: int = 26) -> pd.DataFrame:
+    """One account's weekly health snapshots, oldest first, up to `snapshot`."""
+    return db.query(
+        "SELECT * FROM health_snapshots WHERE account_id = ? AND snapshot_date BETWEEN ? AND ? "
+        "ORDER BY snapshot_date",
+        [account_id, snapshot - timedelta(days=7 * (weeks - 1)), snapshot],
+    )
+
+
+def previous_snapshot(db: Database, snapshot: date, days: int = 90) -> date | None:
+    """The grid date about `days` earlier (for "change vs 90 days ago")."""
+    return shift_to_grid(db, snapshot - timedelta(days=days))

@@ -1,0 +1,95 @@
+"""ARR and cohort retention (GRR, NRR, logo retention) from contracts, by any dimension."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from services.cache import memoize
+from services.db import Database
+from services.filters import DIMENSIONS, Filters
+
+
+def year_before(d: date) -> date:
+    """Same calendar day a year earlier (29 Feb becomes 28 Feb)."""
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:
+        return d.replace(year=d.year - 1, day=28)
+
+
+def _group_expr(by: str | None) -> str:
+    if by is None:
+        return "'All'"
+    if by not in DIMENSIONS:
+        raise ValueError(f"cannot group by {by!r}")
+    return f"ad.{DIMENSIONS[by]}"
+
+
+@memoize
+def arr_at(db: Database, filters: Filters, day: date) -> dict[str, float]:
+    """ARR(d) and the number of paying accounts on `day` under the filters."""
+    where, params = filters.where("ad")
+    df = db.query(
+        f"""
+        SELECT COALESCE(SUM(arr), 0) AS arr, COUNT(*) AS accounts FROM (
+            SELECT c.account_id, SUM(c.arr) AS arr
+            FROM contracts c JOIN account_dim ad ON ad.account_id = c.account_id
+            WHERE {where} AND c.start_date <= ? AND ? < c.end_date
+            GROUP BY c.account_id HAVING SUM(c.arr) > 0)
+        """,
+        [*params, day, day],
+    )
+    return {"arr": float(df.at[0, "arr"]), "accounts": int(df.at[0, "accounts"])}
+
+
+@memoize
+def cohort_movement(db: Database, filters: Filters, start: date, end: date,
+                    by: str | None = None) -> pd.DataFrame:
+    """Cohort ARR movement over [start, end) per group, with GRR, NRR and logo retention.
+
+    The cohort is every account with ARR(start) > 0; new logos are excluded.
+    """
+    where, params = filters.where("ad")
+    return db.query(
+        f"""
+        WITH acc AS (
+            SELECT ad.account_id, {_group_expr(by)} AS grp FROM account_dim ad WHERE {where}
+        ), per_account AS (
+            SELECT c.account_id,
+                   COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= ? AND ? < c.end_date), 0) AS a0,
+                   COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= ? AND ? < c.end_date), 0) AS a1
+            FROM contracts c JOIN acc ON acc.account_id = c.account_id
+            GROUP BY c.account_id
+        ), moved AS (
+            SELECT acc.grp,
+                   SUM(a0) AS start_arr, SUM(a1) AS end_arr,
+                   SUM(CASE WHEN a1 = 0 THEN a0 ELSE 0 END) AS churned_arr,
+                   SUM(CASE WHEN a1 > 0 AND a1 < a0 THEN a0 - a1 ELSE 0 END) AS contraction_arr,
+                   SUM(CASE WHEN a1 > a0 THEN a1 - a0 ELSE 0 END) AS expansion_arr,
+                   COUNT(*) AS logos_start,
+                   COUNT(*) FILTER (WHERE a1 > 0) AS logos_retained
+            FROM per_account JOIN acc ON acc.account_id = per_account.account_id
+            WHERE a0 > 0
+            GROUP BY acc.grp
+        )
+        SELECT *,
+               (start_arr - churned_arr - contraction_arr) / NULLIF(start_arr, 0) AS grr,
+               end_arr / NULLIF(start_arr, 0) AS nrr,
+               logos_retained / NULLIF(logos_start, 0) AS logo_retention
+        FROM moved ORDER BY grp
+        """,
+        [*params, start, start, end, end],
+    )
+
+
+def trailing_retention(db: Database, filters: Filters, as_of: date) -> dict[str, float | None]:
+    """GRR, NRR and logo retention over the 12 months to `as_of` (None when no cohort)."""
+    df = cohort_movement(db, filters, year_before(as_of), as_of)
+    if df.empty:
+        return {"grr": None, "nrr": None, "logo_retention": None, "start_arr": 0.0}
+    row = df.iloc[0]
+    return {k: (None if pd.isna(row[k]) else float(row[k]))
+            for k in ("grr", "nrr", "logo_retention", "start_arr", "churned_arr",
+                      "contraction_arr", "expansion_arr")}

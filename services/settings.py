@@ -1,0 +1,38 @@
+"""Settings from environment variables, each with a working default (the only place they are read)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings; see README "Settings" for each variable."""
+
+    db_path: Path
+    cache_type: str
+    cache_dir: Path
+    cache_redis_url: str | None
+    cache_timeout_seconds: int
+    port: int
+
+
+def load_settings() -> Settings:
+    """Read the environment now (tests change it between cases, so never cache this)."""
+    db_path = Path(os.environ.get("CSOPS_DB", PROJECT_ROOT / "data" / "csops.duckdb"))
+    if not db_path.is_absolute():
+        db_path = PROJECT_ROOT / db_path
+    redis_url = os.environ.get("CSOPS_CACHE_REDIS_URL") or None
+    cache_type = os.environ.get("CSOPS_CACHE_TYPE", "redis" if redis_url else "filesystem")
+    return Settings(
+        db_path=db_path,
+        cache_type=cache_type,
+        cache_dir=Path(os.environ.get("CSOPS_CACHE_DIR", PROJECT_ROOT / ".cache" / "results")),
+        cache_redis_url=redis_url,
+        cache_timeout_seconds=int(os.environ.get("CSOPS_CACHE_TIMEOUT", "86400")),
+        port=int(os.environ.get("CSOPS_PORT", "8050")),
+    )
