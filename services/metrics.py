@@ -20,6 +20,11 @@ class Metric:
     unit: str  # money | percent | count | score | days
     higher_is_better: bool = True
     caveats: str = ""
+    short_label: str = ""
+
+    @property
+    def card_label(self) -> str:
+        return self.short_label or self.label
 
 
 _METRICS = [
@@ -31,13 +36,14 @@ _METRICS = [
            "Share of the ARR held a year ago that is still held, counting losses (churn and "
            "contraction) but not expansion. New logos are excluded.",
            "GRR = (Σa0 − churned − contraction) / Σa0 over the cohort with a0 = ARR(as_of − 12 "
-           "months) > 0, a1 = ARR(as_of)", "percent",
+           "months) > 0, a1 = ARR(as_of)", "percent", short_label="GRR (12 months)",
            caveats="Cohort by current owner and segment; accounts moved between books count "
                    "where they are now."),
     Metric("nrr", "Net revenue retention",
            "ARR today from the customers of a year ago, as a share of their ARR then: losses "
            "and expansion both count. New logos are excluded.",
-           "NRR = Σa1 / Σa0 over the cohort with a0 = ARR(as_of − 12 months) > 0", "percent"),
+           "NRR = Σa1 / Σa0 over the cohort with a0 = ARR(as_of − 12 months) > 0", "percent",
+           short_label="NRR (12 months)"),
     Metric("logo_retention", "Logo retention",
            "Share of last year's customers still paying today.",
            "#(a1 > 0) / #(a0 > 0)", "percent"),

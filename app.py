@@ -1,0 +1,60 @@
+"""CS Ops Console: wires the Dash app (pages, shell, cache, routes) and exposes `server` for gunicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Dash, dcc, html
+
+from components import ids
+from components.filter_bar import filter_bar
+from components.shell import navbar
+from components.states import error_state
+from components.theme import register_template
+from services import cache
+from services.accounts import dimension_options
+from services.asof import snapshot_dates
+from services.db import get_database
+from services.errors import ServiceError
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+register_template()
+cache.configure()
+
+app = Dash(__name__, use_pages=True, title="CS Ops Console", update_title=None,
+           external_stylesheets=[], serve_locally=True)
+server = app.server
+
+from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
+import pages._global_callbacks  # noqa: E402,F401  (registers the shell callbacks)
+
+register_export_routes(server)
+
+
+def serve_layout():
+    """The shell, rebuilt on each full page load so it follows the current database."""
+    nav_pages = sorted((p for p in dash.page_registry.values() if p.get("nav", True)),
+                       key=lambda p: p.get("order", 99))
+    banner, options, as_of_text, data_as_of, first = None, {}, "No data loaded", None, None
+    try:
+        db = get_database()
+        info = db.info()
+        options = dimension_options(db)
+        data_as_of, first = info.as_of_date, snapshot_dates(db)[0]
+        as_of_text = f"Data as of {data_as_of:%d %b %Y}"
+    except ServiceError as exc:
+        banner = error_state(str(exc))
+    return html.Div([
+        dcc.Location(id=ids.URL, refresh="callback-nav"),
+        navbar(nav_pages, as_of_text),
+        filter_bar(options, data_as_of, first),
+        dbc.Container([banner, dash.page_container], fluid=True, className="page-body pt-3"),
+    ])
+
+
+app.layout = serve_layout
+
+if __name__ == "__main__":
+    app.run(debug=False, port=8050)

@@ -1,0 +1,99 @@
+"""AG Grid factories: the server-paged Accounts grid and small client-side tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+import pandas as pd
+
+MONEY = {"function": "params.value == null ? '–' : d3.format('$,.0f')(params.value)"}
+PERCENT = {"function": "params.value == null ? '–' : d3.format('.1%')(params.value)"}
+SCORE = {"function": "params.value == null ? '–' : d3.format('.1f')(params.value)"}
+SIGNED = {"function": "params.value == null ? '–' : d3.format('+.1f')(params.value)"}
+BAND_STYLE = {"styleConditions": [
+    {"condition": "params.value == 'red'", "style": {"color": "#b02a2a", "fontWeight": 600}},
+    {"condition": "params.value == 'yellow'", "style": {"color": "#9a6b00", "fontWeight": 600}},
+    {"condition": "params.value == 'green'", "style": {"color": "#1f7a45", "fontWeight": 600}},
+]}
+
+ACCOUNT_COLUMNS = [
+    {"field": "name", "headerName": "Account", "pinned": "left", "minWidth": 220,
+     "cellClass": "link-cell", "filter": "agTextColumnFilter",
+     "filterParams": {"filterOptions": ["contains"], "maxNumConditions": 1,
+                      "buttons": ["reset"]}},
+    {"field": "segment", "minWidth": 110},
+    {"field": "owner_name", "headerName": "Owner", "minWidth": 140},
+    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
+    {"field": "health_score", "headerName": "Health", "valueFormatter": SCORE,
+     "type": "rightAligned", "maxWidth": 110},
+    {"field": "band", "headerName": "Band", "cellStyle": BAND_STYLE, "maxWidth": 100},
+    {"field": "health_change", "headerName": "Δ 4 wks", "valueFormatter": SIGNED,
+     "type": "rightAligned", "maxWidth": 110},
+    {"field": "next_renewal_date", "headerName": "Next renewal", "minWidth": 120},
+    {"field": "renewal_arr", "headerName": "Renewal ARR", "valueFormatter": MONEY,
+     "type": "rightAligned"},
+    {"field": "forecast_category", "headerName": "CSM call", "minWidth": 100},
+    {"field": "region", "minWidth": 120},
+    {"field": "coverage_tier", "headerName": "Tier", "minWidth": 100},
+    {"field": "team", "minWidth": 170},
+    {"field": "lifecycle_stage", "headerName": "Stage", "minWidth": 100},
+    {"field": "missing_inputs", "headerName": "Missing inputs", "minWidth": 140},
+]
+
+
+def search_filter_model(text: str) -> dict[str, Any]:
+    """The grid filter model that carries the quick search (the server applies it)."""
+    if not text:
+        return {}
+    return {"name": {"filterType": "text", "type": "contains", "filter": text}}
+
+
+def search_from_filter_model(model: dict[str, Any] | None) -> str:
+    return str(((model or {}).get("name") or {}).get("filter") or "")
+
+
+def accounts_grid(grid_id: str, search: str = "") -> dag.AgGrid:
+    """Server-paged (infinite row model) grid: sort and search run in the service, 100 rows a block.
+
+    The quick search travels as the Account column's filter model, so changing it makes the
+    grid drop its cached blocks and ask the server again.
+    """
+    return dag.AgGrid(
+        id=grid_id,
+        filterModel=search_filter_model(search),
+        columnDefs=ACCOUNT_COLUMNS,
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1,
+                       "minWidth": 90},
+        rowModelType="infinite",
+        getRowId="params.data.account_id",
+        dashGridOptions={"cacheBlockSize": 100, "maxBlocksInCache": 20, "rowBuffer": 0,
+                         "infiniteInitialRowCount": 1, "animateRows": False,
+                         "suppressCellFocus": True},
+        style={"height": "620px", "width": "100%"},
+        className="accounts-grid",
+    )
+
+
+def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows for a grid: dates as ISO text, missing values as null."""
+    data = df.copy()
+    for col in data.columns:
+        if pd.api.types.is_datetime64_any_dtype(data[col]):
+            data[col] = data[col].dt.strftime("%Y-%m-%d")
+    return data.astype(object).where(data.notna(), None).to_dict("records")
+
+
+def records_grid(grid_id: str, columns: list[dict[str, Any]], row_id: str | None = None,
+                 height: int = 360, df: pd.DataFrame | None = None) -> dag.AgGrid:
+    """A small client-side grid (sortable); rows come from `df` or a callback's `rowData`."""
+    extra = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=[] if df is None else to_records(df),
+        columnDefs=columns,
+        defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 90},
+        dashGridOptions={"animateRows": False, "suppressCellFocus": True},
+        style={"height": f"{height}px", "width": "100%"},
+        **extra,
+    )

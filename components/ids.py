@@ -1,0 +1,16 @@
+"""Every component id used across modules, in one place (page-local ids live in their page)."""
+
+URL = "url"
+FILTER_PREFIX = "filter-"  # + dimension key, e.g. "filter-segment"
+FILTER_AS_OF = "filter-as_of"
+FILTER_RESET = "filter-reset"
+NAV_LINK = "nav-link"  # pattern-matching: {"type": NAV_LINK, "path": "/accounts"}
+DATA_AS_OF = "data-as-of"
+
+
+def filter_id(dimension: str) -> str:
+    return FILTER_PREFIX + dimension
+
+
+def nav_link(path: str) -> dict[str, str]:
+    return {"type": NAV_LINK, "path": path}

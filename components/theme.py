@@ -1,0 +1,36 @@
+"""The house plotly template and colours: green/amber/red mean health bands and nothing else."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+BAND_COLORS = {"green": "#2e9e5b", "yellow": "#e0a526", "red": "#d64545"}
+BAND_LABELS = {"green": "Green (≥ 70)", "yellow": "Yellow (40–69)", "red": "Red (< 40)"}
+NEUTRAL = ["#3b5b92", "#7a8fb8", "#9aa5b1", "#5c6f82", "#b7c4d6"]
+FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+TEMPLATE_NAME = "csops"
+
+
+def register_template() -> None:
+    """Register the house template and make it the default for every figure."""
+    pio.templates[TEMPLATE_NAME] = go.layout.Template(
+        layout=go.Layout(
+            font=dict(family=FONT, size=13, color="#27313d"),
+            title=dict(font=dict(size=15, color="#1b2430"), x=0, xanchor="left", y=0.97),
+            colorway=NEUTRAL,
+            paper_bgcolor="white",
+            plot_bgcolor="white",
+            margin=dict(l=8, r=8, t=48, b=8),
+            xaxis=dict(showgrid=False, linecolor="#c9d1db", ticks="", automargin=True),
+            yaxis=dict(gridcolor="#eef1f5", zeroline=False, linecolor="#c9d1db", automargin=True),
+            legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1,
+                        title_text="", font=dict(size=12)),
+            hoverlabel=dict(font_family=FONT),
+            separators=".,",
+        )
+    )
+    pio.templates.default = TEMPLATE_NAME
+
+
+register_template()

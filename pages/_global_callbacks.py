@@ -1,0 +1,64 @@
+"""Callbacks of the app shell: the filter bar <-> URL query string, and nav links keeping filters."""
+
+from __future__ import annotations
+
+from dash import ALL, Input, Output, State, callback, ctx, no_update
+
+from components import ids
+from services.errors import InvalidFilter
+from services.filters import DIMENSIONS, Filters, parse_query
+
+FILTER_KEYS = (*DIMENSIONS, "as_of")
+
+
+def _search_with_filters(current_search: str | None, filters: Filters) -> str:
+    """Replace the global filters in a query string, keeping page parameters (band, q, ...)."""
+    page_params = {k: v for k, v in parse_query(current_search).items() if k not in FILTER_KEYS}
+    return filters.to_search(page_params)
+
+
+@callback(
+    Output(ids.URL, "search"),
+    *[Output(ids.filter_id(d), "value") for d in DIMENSIONS],
+    Output(ids.FILTER_AS_OF, "date"),
+    Input(ids.URL, "search"),
+    *[Input(ids.filter_id(d), "value") for d in DIMENSIONS],
+    Input(ids.FILTER_AS_OF, "date"),
+    Input(ids.FILTER_RESET, "n_clicks"),
+)
+def sync_filters(search, *values):
+    """Keeps the filter bar and the URL in step.
+
+    Called when: the URL changes (load, reload, back, drill) -> the controls show its filters;
+    a control changes or Reset is clicked -> the URL gets the new filters (and pages redraw).
+    """
+    dims = list(DIMENSIONS)
+    if ctx.triggered_id in (None, ids.URL):
+        try:
+            filters = Filters.from_search(search)
+            as_of = filters.as_of.isoformat() if filters.as_of else None
+        except InvalidFilter:  # the page shows the message; keep the controls usable
+            filters = Filters.from_params({k: v for k, v in parse_query(search).items()
+                                           if k != "as_of"})
+            as_of = None
+        return (no_update, *[list(getattr(filters, d)) for d in dims], as_of)
+    if ctx.triggered_id == ids.FILTER_RESET:
+        filters = Filters()
+        return (_search_with_filters(search, filters), *[[] for _ in dims], None)
+    chosen = dict(zip(dims, values[:len(dims)], strict=True))
+    filters = Filters.from_params({**chosen, "as_of": values[len(dims)]})
+    return (_search_with_filters(search, filters), *[no_update for _ in dims], no_update)
+
+
+@callback(
+    Output({"type": ids.NAV_LINK, "path": ALL}, "href"),
+    Input(ids.URL, "search"),
+    State({"type": ids.NAV_LINK, "path": ALL}, "id"),
+)
+def carry_filters_in_nav(search, link_ids):
+    """Nav links keep the global filters. Called when: the URL's query string changes."""
+    try:
+        filters = Filters.from_search(search)
+    except InvalidFilter:
+        filters = Filters()
+    return [link["path"] + filters.to_search() for link in link_ids]

@@ -1,0 +1,74 @@
+"""Page helpers: parse the view from URL parameters, render service errors, build drill links."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from dash.exceptions import PreventUpdate
+
+from components.states import error_state
+from services.asof import AsOf, resolve_as_of
+from services.db import get_database
+from services.errors import ServiceError
+from services.filters import Filters
+
+log = logging.getLogger(__name__)
+UNEXPECTED = "Something went wrong while preparing this view. It has been logged; try again or reset the filters."
+
+
+def view_state(params: Mapping[str, Any]) -> tuple[dict[str, Any], Filters | None, AsOf | None]:
+    """Store payload for a page's callbacks, plus the parsed filters and as-of (None on error)."""
+    try:
+        filters = Filters.from_params(params)
+        as_of = resolve_as_of(get_database(), filters)
+    except ServiceError as exc:
+        return {"error": str(exc)}, None, None
+    except Exception:  # never show a stack trace; the log has it
+        log.exception("cannot resolve view")
+        return {"error": UNEXPECTED}, None, None
+    return {"search": filters.to_search(), "snapshot": as_of.date.isoformat()}, filters, as_of
+
+
+def from_store(data: Mapping[str, Any] | None) -> tuple[Filters, date]:
+    """Filters and snapshot date from a page's store; stops the callback if the view is invalid."""
+    if not data or "error" in data:
+        raise PreventUpdate
+    return Filters.from_search(data["search"]), date.fromisoformat(data["snapshot"])
+
+
+def guarded(*fallback_outputs: Any) -> Callable:
+    """Turn service errors into a message in the first output; nothing else reaches the user.
+
+    `fallback_outputs` are returned for the remaining outputs when an error is shown.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except PreventUpdate:
+                raise
+            except ServiceError as exc:
+                message = error_state(str(exc))
+            except Exception:
+                log.exception("callback %s failed", fn.__name__)
+                message = error_state(UNEXPECTED)
+            return (message, *fallback_outputs) if fallback_outputs else message
+
+        return wrapper
+
+    return decorate
+
+
+def accounts_href(filters: Filters, **drill: Any) -> str:
+    """Link to the Accounts list under `filters` plus drill parameters."""
+    return "/accounts" + filters.to_search(drill)
+
+
+def account_href(account_id: str, filters: Filters) -> str:
+    return f"/accounts/{account_id}" + filters.to_search()

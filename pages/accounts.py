@@ -1,0 +1,113 @@
+"""Accounts (/accounts): the drill-down target, a server-paged grid of the accounts behind a number."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from components import formatting, ids
+from components.grids import (
+    accounts_grid,
+    search_filter_model,
+    search_from_filter_model,
+    to_records,
+)
+from components.shell import page_header
+from components.states import error_state, notice
+from pages._shared import account_href, from_store, guarded, view_state
+from services.accounts import AccountDrill, account_page, account_totals
+from services.db import get_database
+from services.errors import ServiceError
+from services.filters import DIMENSION_LABELS
+
+dash.register_page(__name__, path="/accounts", name="Accounts", title="Accounts · CS Ops Console",
+                   order=1)
+
+STORE = "accounts-view"
+TOTALS = "accounts-totals"
+SEARCH = "accounts-search"
+GRID = "accounts-grid"
+EXPORT = "accounts-export"
+DRILL_TEXT = "accounts-drill"
+
+
+def layout(**params):
+    data, filters, as_of = view_state(params)
+    drill = AccountDrill()
+    if "error" not in data:
+        try:
+            drill = AccountDrill.from_params(params)
+            data["drill"] = drill.to_params()
+        except ServiceError as exc:
+            data = {"error": str(exc)}
+    described = drill.describe() + [f"{DIMENSION_LABELS[d].lower()} {', '.join(getattr(filters, d))}"
+                                    for d in DIMENSION_LABELS if filters and getattr(filters, d)]
+    subtitle = (f"As of {as_of.date:%d %b %Y}" + (" · " + "; ".join(described) if described else "")
+                if as_of else None)
+    return html.Div([
+        dcc.Store(id=STORE, data=data),
+        page_header("Accounts", subtitle),
+        error_state(data["error"]) if "error" in data else notice(as_of.notice if as_of else None),
+        html.Div([
+            dbc.Row([
+                dbc.Col(html.Div(id=TOTALS, className="accounts-totals"), md=6),
+                dbc.Col(dbc.InputGroup([
+                    dbc.Input(id=SEARCH, placeholder="Search account, id or owner", type="search",
+                              debounce=0.4, value=drill.search),
+                    html.A("Export CSV", id=EXPORT, href="#", className="btn btn-outline-secondary",
+                           download="accounts.csv"),
+                ], size="sm"), md=6),
+            ], className="mb-2 align-items-center"),
+            accounts_grid(GRID, drill.search),
+        ], style={"display": "none"} if "error" in data else {}),
+    ])
+
+
+def _view(data):
+    filters, snapshot = from_store(data)
+    return filters, AccountDrill.from_params(data.get("drill", {})), snapshot
+
+
+@callback(Output(TOTALS, "children"), Output(EXPORT, "href"), Output(GRID, "filterModel"),
+          Input(STORE, "data"), Input(SEARCH, "value"))
+@guarded("#", no_update)
+def render_totals(data, search):
+    """Redraws the count, ARR total and export link, and passes the search to the grid.
+
+    Called when: the view or the search text changes.
+    """
+    filters, drill, snapshot = _view(data)
+    drill = drill.with_search(search)
+    totals = account_totals(get_database(), filters, drill, snapshot)
+    text = [html.Span(formatting.count(totals["accounts"]), id="accounts-count", className="fw-bold"),
+            " accounts · ", html.Span(formatting.money(totals["arr"]), id="accounts-arr",
+                                      className="fw-bold"), " ARR"]
+    export = "/export/accounts.csv" + filters.to_search({**drill.to_params(), "as_of": snapshot.isoformat()})
+    return text, export, search_filter_model(drill.search)
+
+
+@callback(Output(GRID, "getRowsResponse"), Input(GRID, "getRowsRequest"), State(STORE, "data"))
+def serve_rows(request, data):
+    """Serves one block of rows. Called when: the grid scrolls, sorts or its search changes."""
+    if not request:
+        return no_update
+    filters, drill, snapshot = _view(data)
+    drill = drill.with_search(search_from_filter_model(request.get("filterModel")))
+    sort = tuple((s["colId"], s["sort"]) for s in request.get("sortModel") or [])
+    start = int(request.get("startRow") or 0)
+    limit = int(request.get("endRow") or start + 100) - start
+    db = get_database()
+    rows = account_page(db, filters, drill, snapshot, sort, start, limit)
+    return {"rowData": to_records(rows),
+            "rowCount": account_totals(db, filters, drill, snapshot)["accounts"]}
+
+
+@callback(Output(ids.URL, "href", allow_duplicate=True), Input(GRID, "cellClicked"),
+          State(STORE, "data"), prevent_initial_call=True)
+def open_account(cell, data):
+    """Opens Account 360. Called when: a row of the grid is clicked."""
+    filters, _ = from_store(data)
+    if not cell or not cell.get("rowId"):
+        return no_update
+    return account_href(cell["rowId"], filters)

@@ -1,0 +1,212 @@
+"""Portfolio health (/): KPIs, band mix, weekly trend, owners, movers and model validation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from components import charts, formatting, ids
+from components.grids import BAND_STYLE, MONEY, PERCENT, SCORE, SIGNED, records_grid, to_records
+from components.kpi import kpi_card
+from components.shell import page_header, panel
+from components.states import empty_state, error_state, notice
+from pages._shared import account_href, accounts_href, from_store, guarded, view_state
+from services import health
+from services.db import get_database
+from services.health_model import COMPONENT_LABELS
+from services.metrics import metric
+from services.portfolio import portfolio_kpis
+
+dash.register_page(__name__, path="/", name="Portfolio health", title="Portfolio health · CS Ops Console",
+                   order=0)
+
+GRAPH_CONFIG = {"displayModeBar": False}
+STORE = "portfolio-view"
+KPI_ROW = "portfolio-kpis"
+MEASURE = "portfolio-measure"
+BAND_MIX = "portfolio-band-mix"
+BAND_HISTORY = "portfolio-band-history"
+OWNERS = "portfolio-owners"
+MOVERS = "portfolio-movers"
+VALIDATION = "portfolio-validation"
+VALIDATION_STATS = "portfolio-validation-stats"
+OWNER_GRID = "portfolio-owner-grid"
+MOVER_GRID = "portfolio-movers-grid"
+OWNER_COLUMNS = [
+    {"field": "owner_name", "headerName": "Owner", "minWidth": 140, "cellClass": "link-cell"},
+    {"field": "team", "minWidth": 160},
+    {"field": "accounts", "type": "rightAligned", "maxWidth": 110},
+    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
+    {"field": "avg_health", "headerName": "Avg health", "valueFormatter": SCORE, "type": "rightAligned"},
+    {"field": "pct_arr_red", "headerName": "% ARR red", "valueFormatter": PERCENT, "type": "rightAligned"},
+]
+MOVER_COLUMNS = [
+    {"field": "name", "headerName": "Account", "minWidth": 170, "cellClass": "link-cell"},
+    {"field": "change", "headerName": "Δ health", "valueFormatter": SIGNED, "type": "rightAligned",
+     "maxWidth": 100},
+    {"field": "health_now", "headerName": "Now", "valueFormatter": SCORE, "maxWidth": 80,
+     "type": "rightAligned"},
+    {"field": "band", "cellStyle": BAND_STYLE, "maxWidth": 90},
+    {"field": "driver", "headerName": "Driver", "minWidth": 110},
+    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
+]
+# KPI card -> drill parameters of the Accounts list (None: the card has no account list).
+KPI_DRILL = {"arr": {}, "accounts": {}, "avg_health": {}, "pct_arr_red": {"band": "red"},
+             "health_coverage": {"inputs": "incomplete"}, "grr": None, "nrr": None}
+
+
+def layout(**params):
+    data, _, as_of = view_state(params)
+    subtitle = (f"As of {as_of.date:%d %b %Y} · data as of {as_of.data_as_of:%d %b %Y}"
+                if as_of else None)
+    measure = dbc.RadioItems(id=MEASURE, options=[{"label": "ARR", "value": "arr"},
+                                                  {"label": "Accounts", "value": "accounts"}],
+                             value="arr", inline=True, className="small measure-toggle")
+    return html.Div([
+        dcc.Store(id=STORE, data=data),
+        page_header("Portfolio health", subtitle, measure),
+        error_state(data["error"]) if "error" in data else notice(as_of.notice if as_of else None),
+        html.Div([
+            dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
+            dbc.Row([
+                dbc.Col(panel("Health band mix by segment", dcc.Graph(id=BAND_MIX, config=GRAPH_CONFIG),
+                              help_text=metric("health_score").definition + " Click a bar to list its accounts."),
+                        lg=6, className="mb-3"),
+                dbc.Col(panel("Weekly band mix, last 26 weeks", dcc.Graph(id=BAND_HISTORY, config=GRAPH_CONFIG),
+                              help_text="Share of ARR (or accounts) in each band at each weekly snapshot. "
+                                        "Click a bar to list those accounts as of that week."),
+                        lg=6, className="mb-3"),
+            ]),
+            dbc.Row([
+                dbc.Col(panel("Health by owner (CSM)",
+                              [html.Div(id=OWNERS), records_grid(OWNER_GRID, OWNER_COLUMNS, "owner_csm_id", 380)],
+                              help_text="Click a row to list that CSM's accounts."), lg=7, className="mb-3"),
+                dbc.Col(panel("Biggest movers (4 weeks)",
+                              [html.Div(id=MOVERS), records_grid(MOVER_GRID, MOVER_COLUMNS, "account_id", 380)],
+                              help_text=metric("health_drop_30d").definition
+                              + " The driver is the component whose weighted score fell most."),
+                        lg=5, className="mb-3"),
+            ]),
+            dbc.Row([
+                dbc.Col(panel("Health model validation", dcc.Graph(id=VALIDATION, config=GRAPH_CONFIG),
+                              help_text="Renewals closed in the last 4 quarters, grouped by the band the "
+                                        "account had 90 days before its renewal date. Click a bar for the accounts."),
+                        lg=7, className="mb-3"),
+                dbc.Col(panel("Does the score predict losses?", html.Div(id=VALIDATION_STATS)),
+                        lg=5, className="mb-3"),
+            ]),
+        ], style={"display": "none"} if "error" in data else {}),
+    ])
+
+
+@callback(Output(KPI_ROW, "children"), Input(STORE, "data"))
+@guarded()
+def render_kpis(data):
+    """Redraws the KPI cards. Called when: the view (URL filters / as-of) changes."""
+    filters, snapshot = from_store(data)
+    values = portfolio_kpis(get_database(), filters, snapshot)
+    if not values[1].value:
+        return empty_state()
+    compare = f"{values[0].previous_date:%d %b %Y}" if values[0].previous_date else "90 days earlier"
+    cards = [
+        dbc.Col(kpi_card(metric(v.name), v.value, v.previous, compare,
+                         href=None if KPI_DRILL[v.name] is None else accounts_href(filters, **KPI_DRILL[v.name])),
+                xs=6, md=4, xl=True, className="mb-3")
+        for v in values
+    ]
+    return dbc.Row(cards, className="g-3")
+
+
+@callback(Output(BAND_MIX, "figure"), Output(BAND_HISTORY, "figure"),
+          Input(STORE, "data"), Input(MEASURE, "value"))
+def render_band_charts(data, measure):
+    """Redraws both band charts. Called when: the view or the ARR/accounts toggle changes."""
+    filters, snapshot = from_store(data)
+    db = get_database()
+    return (charts.band_mix_figure(health.band_mix(db, filters, snapshot), measure),
+            charts.band_history_figure(health.band_history(db, filters, snapshot), measure))
+
+
+@callback(Output(OWNERS, "children"), Output(OWNER_GRID, "rowData"), Input(STORE, "data"))
+@guarded([])
+def render_owners(data):
+    """Refills the owner table. Called when: the view changes."""
+    filters, snapshot = from_store(data)
+    df = health.health_by_owner(get_database(), filters, snapshot)
+    return (empty_state() if df.empty else None), to_records(df)
+
+
+@callback(Output(MOVERS, "children"), Output(MOVER_GRID, "rowData"), Input(STORE, "data"))
+@guarded([])
+def render_movers(data):
+    """Refills the movers table. Called when: the view changes."""
+    filters, snapshot = from_store(data)
+    df = health.movers(get_database(), filters, snapshot, limit=25)
+    df["driver"] = df["driver"].map(COMPONENT_LABELS)
+    message = empty_state("No account lost health in the last 4 weeks.", None) if df.empty else None
+    return message, to_records(df)
+
+
+@callback(Output(VALIDATION, "figure"), Output(VALIDATION_STATS, "children"), Input(STORE, "data"))
+def render_validation(data):
+    """Redraws the validation chart and its summary. Called when: the view changes."""
+    filters, snapshot = from_store(data)
+    v = health.validation(get_database(), filters, snapshot)
+    fig = charts.validation_figure(v.by_band, v.base_loss_rate, v.lift_red)
+    if v.renewals == 0:
+        return fig, empty_state("No renewals closed in the last 4 quarters under these filters.", None)
+    stats = [
+        ("Renewals scored", formatting.count(v.renewals),
+         f"closed with a renewal date from {v.window_start:%d %b %Y} to {v.window_end:%d %b %Y}"),
+        (metric("loss_rate").label + " (all)", formatting.percent(v.base_loss_rate), metric("loss_rate").definition),
+        (metric("health_recall").label, formatting.percent(v.recall_lost_arr), metric("health_recall").definition),
+        (metric("health_lift").label, formatting.ratio(v.lift_red), metric("health_lift").definition),
+    ]
+    return fig, html.Dl([item for label, value, help_text in stats for item in (
+        html.Dt([label, html.Span("i", className="info-dot ms-1", title=help_text)]),
+        html.Dd(value, className="stat-value"))], className="validation-stats mb-0")
+
+
+@callback(Output(ids.URL, "href", allow_duplicate=True),
+          Input(BAND_MIX, "clickData"), Input(BAND_HISTORY, "clickData"), Input(VALIDATION, "clickData"),
+          State(STORE, "data"), prevent_initial_call=True)
+def drill_from_charts(mix_click, history_click, validation_click, data):
+    """Opens the Accounts list behind a clicked bar. Called when: a chart bar is clicked."""
+    filters, _ = from_store(data)
+    trigger = dash.ctx.triggered_id
+    point = (dash.ctx.triggered[0]["value"] or {}).get("points", [{}])[0]
+    custom = point.get("customdata")
+    if not custom:
+        return no_update
+    if trigger == BAND_MIX:
+        return accounts_href(filters.with_values(segment=custom[0]), band=custom[1])
+    if trigger == BAND_HISTORY:
+        return accounts_href(filters.with_values(as_of=_date(custom[0])), band=custom[1])
+    return accounts_href(filters, validation_band=custom[0])
+
+
+@callback(Output(ids.URL, "href", allow_duplicate=True),
+          Input(OWNER_GRID, "cellClicked"), State(STORE, "data"), prevent_initial_call=True)
+def drill_from_owner(cell, data):
+    """Opens the owner's accounts. Called when: a row of the owner table is clicked."""
+    filters, _ = from_store(data)
+    if not cell or not cell.get("rowId"):
+        return no_update
+    return accounts_href(filters.with_values(owner=cell["rowId"]))
+
+
+@callback(Output(ids.URL, "href", allow_duplicate=True),
+          Input(MOVER_GRID, "cellClicked"), State(STORE, "data"), prevent_initial_call=True)
+def drill_from_mover(cell, data):
+    """Opens Account 360 of a mover. Called when: a row of the movers table is clicked."""
+    filters, _ = from_store(data)
+    if not cell or not cell.get("rowId"):
+        return no_update
+    return account_href(cell["rowId"], filters)
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)

@@ -1,0 +1,73 @@
+"""Shared test set-up: headless Chromium options, the demo database, a per-test cache."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.chrome.options import Options
+
+from services import cache
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CACHE = ROOT / ".cache" / "test-demo"
+
+
+def pytest_setup_options():
+    """Chromium flags for root, offline, headless; a window big enough for dashboards."""
+    options = Options()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1400,1000",
+                 f"--user-data-dir={tempfile.mkdtemp(prefix='csops-chrome-')}"):
+        options.add_argument(flag)
+    return options
+
+
+def _source_fingerprint() -> str:
+    files = [ROOT / "data" / "generate_demo.py", ROOT / "data" / "loader.py", ROOT / "data" / "schema.sql",
+             ROOT / "services" / "build.py", ROOT / "services" / "health_model.py"]
+    return str(sum(int(f.stat().st_mtime_ns) + f.stat().st_size for f in files))
+
+
+@pytest.fixture(scope="session")
+def demo_db_path() -> Path:
+    """The default 5,000-account demo database, built once and reused while its sources are unchanged."""
+    from data.generate_demo import DemoGenerator, DemoSpec
+    from services.build import build
+
+    DEMO_CACHE.mkdir(parents=True, exist_ok=True)
+    target = DEMO_CACHE / "csops.duckdb"
+    stamp = DEMO_CACHE / "fingerprint"
+    fingerprint = _source_fingerprint()
+    if not target.exists() or not stamp.exists() or stamp.read_text() != fingerprint:
+        DemoGenerator(DemoSpec(accounts=5000)).write(DEMO_CACHE / "source")
+        build(DEMO_CACHE / "source", target)
+        stamp.write_text(fingerprint)
+    return target
+
+
+@pytest.fixture
+def use_db(monkeypatch):
+    """Point the app's services at a database file for one test (no result cache)."""
+
+    def _use(path: Path | str) -> None:
+        monkeypatch.setenv("CSOPS_DB", str(path))
+        monkeypatch.setenv("CSOPS_CACHE_TYPE", "null")
+        cache.configure()
+
+    return _use
+
+
+@pytest.fixture(autouse=True)
+def _no_cache_by_default(monkeypatch):
+    monkeypatch.setenv("CSOPS_CACHE_TYPE", "null")
+    cache.configure()
+    yield
+    cache.configure("null")
+
+
+if os.environ.get("CSOPS_DB") is None:
+    os.environ["CSOPS_DB"] = str(DEMO_CACHE / "csops.duckdb")
