@@ -165,10 +165,12 @@ def validate_and_insert(con, table: str, columns: list[Column], kind: str, files
                                             f"{str(r[2])[:60]!r} is not one of {', '.join(a)}.")
         if col.primary_key:
             _fail_first(
-                con, f"SELECT _file, _row, {q} FROM (SELECT *, COUNT(*) OVER (PARTITION BY {value}) AS n "
-                     f"FROM {view}) WHERE n > 1 ORDER BY _file, _row LIMIT 1", [],
+                con, f"SELECT _file, _row, {q}, first_row FROM (SELECT _file, _row, {q}, "
+                     f"ROW_NUMBER() OVER (PARTITION BY {value} ORDER BY _file, _row) AS n, "
+                     f"MIN(_row) OVER (PARTITION BY {value}) AS first_row FROM {view}) "
+                     f"WHERE n = 2 ORDER BY _file, _row LIMIT 1", [],
                 lambda r, c=col: f"{_where(r[0], r[1], kind)}, column {c.name}: duplicate key "
-                                 f"{str(r[2])[:60]!r}.")
+                                 f"{str(r[2])[:60]!r} (first at row {r[3]}).")
         select.append(f"CAST({value} AS {col.type}) AS {q}")
     try:
         con.execute(f"INSERT INTO {table} SELECT {', '.join(select)} FROM {view}")

@@ -62,6 +62,11 @@ class Filters:
     tier: tuple[str, ...] = ()
     as_of: date | None = None
 
+    def __post_init__(self) -> None:
+        # One canonical form (sorted, de-duplicated) so equal views share URLs and cache keys.
+        for dim in DIMENSIONS:
+            object.__setattr__(self, dim, _as_tuple(list(getattr(self, dim))))
+
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Filters:
         """Build from parsed query parameters (values may be strings or lists)."""

@@ -1,0 +1,127 @@
+"""Health queries (summary, mix, owners, movers, validation) and the Accounts list on hand-made snapshots."""
+
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+
+from services import health
+from services.accounts import AccountDrill, account_page, account_totals, dimension_options
+from services.db import Database
+from services.filters import Filters
+from services.portfolio import portfolio_kpis
+from tests.unit.tiny import account, build_tiny
+
+D = date(2026, 6, 30)
+RENEWAL_DAY = D - timedelta(days=7)  # scored on the snapshot of D - 98
+
+
+def snap(account_id, on, arr, score, band, missing=None, sentiment=80.0, usage=80.0):
+    return (on, account_id, arr, 10, usage, 50.0, 100.0, sentiment, 100.0, score, band, missing)
+
+
+def renewal(rid, account_id, on, arr_up, outcome, renewed):
+    return dict(renewal_id=rid, account_id=account_id, renewal_date=on.isoformat(),
+                arr_up_for_renewal=arr_up, forecast_category="commit", outcome=outcome,
+                renewed_arr=renewed, closed_date=on.isoformat() if outcome != "open" else None)
+
+
+@pytest.fixture
+def db(tmp_path):
+    accounts = [account("S1", "SMB", owner="C1"), account("S2", "SMB", owner="C1"),
+                account("E1", "Enterprise", owner="C2"), account("E2", "Enterprise", owner="C2"),
+                account("S3", "SMB", owner="C1")]
+    renewals = [
+        renewal("R1", "S1", RENEWAL_DAY, 100, "renewed", 100),
+        renewal("R2", "S2", RENEWAL_DAY, 300, "churned", 0),
+        renewal("R3", "E1", RENEWAL_DAY, 1000, "contracted", 800),
+        renewal("R4", "E2", RENEWAL_DAY, 600, "expanded", 700),
+        renewal("R5", "S3", RENEWAL_DAY, 50, "renewed", 50),
+        renewal("R6", "S2", D - timedelta(days=400), 300, "churned", 0),  # outside the window
+        renewal("R7", "E1", D + timedelta(days=30), 800, "open", None),  # still open
+    ]
+    built = build_tiny(tmp_path, {"accounts": accounts, "renewals": renewals}, D)
+    scored = D - timedelta(days=98)
+    rows = [
+        snap("S1", D, 100, 80, "green"), snap("S2", D, 300, 30, "red", "NPS", sentiment=20.0),
+        snap("E1", D, 1000, 50, "yellow"), snap("E2", D, 600, 20, "red"),
+        snap("S1", D - timedelta(days=28), 100, 85, "green"),
+        snap("S2", D - timedelta(days=28), 300, 60, "yellow", sentiment=100.0),
+        snap("E1", D - timedelta(days=28), 1000, 55, "yellow", usage=100.0),
+        snap("E2", D - timedelta(days=28), 600, 20, "red"),
+        snap("S1", scored, 100, 75, "green"), snap("S2", scored, 300, 30, "red"),
+        snap("E1", scored, 1000, 72, "green"), snap("E2", scored, 600, 35, "red"),
+        snap("S3", scored, 50, 90, "green"),
+    ]
+    con = duckdb.connect(str(built.path))
+    con.execute("DELETE FROM health_snapshots")
+    con.executemany("INSERT INTO health_snapshots (snapshot_date, account_id, arr, seats, usage_score, "
+                    "trend_score, support_score, sentiment_score, engagement_score, health_score, band, "
+                    "missing_inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.close()
+    return Database(built.path)
+
+
+def test_summary(db):
+    s = health.health_summary(db, Filters(), D)
+    assert s["accounts"] == 4 and s["arr"] == 2000
+    assert s["avg_health"] == pytest.approx((80 + 30 + 50 + 20) / 4)
+    assert s["pct_arr_red"] == pytest.approx(900 / 2000)
+    assert s["health_coverage"] == pytest.approx(3 / 4)
+    assert health.health_summary(db, Filters(segment=("SMB",)), D)["pct_arr_red"] == pytest.approx(0.75)
+
+
+def test_band_mix_and_owner_table(db):
+    mix = health.band_mix(db, Filters(), D).set_index(["grp", "band"])
+    assert mix.loc[("SMB", "red"), "arr"] == 300 and mix.loc[("Enterprise", "red"), "arr"] == 600
+    assert mix["accounts"].sum() == 4
+    owners = health.health_by_owner(db, Filters(), D)
+    assert list(owners.owner_csm_id) == ["C1", "C2"]  # worst % of ARR in red first
+    c1 = owners.iloc[0]
+    assert (c1.accounts, c1.arr, c1.avg_health) == (2, 400, 55.0)
+    assert c1.pct_arr_red == pytest.approx(0.75)
+    assert owners.iloc[1].pct_arr_red == pytest.approx(600 / 1600)
+
+
+def test_movers_rank_drops_and_name_the_driver(db):
+    m = health.movers(db, Filters(), D)
+    assert list(m.account_id) == ["S2", "E1", "S1"]  # -30, then -5 with the larger ARR first
+    assert list(m.change) == [-30, -5, -5]
+    assert m.iloc[0].driver == "sentiment" and m.iloc[1].driver == "usage"
+
+
+def test_validation(db):
+    v = health.validation(db, Filters(), D)
+    by = v.by_band.set_index("band")
+    assert v.renewals == 5
+    assert (by.loc["green", "renewals"], by.loc["green", "losses"]) == (3, 1)
+    assert (by.loc["red", "renewals"], by.loc["red", "losses"]) == (2, 1)
+    assert by.loc["yellow", "renewals"] == 0
+    assert v.base_loss_rate == pytest.approx(2 / 5)
+    assert v.recall_lost_arr == pytest.approx(300 / 500)  # S2 (red) lost 300; E1 (green) lost 200
+    assert v.lift_red == pytest.approx((1 / 2) / (2 / 5))
+
+
+def test_accounts_list_matches_the_numbers_it_drills_from(db):
+    red = AccountDrill(band=("red",))
+    assert account_totals(db, Filters(), red, D) == {"accounts": 2, "arr": 900.0}
+    page = account_page(db, Filters(), red, D, (("arr", "asc"),), 0, 10)
+    assert list(page.account_id) == ["S2", "E2"]
+    assert list(page.health_change) == [-30, 0]
+    assert account_totals(db, Filters(), AccountDrill(inputs="incomplete"), D)["accounts"] == 1
+    assert account_totals(db, Filters(), AccountDrill(search="e2"), D)["accounts"] == 1
+    assert account_totals(db, Filters(), AccountDrill(search="%"), D)["accounts"] == 0
+    drill = AccountDrill(validation_band="green")
+    assert account_totals(db, Filters(), drill, D)["accounts"] == 3  # S1, E1 and S3 (no longer a customer)
+    second = account_page(db, Filters(), AccountDrill(), D, (("health_score", "desc"),), 1, 2)
+    assert list(second.account_id) == ["E1", "S2"]
+
+
+def test_kpis_and_options(db):
+    kpis = {k.name: k for k in portfolio_kpis(db, Filters(), D)}
+    assert kpis["arr"].value == 2000 and kpis["accounts"].value == 4
+    assert kpis["pct_arr_red"].value == pytest.approx(0.45)
+    assert kpis["arr"].previous_date == D - timedelta(days=91)
+    options = dimension_options(db)
+    assert [o["value"] for o in options["segment"]] == ["Enterprise", "SMB"]
+    assert {o["value"] for o in options["owner"]} == {"C1", "C2"}

@@ -1,0 +1,52 @@
+"""Registry, formatting and figure builders: pure functions, checked by behaviour."""
+
+import pandas as pd
+import pytest
+
+from components import charts, formatting
+from services import cache
+from services.metrics import REGISTRY, metric
+
+
+def test_every_metric_is_fully_defined():
+    for m in REGISTRY.values():
+        assert m.label and m.definition and m.formula
+        assert m.unit in formatting.FORMATTERS
+
+
+@pytest.mark.parametrize("value, text", [(1_234_567, "$1.2M"), (950, "$950"), (12_500, "$12.5K"),
+                                         (2.5e9, "$2.5B"), (None, "–"), (-3_400_000, "-$3.4M")])
+def test_money(value, text):
+    assert formatting.money(value) == text
+
+
+def test_deltas_know_which_direction_is_good():
+    assert formatting.metric_delta(metric("grr"), 0.92, 0.90) == ("+2.0 pts", "good")
+    assert formatting.metric_delta(metric("pct_arr_red"), 0.05, 0.03) == ("+2.0 pts", "bad")
+    assert formatting.metric_delta(metric("arr"), 1e6, 1.5e6) == ("-$500.0K", "bad")
+    assert formatting.metric_delta(metric("arr"), 1e6, None) == ("no comparison", "flat")
+
+
+def test_band_mix_figure_carries_drill_data_and_states_the_takeaway():
+    df = pd.DataFrame({"grp": ["SMB", "SMB", "Enterprise"], "band": ["red", "green", "green"],
+                       "accounts": [1, 3, 2], "arr": [100.0, 300.0, 1000.0]})
+    fig = charts.band_mix_figure(df, "arr")
+    assert fig.layout.title.text == "SMB has the largest red share: 25.0% of its ARR"
+    red = next(t for t in fig.data if t.name.startswith("Red"))
+    # Groups ordered by total, smallest first, so the largest bar is drawn on top.
+    assert [list(c) for c in red.customdata] == [["SMB", "red"], ["Enterprise", "red"]]
+    assert charts.band_mix_figure(df.iloc[0:0], "arr").layout.annotations[0].text == "No data for these filters"
+
+
+def test_memoize_keys_on_arguments(monkeypatch):
+    calls = []
+
+    @cache.memoize
+    def square(db, x):
+        calls.append(x)
+        return x * x
+
+    monkeypatch.setenv("CSOPS_CACHE_TYPE", "simple")
+    cache.configure()
+    assert square("db-v1", 3) == 9 and square("db-v1", 3) == 9 and square("db-v2", 3) == 9
+    assert calls == [3, 3]  # a new data version (repr of db) is a new key
