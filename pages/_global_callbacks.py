@@ -5,7 +5,9 @@ from __future__ import annotations
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from components import ids
-from services.errors import InvalidFilter
+from services.accounts import dimension_options
+from services.db import get_database
+from services.errors import InvalidFilter, ServiceError
 from services.filters import DIMENSIONS, Filters, parse_query
 
 FILTER_KEYS = (*DIMENSIONS, "as_of")
@@ -17,9 +19,27 @@ def _search_with_filters(current_search: str | None, filters: Filters) -> str:
     return filters.to_search(page_params)
 
 
+def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
+    """Dropdown options plus any value from the URL the data does not have, so the control
+    keeps it (and the page shows an empty state) instead of silently dropping the filter."""
+    try:
+        known = dimension_options(get_database())
+    except ServiceError:
+        known = {}
+    result = []
+    for dim in DIMENSIONS:
+        options = list(known.get(dim, []))
+        values = {o["value"] for o in options}
+        options += [{"label": f"{v[:40]} (not in the data)", "value": v}
+                    for v in getattr(filters, dim) if v not in values]
+        result.append(options)
+    return result
+
+
 @callback(
     Output(ids.URL, "search"),
     *[Output(ids.filter_id(d), "value") for d in DIMENSIONS],
+    *[Output(ids.filter_id(d), "options") for d in DIMENSIONS],
     Output(ids.FILTER_AS_OF, "date"),
     Input(ids.URL, "search"),
     *[Input(ids.filter_id(d), "value") for d in DIMENSIONS],
@@ -41,13 +61,13 @@ def sync_filters(search, *values):
             filters = Filters.from_params({k: v for k, v in parse_query(search).items()
                                            if k != "as_of"})
             as_of = None
-        return (no_update, *[list(getattr(filters, d)) for d in dims], as_of)
+        return (no_update, *[list(getattr(filters, d)) for d in dims], *_options_with(filters), as_of)
+    keep = [no_update for _ in dims]
     if ctx.triggered_id == ids.FILTER_RESET:
-        filters = Filters()
-        return (_search_with_filters(search, filters), *[[] for _ in dims], None)
+        return (_search_with_filters(search, Filters()), *[[] for _ in dims], *keep, None)
     chosen = dict(zip(dims, values[:len(dims)], strict=True))
     filters = Filters.from_params({**chosen, "as_of": values[len(dims)]})
-    return (_search_with_filters(search, filters), *[no_update for _ in dims], no_update)
+    return (_search_with_filters(search, filters), *keep, *keep, no_update)
 
 
 @callback(

@@ -1,0 +1,40 @@
+"""Small browser helpers for Dash 4 controls and plotly charts (no sleeps: explicit waits)."""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def wait(duo, condition, timeout: int = 20):
+    return WebDriverWait(duo.driver, timeout).until(condition)
+
+
+def choose(duo, dropdown_id: str, label: str) -> None:
+    """Pick one option of a (multi) dcc.Dropdown by its label, then close it."""
+    duo.find_element(f"#{dropdown_id}").click()
+    option = wait(duo, EC.element_to_be_clickable(
+        (By.XPATH, f"//*[@role='option'][normalize-space(.)='{label}']")))
+    option.click()
+    duo.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+
+
+def url_contains(duo, text: str, timeout: int = 20) -> str:
+    wait(duo, lambda d: text in d.current_url, timeout)
+    return duo.driver.current_url
+
+
+def click_bar(duo, graph_id: str, trace_index: int, point_index: int) -> None:
+    """Hover then click one bar of a plotly bar chart (plotly needs the hover to emit the click)."""
+    selector = f"#{graph_id} .trace.bars"
+    wait(duo, lambda d: len(d.find_elements(By.CSS_SELECTOR, selector)) > trace_index)
+    trace = duo.driver.find_elements(By.CSS_SELECTOR, selector)[trace_index]
+    bar = trace.find_elements(By.CSS_SELECTOR, ".point path")[point_index]
+    ActionChains(duo.driver).move_to_element(bar).pause(0.2).click().perform()
+
+
+def text_of(duo, selector: str) -> str:
+    return duo.find_element(selector).text

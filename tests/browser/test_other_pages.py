@@ -1,0 +1,100 @@
+"""Accounts, Account 360, Definitions, 404 and a missing database, in the browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import requests
+
+from components import formatting
+from services.accounts import AccountDrill, account_page, account_totals
+from services.asof import resolve_as_of
+from services.db import get_database
+from services.filters import Filters
+from services.metrics import REGISTRY
+from tests.browser.conftest import screenshot
+
+
+def _totals(filters: Filters, drill: AccountDrill) -> dict[str, float]:
+    db = get_database()
+    return account_totals(db, filters, drill, resolve_as_of(db, filters).date)
+
+
+def test_accounts_list_search_sort_and_export(console):
+    console.wait_for_page(url=console.server_url + "/accounts?segment=Enterprise&band=red")
+    drill = AccountDrill(band=("red",))
+    filters = Filters(segment=("Enterprise",))
+    totals = _totals(filters, drill)
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(totals["accounts"]), timeout=30)
+    console.wait_for_text_to_equal("#accounts-arr", formatting.money(totals["arr"]))
+    rows = console.driver.find_elements("css selector", "#accounts-grid .ag-center-cols-container .ag-row")
+    assert len(rows) == totals["accounts"]
+    screenshot(console, "accounts")
+
+    db = get_database()
+    snapshot = resolve_as_of(db, filters).date
+    top = account_page(db, filters, drill, snapshot, (), 0, 1).iloc[0]
+    term = top["name"].split()[0]
+    search = console.find_element("#accounts-search")
+    search.send_keys(term)
+    expected = account_totals(db, filters, drill.with_search(term), snapshot)
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected["accounts"]), timeout=20)
+
+    href = console.find_element("#accounts-export").get_attribute("href")
+    assert "band=red" in href and f"q={term}" in href
+    body = requests.get(href, timeout=30).text
+    exported = list(csv.DictReader(io.StringIO(body)))
+    assert len(exported) == expected["accounts"]
+    assert all(term.lower() in (r["name"] + r["account_id"] + r["owner_name"]).lower() for r in exported)
+    assert console.get_logs() == []
+
+
+def test_account_360_shows_the_history(console):
+    db = get_database()
+    snapshot = resolve_as_of(db, Filters()).date
+    top = account_page(db, Filters(), AccountDrill(), snapshot, (("arr", "desc"),), 0, 1).iloc[0]
+    console.wait_for_page(url=f"{console.server_url}/accounts/{top['account_id']}")
+    console.wait_for_contains_text(".page-header h1", top["name"], timeout=30)
+    console.wait_for_element("#account360-components .trace.bars")
+    console.wait_for_element("#account360-health .scatter")
+    console.wait_for_element("#account360-usage .scatter")
+    console.wait_for_element("#account360-contracts .ag-row")
+    console.wait_for_element("#account360-renewals .ag-row")
+    facts = console.find_element(".facts").text
+    assert formatting.money(top["arr"]) in facts
+    screenshot(console, "account-360")
+    assert console.get_logs() == []
+
+
+def test_unknown_account_says_so(console):
+    console.wait_for_page(url=console.server_url + "/accounts/NOPE-123")
+    console.wait_for_contains_text(".error-state", "There is no account with id “NOPE-123”", timeout=30)
+
+
+def test_unknown_band_says_so(console):
+    console.wait_for_page(url=console.server_url + "/accounts?band=purple")
+    console.wait_for_contains_text(".error-state", "Unknown health band 'purple'", timeout=30)
+
+
+def test_definitions_page_lists_every_metric(console):
+    console.wait_for_page(url=console.server_url + "/definitions")
+    console.wait_for_element("#definition-grr", timeout=30)
+    for name, m in REGISTRY.items():
+        assert m.label in console.find_element(f"#definition-{name}").text
+    screenshot(console, "definitions")
+    assert console.get_logs() == []
+
+
+def test_404_page(console):
+    console.wait_for_page(url=console.server_url + "/no/such/page")
+    console.wait_for_contains_text(".not-found", "Page not found", timeout=30)
+
+
+def test_missing_database_tells_how_to_build(dash_duo, tmp_path, use_db):
+    use_db(tmp_path / "missing.duckdb")
+    import app as console_app
+
+    dash_duo.start_server(console_app.app)
+    dash_duo.wait_for_contains_text(".page-body", "make demo-data", timeout=30)
+    assert "No database at" in dash_duo.find_element(".page-body").text

@@ -1,0 +1,148 @@
+"""Portfolio health in the browser: KPIs, filters in the URL, drill-downs, reload and back."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from selenium.webdriver.common.by import By
+
+from components import formatting
+from services.accounts import AccountDrill, account_totals
+from services.asof import resolve_as_of
+from services.db import get_database
+from services.filters import Filters
+from services.health import band_mix
+from services.portfolio import portfolio_kpis
+from tests.browser.conftest import screenshot
+from tests.browser.helpers import choose, click_bar, text_of, url_contains, wait
+
+
+def expected_kpis(filters: Filters) -> dict[str, str]:
+    db = get_database()
+    snapshot = resolve_as_of(db, filters).date
+    return {k.name: k.value for k in portfolio_kpis(db, filters, snapshot)}
+
+
+def accounts_count(filters: Filters, drill: AccountDrill) -> int:
+    db = get_database()
+    return account_totals(db, filters, drill, resolve_as_of(db, filters).date)["accounts"]
+
+
+def query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlparse(url).query)
+
+
+def test_portfolio_shows_kpis_charts_and_tables(console):
+    kpis = expected_kpis(Filters())
+    console.wait_for_text_to_equal("#kpi-value-arr", formatting.money(kpis["arr"]), timeout=30)
+    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]))
+    console.wait_for_text_to_equal("#kpi-value-grr", formatting.percent(kpis["grr"]))
+    console.wait_for_element("#portfolio-band-mix .trace.bars")
+    console.wait_for_element("#portfolio-band-history .trace.bars")
+    console.wait_for_element("#portfolio-validation .trace.bars")
+    console.wait_for_element("#portfolio-owner-grid .ag-row")
+    console.wait_for_element("#portfolio-movers-grid .ag-row")
+    # The definition is one hover away.
+    title = console.find_element("#kpi-info-grr").get_attribute("title")
+    assert "Formula: GRR =" in title
+    assert "Data as of" in text_of(console, "#data-as-of")
+    screenshot(console, "portfolio")
+    assert console.get_logs() == []
+
+
+def test_filter_change_updates_kpis_and_url(console):
+    console.wait_for_element("#kpi-value-accounts", timeout=30)
+    choose(console, "filter-segment", "Enterprise")
+    url = url_contains(console, "segment=Enterprise")
+    assert query(url)["segment"] == ["Enterprise"]
+    kpis = expected_kpis(Filters(segment=("Enterprise",)))
+    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=20)
+    console.wait_for_text_to_equal("#kpi-value-arr", formatting.money(kpis["arr"]))
+    screenshot(console, "portfolio-enterprise")
+    assert console.get_logs() == []
+
+
+def test_reload_keeps_filters(console):
+    console.wait_for_page(url=console.server_url + "/?segment=SMB&region=EMEA")
+    kpis = expected_kpis(Filters(segment=("SMB",), region=("EMEA",)))
+    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30)
+    console.driver.refresh()
+    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30)
+    assert "SMB" in text_of(console, "#filter-segment")
+    assert "EMEA" in text_of(console, "#filter-region")
+
+
+def test_drill_from_band_chart_to_accounts_to_account_360_and_back(console):
+    console.wait_for_element("#portfolio-band-mix .trace.bars", timeout=30)
+    click_bar(console, "portfolio-band-mix", trace_index=0, point_index=2)  # red, largest group
+    url = url_contains(console, "/accounts?")
+    params = query(url)
+    assert params["band"] == ["red"]
+    filters = Filters(segment=tuple(params["segment"]))
+    expected = accounts_count(filters, AccountDrill(band=("red",)))
+    mix = band_mix(get_database(), Filters(), resolve_as_of(get_database(), Filters()).date)
+    clicked = mix[(mix.grp == params["segment"][0]) & (mix.band == "red")]["accounts"].iloc[0]
+    assert expected == clicked  # the list holds exactly the accounts behind the bar
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
+    first_name = console.wait_for_element("#accounts-grid .ag-row[row-index='0'] [col-id='name']")
+    name = first_name.text
+    first_name.click()
+    url_contains(console, "/accounts/A")
+    console.wait_for_contains_text(".page-header h1", name, timeout=20)
+    console.wait_for_element("#account360-health .scatter")
+    console.driver.back()
+    url_contains(console, "band=red")
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
+    console.driver.back()
+    wait(console, lambda d: urlparse(d.current_url).path == "/")
+    console.wait_for_element("#kpi-value-arr", timeout=20)
+    assert console.get_logs() == []
+
+
+def test_drill_from_weekly_history_owner_table_and_kpi(console):
+    console.wait_for_element("#portfolio-band-history .trace.bars", timeout=30)
+    click_bar(console, "portfolio-band-history", trace_index=0, point_index=0)  # red, oldest week
+    url = url_contains(console, "/accounts?")
+    params = query(url)
+    filters = Filters.from_params(params)
+    assert params["band"] == ["red"] and filters.as_of is not None
+    expected = accounts_count(filters, AccountDrill(band=("red",)))
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
+
+    console.driver.back()
+    owner_cell = console.wait_for_element("#portfolio-owner-grid .ag-row[row-index='0'] [col-id='owner_name']",
+                                          timeout=30)
+    owner_cell.click()
+    params = query(url_contains(console, "owner="))
+    expected = accounts_count(Filters(owner=tuple(params["owner"])), AccountDrill())
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
+
+    console.driver.back()
+    console.wait_for_element("#kpi-card-pct_arr_red a", timeout=30).click()
+    url_contains(console, "band=red")
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(
+        accounts_count(Filters(), AccountDrill(band=("red",)))), timeout=20)
+
+
+def test_drill_from_validation_panel(console):
+    console.wait_for_element("#portfolio-validation .trace.bars", timeout=30)
+    click_bar(console, "portfolio-validation", trace_index=0, point_index=2)  # the red bar
+    params = query(url_contains(console, "validation_band=red"))
+    expected = accounts_count(Filters.from_params(params), AccountDrill(validation_band="red"))
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
+    assert expected > 0
+
+
+def test_hostile_and_malformed_urls_give_messages_not_errors(console):
+    console.wait_for_page(url=console.server_url + "/?segment=%27%3B%20DROP%20TABLE%20accounts%3B%20--")
+    console.wait_for_contains_text(".empty-state", "No accounts match these filters", timeout=30)
+    console.wait_for_page(url=console.server_url + "/?segment=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    console.wait_for_contains_text(".empty-state", "No accounts match these filters", timeout=30)
+    console.wait_for_page(url=console.server_url + "/?as_of=2026-13-45")
+    console.wait_for_contains_text(".error-state", "is not a valid date", timeout=30)
+    # The data survived the hostile value.
+    console.wait_for_page(url=console.server_url + "/")
+    kpis = expected_kpis(Filters())
+    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30)
+    assert not console.driver.find_elements(By.CSS_SELECTOR, ".error-state")
+    assert console.get_logs() == []
