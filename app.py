@@ -27,8 +27,8 @@ app = Dash(__name__, use_pages=True, title="CS Ops Console", update_title=None,
            external_stylesheets=[], serve_locally=True)
 server = app.server
 
-from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
 import pages._global_callbacks  # noqa: E402,F401  (registers the shell callbacks)
+from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
 
 register_export_routes(server)
 

@@ -1,33 +1,54 @@
-"""Pure figure builders (DataFrame in, go.Figure out) in the house template. Titles state the takeaway."""
+"""Pure figure builders: DataFrame in, plotly figure (a plain dict) out. Titles state the takeaway.
+
+Figures are built as dicts in the house template rather than through `graph_objects`, which
+validates every property and costs several milliseconds per chart on each callback.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-import plotly.graph_objects as go
+import plotly.io as pio
 
 from components import formatting
-from components.theme import BAND_COLORS, BAND_LABELS, NEUTRAL
+from components.theme import BAND_COLORS, BAND_LABELS, NEUTRAL, TEMPLATE_NAME, register_template
 from services.health_model import COMPONENT_LABELS, COMPONENTS
 
 BAND_ORDER = ("red", "yellow", "green")
+Figure = dict[str, Any]
+
+register_template()
+_TEMPLATE = pio.templates[TEMPLATE_NAME].to_plotly_json()
+
+
+def figure(data: list[dict[str, Any]], title: str, **layout: Any) -> Figure:
+    """A figure dict in the house template."""
+    return {"data": data, "layout": {"template": _TEMPLATE, "title": {"text": title}, **layout}}
+
+
+def _hline(y: float, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    shape = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
+             "line": {"dash": "dot", "color": "#5c6f82", "width": 1.5}}
+    note = {"xref": "paper", "x": 0, "y": y, "yanchor": "bottom", "xanchor": "left",
+            "text": text, "showarrow": False, "font": {"size": 12, "color": "#3d4a58"}}
+    return shape, note
 
 
 def _measure_format(measure: str):
     return formatting.money if measure == "arr" else formatting.count
 
 
-def _empty(title: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=260,
-                      annotations=[dict(text="No data for these filters", showarrow=False,
-                                        font=dict(size=14, color="#6c757d"))])
-    return fig
+def empty_figure(title: str, message: str = "No data for these filters") -> Figure:
+    return figure([], title, height=260, xaxis={"visible": False}, yaxis={"visible": False},
+                  annotations=[{"text": message, "showarrow": False,
+                                "font": {"size": 14, "color": "#6c757d"}}])
 
 
-def band_mix_figure(df: pd.DataFrame, measure: str = "arr", group_label: str = "Segment") -> go.Figure:
+def band_mix_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
     """Stacked horizontal bars of health bands per group; each bar carries [group, band] to drill."""
     if df.empty:
-        return _empty("Health band mix")
+        return empty_figure("Health band mix")
     fmt = _measure_format(measure)
     totals = df.groupby("grp")[measure].sum()
     red = df[df.band == "red"].groupby("grp")[measure].sum().reindex(totals.index, fill_value=0)
@@ -37,130 +58,131 @@ def band_mix_figure(df: pd.DataFrame, measure: str = "arr", group_label: str = "
     title = (f"{worst} has the largest red share: {formatting.percent(share[worst])} of its {what}"
              if share[worst] > 0 else f"No {what} in red")
     groups = list(totals.sort_values().index)
-    fig = go.Figure()
+    values = df.pivot_table(index="grp", columns="band", values=measure, aggfunc="sum").reindex(groups)
+    data = []
     for band in BAND_ORDER:
-        part = df[df.band == band].set_index("grp").reindex(groups)
-        values = part[measure].fillna(0)
-        fig.add_bar(
-            y=groups, x=values, name=BAND_LABELS[band], orientation="h",
-            marker_color=BAND_COLORS[band], customdata=[[g, band] for g in groups],
-            text=[fmt(v) if v else "" for v in values], textposition="inside", textangle=0,
-            insidetextanchor="middle",
-            hovertemplate=f"%{{y}} · {band}: %{{text}}<extra></extra>")
-    fig.update_layout(barmode="stack", title=title, height=max(330, 90 + 70 * len(groups)),
-                      uniformtext=dict(minsize=10, mode="hide"),
-                      xaxis=dict(tickprefix="$" if measure == "arr" else "", tickformat="~s"),
-                      yaxis_title=None, legend_traceorder="reversed", clickmode="event")
-    return fig
+        col = values[band].fillna(0).tolist() if band in values else [0.0] * len(groups)
+        data.append({
+            "type": "bar", "orientation": "h", "y": groups, "x": col, "name": BAND_LABELS[band],
+            "marker": {"color": BAND_COLORS[band]}, "customdata": [[g, band] for g in groups],
+            "text": [fmt(v) if v else "" for v in col], "textposition": "inside", "textangle": 0,
+            "insidetextanchor": "middle",
+            "hovertemplate": f"%{{y}} · {band}: %{{text}}<extra></extra>"})
+    return figure(data, title, barmode="stack", height=max(330, 90 + 70 * len(groups)),
+                  uniformtext={"minsize": 10, "mode": "hide"}, clickmode="event",
+                  xaxis={"tickprefix": "$" if measure == "arr" else "", "tickformat": "~s"},
+                  legend={"traceorder": "reversed"})
 
 
-def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> go.Figure:
+def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
     """Weekly band mix (share of the measure) as stacked bars; each bar carries [date, band]."""
     if df.empty:
-        return _empty("Weekly health band mix")
+        return empty_figure("Weekly health band mix")
     pivot = df.pivot_table(index="snapshot_date", columns="band", values=measure,
                            aggfunc="sum", fill_value=0)
     share = pivot.div(pivot.sum(axis=1), axis=0)
     dates = [pd.Timestamp(d) for d in pivot.index]
-    red_now = share["red"].iloc[-1] if "red" in share else 0.0
-    red_then = share["red"].iloc[0] if "red" in share else 0.0
+    iso = [d.strftime("%Y-%m-%d") for d in dates]
+    red_now = float(share["red"].iloc[-1]) if "red" in share else 0.0
+    red_then = float(share["red"].iloc[0]) if "red" in share else 0.0
     what = "ARR" if measure == "arr" else "accounts"
     title = (f"Red share of {what}: {formatting.percent(red_now)} now vs "
              f"{formatting.percent(red_then)} on {dates[0]:%d %b %Y}")
-    fig = go.Figure()
+    fmt = _measure_format(measure)
+    data = []
     for band in BAND_ORDER:
-        values = share[band] if band in share else pd.Series(0.0, index=share.index)
-        raw = pivot[band] if band in pivot else pd.Series(0.0, index=pivot.index)
-        fig.add_bar(
-            x=dates, y=values, name=BAND_LABELS[band], marker_color=BAND_COLORS[band],
-            customdata=[[d.strftime("%Y-%m-%d"), band, _measure_format(measure)(v)]
-                        for d, v in zip(dates, raw, strict=True)],
-            hovertemplate="Week of %{x|%d %b %Y} · " + band + ": %{y:.1%} (%{customdata[2]})<extra></extra>")
-    fig.update_layout(barmode="stack", bargap=0.15, title=title, height=330,
-                      yaxis=dict(tickformat=".0%", range=[0, 1]), xaxis=dict(tickformat="%d %b"),
-                      clickmode="event")
-    return fig
+        values = share[band].tolist() if band in share else [0.0] * len(dates)
+        raw = pivot[band].tolist() if band in pivot else [0.0] * len(dates)
+        data.append({
+            "type": "bar", "x": iso, "y": values, "name": BAND_LABELS[band],
+            "marker": {"color": BAND_COLORS[band]},
+            "customdata": [[d, band, fmt(v)] for d, v in zip(iso, raw, strict=True)],
+            "hovertemplate": "Week of %{x|%d %b %Y} · " + band
+                             + ": %{y:.1%} (%{customdata[2]})<extra></extra>"})
+    return figure(data, title, barmode="stack", bargap=0.15, height=330, clickmode="event",
+                  yaxis={"tickformat": ".0%", "range": [0, 1]},
+                  xaxis={"tickformat": "%d %b", "type": "date"})
 
 
-def validation_figure(by_band: pd.DataFrame, base_rate: float | None, lift: float | None) -> go.Figure:
+def validation_figure(by_band: pd.DataFrame, base_rate: float | None, lift: float | None) -> Figure:
     """Churn-or-contraction rate per band 90 days before renewal, against the base rate."""
     if by_band["renewals"].sum() == 0:
-        return _empty("Health model validation")
+        return empty_figure("Health model validation")
     order = ["green", "yellow", "red"]
     data = by_band.set_index("band").reindex(order)
+    rates = data["loss_rate"].fillna(0).tolist()
+    counts = [int(n) for n in data["renewals"]]
     title = (f"Red accounts lost ARR {formatting.ratio(lift)} as often as average"
              if lift else "Loss rate by health band 90 days before renewal")
-    fig = go.Figure(go.Bar(
-        x=[BAND_LABELS[b] for b in order], y=data["loss_rate"].fillna(0),
-        marker_color=[BAND_COLORS[b] for b in order],
-        customdata=[[b, int(n)] for b, n in zip(order, data["renewals"], strict=True)],
-        text=[f"{formatting.percent(r)} of {int(n):,}" for r, n in
-              zip(data["loss_rate"].fillna(0), data["renewals"], strict=True)],
-        textposition="outside", cliponaxis=False,
-        hovertemplate="%{x}: %{y:.1%} churned or contracted (%{customdata[1]} renewals)<extra></extra>"))
+    bars = {"type": "bar", "x": [BAND_LABELS[b] for b in order], "y": rates,
+            "marker": {"color": [BAND_COLORS[b] for b in order]},
+            "customdata": [[b, n] for b, n in zip(order, counts, strict=True)],
+            "text": [f"{formatting.percent(r)} of {n:,}" for r, n in zip(rates, counts, strict=True)],
+            "textposition": "outside", "cliponaxis": False,
+            "hovertemplate": "%{x}: %{y:.1%} churned or contracted (%{customdata[1]} renewals)"
+                             "<extra></extra>"}
+    shapes, notes = [], []
     if base_rate is not None:
-        fig.add_hline(y=base_rate, line_dash="dot", line_color="#5c6f82",
-                      annotation_text=f"all renewals {formatting.percent(base_rate)}",
-                      annotation_position="top left")
-    top = float(data["loss_rate"].fillna(0).max())
-    fig.update_layout(title=title, height=330, showlegend=False,
-                      yaxis=dict(tickformat=".0%", range=[0, max(0.1, top * 1.25)]),
-                      clickmode="event")
-    return fig
+        shape, note = _hline(base_rate, f"all renewals {formatting.percent(base_rate)}")
+        shapes, notes = [shape], [note]
+    return figure([bars], title, height=330, showlegend=False, clickmode="event", shapes=shapes,
+                  annotations=notes,
+                  yaxis={"tickformat": ".0%", "range": [0, max(0.1, max(rates) * 1.25)]})
 
 
-def account_health_figure(df: pd.DataFrame) -> go.Figure:
+def account_health_figure(df: pd.DataFrame) -> Figure:
     """One account's weekly health score over the bands."""
     if df.empty:
-        return _empty("Health over 26 weeks")
-    dates = pd.to_datetime(df["snapshot_date"])
-    fig = go.Figure()
-    for band, (lo, hi) in {"red": (0, 40), "yellow": (40, 70), "green": (70, 100)}.items():
-        fig.add_hrect(y0=lo, y1=hi, fillcolor=BAND_COLORS[band], opacity=0.08, line_width=0)
-    fig.add_scatter(x=dates, y=df["health_score"], mode="lines+markers", name="Health",
-                    line=dict(color=NEUTRAL[0], width=2.5),
-                    marker=dict(color=[BAND_COLORS[b] for b in df["band"]], size=7),
-                    hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>")
-    first, last = df["health_score"].iloc[0], df["health_score"].iloc[-1]
-    fig.update_layout(title=f"Health {formatting.score(last)} now, {last - first:+.1f} over "
-                            f"{len(df)} weeks", height=300, showlegend=False,
-                      yaxis=dict(range=[0, 100]))
-    return fig
+        return empty_figure("Health over 26 weeks")
+    dates = pd.to_datetime(df["snapshot_date"]).dt.strftime("%Y-%m-%d").tolist()
+    bands = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": lo, "y1": hi,
+              "fillcolor": BAND_COLORS[b], "opacity": 0.08, "line": {"width": 0}, "layer": "below"}
+             for b, (lo, hi) in {"red": (0, 40), "yellow": (40, 70), "green": (70, 100)}.items()]
+    line = {"type": "scatter", "mode": "lines+markers", "x": dates, "y": df["health_score"].tolist(),
+            "name": "Health", "line": {"color": NEUTRAL[0], "width": 2.5},
+            "marker": {"color": [BAND_COLORS[b] for b in df["band"]], "size": 7},
+            "hovertemplate": "%{x|%d %b %Y}: %{y:.1f}<extra></extra>"}
+    first, last = float(df["health_score"].iloc[0]), float(df["health_score"].iloc[-1])
+    return figure([line], f"Health {formatting.score(last)} now, {last - first:+.1f} over {len(df)} weeks",
+                  height=300, showlegend=False, shapes=bands, yaxis={"range": [0, 100]},
+                  xaxis={"type": "date"})
 
 
-def components_figure(row: pd.Series) -> go.Figure:
+def components_figure(row: pd.Series) -> Figure:
     """The current component scores of one account (missing inputs shown as such)."""
     labels = [COMPONENT_LABELS[c] for c in COMPONENTS]
     values = [row.get(f"{c}_score") for c in COMPONENTS]
     shown = [50.0 if pd.isna(v) else float(v) for v in values]
-    colors = ["#9aa5b1" if pd.isna(v) else NEUTRAL[0] for v in values]
-    text = ["missing (scored 50)" if pd.isna(v) else f"{v:.0f}" for v in values]
-    weakest = min((v, lbl) for v, lbl in zip(shown, labels, strict=True))[1]
-    fig = go.Figure(go.Bar(x=shown, y=labels, orientation="h", marker_color=colors, text=text,
-                           textposition="outside", cliponaxis=False,
-                           hovertemplate="%{y}: %{text}<extra></extra>"))
-    fig.update_layout(title=f"Weakest component: {weakest}", height=260,
-                      xaxis=dict(range=[0, 115], showgrid=True, gridcolor="#eef1f5"),
-                      yaxis=dict(autorange="reversed"))
-    return fig
+    weakest = min(zip(shown, labels, strict=True))[1]
+    bars = {"type": "bar", "orientation": "h", "x": shown, "y": labels,
+            "marker": {"color": ["#9aa5b1" if pd.isna(v) else NEUTRAL[0] for v in values]},
+            "text": ["missing (scored 50)" if pd.isna(v) else f"{v:.0f}" for v in values],
+            "textposition": "outside", "cliponaxis": False,
+            "hovertemplate": "%{y}: %{text}<extra></extra>"}
+    return figure([bars], f"Weakest component: {weakest}", height=260,
+                  xaxis={"range": [0, 115], "showgrid": True, "gridcolor": "#eef1f5"},
+                  yaxis={"autorange": "reversed"})
 
 
-def usage_figure(df: pd.DataFrame, seats: float | None) -> go.Figure:
+def usage_figure(df: pd.DataFrame, seats: float | None) -> Figure:
     """Daily active users over the last 365 days against seats under contract."""
     if df.empty:
-        return _empty("Usage (365 days)")
+        return empty_figure("Usage (365 days)", "No usage recorded")
     days = pd.to_datetime(df["day"])
     weekly = df.assign(day=days).set_index("day")["active_users"].rolling("7D").mean()
-    fig = go.Figure()
-    fig.add_scatter(x=days, y=df["active_users"], mode="lines", name="Daily active users",
-                    line=dict(color="#b7c4d6", width=1))
-    fig.add_scatter(x=weekly.index, y=weekly.values, mode="lines", name="7-day average",
-                    line=dict(color=NEUTRAL[0], width=2.5))
+    iso = days.dt.strftime("%Y-%m-%d").tolist()
+    data = [
+        {"type": "scatter", "mode": "lines", "x": iso, "y": df["active_users"].tolist(),
+         "name": "Daily active users", "line": {"color": "#b7c4d6", "width": 1}},
+        {"type": "scatter", "mode": "lines", "x": iso, "y": weekly.round(1).tolist(),
+         "name": "7-day average", "line": {"color": NEUTRAL[0], "width": 2.5}},
+    ]
+    shapes, notes = [], []
     if seats:
-        fig.add_hline(y=seats, line_dash="dash", line_color="#5c6f82",
-                      annotation_text=f"{seats:,.0f} seats", annotation_position="top left")
-    util = weekly.iloc[-1] / seats if seats else None
+        shape, note = _hline(seats, f"{seats:,.0f} seats")
+        shapes, notes = [shape], [note]
+    util = float(weekly.iloc[-1]) / seats if seats else None
     title = (f"Using {formatting.percent(util)} of seats (7-day average)" if util is not None
              else "Active users (no seats under contract)")
-    fig.update_layout(title=title, height=300, yaxis=dict(rangemode="tozero"))
-    return fig
+    return figure(data, title, height=300, shapes=shapes, annotations=notes,
+                  yaxis={"rangemode": "tozero"}, xaxis={"type": "date"})

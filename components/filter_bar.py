@@ -10,7 +10,6 @@ from dash import dcc, html
 from components import ids
 from services.filters import DIMENSION_LABELS
 
-
 PLACEHOLDERS = {"segment": "All segments", "region": "All regions", "team": "All teams",
                 "owner": "All owners (CSMs)", "tier": "All coverage tiers"}
 

@@ -213,7 +213,8 @@ def build_database(
         raise ImportError_(f"Source folder {source} does not exist.")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    con = duckdb.connect(str(tmp))
+    # A bounded buffer pool: a 1M-account build spills to disk instead of taking the machine.
+    con = duckdb.connect(str(tmp), config={"memory_limit": os.environ.get("CSOPS_BUILD_MEMORY", "8GB")})
     try:
         con.execute(SCHEMA_PATH.read_text())
         columns = contract_columns(con)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -61,7 +59,7 @@ def render_account(data):
     latest = acc.health.iloc[-1] if not acc.health.empty else None
     band = latest["band"] if latest is not None and latest["snapshot_date"].date() == snapshot else None
     badge = (dbc.Badge(f"{band} · {latest['health_score']:.1f}", className="band-badge",
-                       style={"backgroundColor": BAND_COLORS[band]}) if band else
+                       color=BAND_COLORS[band], id="account360-band") if band else
              dbc.Badge("not a customer on this date", color="secondary"))
     facts = html.Div([
         _fact("Segment", f["segment"]), _fact("Region", f["region"]),

@@ -44,14 +44,13 @@ OWNER_COLUMNS = [
     {"field": "pct_arr_red", "headerName": "% ARR red", "valueFormatter": PERCENT, "type": "rightAligned"},
 ]
 MOVER_COLUMNS = [
-    {"field": "name", "headerName": "Account", "minWidth": 170, "cellClass": "link-cell"},
+    {"field": "name", "headerName": "Account", "minWidth": 150, "cellClass": "link-cell"},
     {"field": "change", "headerName": "Δ health", "valueFormatter": SIGNED, "type": "rightAligned",
-     "maxWidth": 100},
-    {"field": "health_now", "headerName": "Now", "valueFormatter": SCORE, "maxWidth": 80,
-     "type": "rightAligned"},
-    {"field": "band", "cellStyle": BAND_STYLE, "maxWidth": 90},
-    {"field": "driver", "headerName": "Driver", "minWidth": 110},
-    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
+     "minWidth": 80, "maxWidth": 95},
+    {"field": "health_now", "headerName": "Now", "valueFormatter": SCORE, "minWidth": 60,
+     "maxWidth": 75, "type": "rightAligned"},
+    {"field": "band", "cellStyle": BAND_STYLE, "minWidth": 70, "maxWidth": 85},
+    {"field": "driver", "headerName": "Driver", "minWidth": 100},
 ]
 # KPI card -> drill parameters of the Accounts list (None: the card has no account list).
 KPI_DRILL = {"arr": {}, "accounts": {}, "avg_health": {}, "pct_arr_red": {"band": "red"},
@@ -110,7 +109,7 @@ def render_kpis(data):
     values = portfolio_kpis(get_database(), filters, snapshot)
     if not values[1].value:
         return empty_state()
-    compare = f"{values[0].previous_date:%d %b %Y}" if values[0].previous_date else "90 days earlier"
+    compare = f"{values[0].previous_date:%d %b}" if values[0].previous_date else "90 days earlier"
     cards = [
         dbc.Col(kpi_card(metric(v.name), v.value, v.previous, compare,
                          href=None if KPI_DRILL[v.name] is None else accounts_href(filters, **KPI_DRILL[v.name])),
@@ -136,7 +135,13 @@ def render_owners(data):
     """Refills the owner table. Called when: the view changes."""
     filters, snapshot = from_store(data)
     df = health.health_by_owner(get_database(), filters, snapshot)
-    return (empty_state() if df.empty else None), to_records(df)
+    if df.empty:
+        return empty_state(), []
+    total = int(df["owners_total"].iloc[0])
+    note = (html.Div(f"Showing the {len(df)} CSMs with the highest share of ARR in red, of {total}. "
+                     "Filter by team or owner to see the others.", className="text-muted small mb-1")
+            if total > len(df) else None)
+    return note, to_records(df.drop(columns="owners_total"))
 
 
 @callback(Output(MOVERS, "children"), Output(MOVER_GRID, "rowData"), Input(STORE, "data"))

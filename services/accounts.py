@@ -97,14 +97,11 @@ def _list_sql(filters: Filters, drill: AccountDrill, snapshot: date) -> tuple[st
         sql += """
         LEFT JOIN health_snapshots h ON h.account_id = ad.account_id AND h.snapshot_date = ?
         JOIN (
-            SELECT DISTINCT r.account_id FROM renewals r ASOF JOIN health_snapshots v
-              ON v.account_id = r.account_id AND v.snapshot_date <= r.renewal_date - ?
-            WHERE r.outcome <> 'open' AND r.renewal_date > ? AND r.renewal_date <= ?
-              AND v.snapshot_date > r.renewal_date - ? - 7 AND v.band = ?
+            SELECT DISTINCT account_id FROM renewal_scores
+            WHERE renewal_date > ? AND renewal_date <= ? AND band_before = ?
         ) vb ON vb.account_id = ad.account_id
         """
-        bind += [snapshot, VALIDATION_LEAD_DAYS, year_before(snapshot), snapshot,
-                 VALIDATION_LEAD_DAYS, drill.validation_band]
+        bind += [snapshot, year_before(snapshot), snapshot, drill.validation_band]
     else:
         sql += " JOIN health_snapshots h ON h.account_id = ad.account_id AND h.snapshot_date = ?"
         bind.append(snapshot)

@@ -3,7 +3,8 @@
 Derived at build time, because they do not depend on filters and would otherwise be recomputed
 on every request: `account_dim` (accounts with owner name and team, the table `Filters`
 targets) and `health_snapshots` (every customer's health every 7 days back from the as-of date,
-long enough to score each renewal of the last 4 quarters 90 days ahead).
+long enough to score each renewal of the last 4 quarters 90 days ahead) and `renewal_scores`
+(each closed renewal with the band its account had 90 days before).
 
 Usage: ``python -m services.build --source data/demo/5000 --target data/csops.duckdb``
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from data.loader import ImportError_, build_database
 from services.errors import ImportRejected
+from services.health import VALIDATION_LEAD_DAYS
 from services.health_model import HEALTH_SQL, HealthParams, health_sql_params, weekly_grid
 from services.settings import load_settings
 
@@ -37,6 +39,23 @@ def derive_tables(con, as_of: date, params: HealthParams = HealthParams()) -> No
                 [[d.isoformat() for d in dates]])
     con.execute("CREATE TABLE health_snapshots AS " + HEALTH_SQL + " ORDER BY snapshot_date, account_id",
                 health_sql_params(dates, params))
+    create_renewal_scores(con)
+
+
+def create_renewal_scores(con) -> None:
+    """Each closed renewal with the band its account had 90 days before (on the weekly grid):
+    what the validation panel and its drill-down aggregate, whatever the filters."""
+    con.execute("DROP TABLE IF EXISTS renewal_scores")
+    con.execute("""
+        CREATE TABLE renewal_scores AS
+        SELECT r.renewal_id, r.account_id, r.renewal_date, r.outcome, r.arr_up_for_renewal,
+               r.renewed_arr, h.snapshot_date AS scored_on, h.band AS band_before,
+               h.health_score AS health_before
+        FROM renewals r ASOF JOIN health_snapshots h
+          ON h.account_id = r.account_id AND h.snapshot_date <= r.renewal_date - ?
+        WHERE r.outcome <> 'open' AND h.snapshot_date > r.renewal_date - ? - 7
+        ORDER BY r.renewal_date
+    """, [VALIDATION_LEAD_DAYS, VALIDATION_LEAD_DAYS])
 
 
 def build(source: Path, target: Path, as_of: date | None = None) -> dict[str, int]:

@@ -61,7 +61,8 @@ class Database:
             if self._con is None or inode != self._inode:
                 self._close()
                 try:
-                    con = duckdb.connect(str(self.path), read_only=True)
+                    con = duckdb.connect(str(self.path), read_only=True,
+                                         config={"memory_limit": load_settings().duckdb_memory})
                     row = con.execute(
                         "SELECT build_id, as_of_date, CAST(built_at AS VARCHAR), source FROM meta"
                     ).fetchone()

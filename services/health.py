@@ -73,20 +73,25 @@ def band_history(db: Database, filters: Filters, end: date, weeks: int = 26) -> 
 
 
 @memoize
-def health_by_owner(db: Database, filters: Filters, snapshot: date) -> pd.DataFrame:
-    """Per owner CSM: accounts, ARR, average health and % of ARR in red at one snapshot."""
+def health_by_owner(db: Database, filters: Filters, snapshot: date, limit: int = 200) -> pd.DataFrame:
+    """Per owner CSM: accounts, ARR, average health and % of ARR in red at one snapshot.
+
+    The `limit` owners with the highest share of ARR in red; `owners_total` counts them all.
+    """
     where, params = filters.where("ad")
     return db.query(
         f"""
         SELECT ad.owner_csm_id, ad.owner_name, ad.team, COUNT(*) AS accounts,
                SUM(h.arr) AS arr, ROUND(AVG(h.health_score), 1) AS avg_health,
                COALESCE(SUM(h.arr) FILTER (WHERE h.band = 'red'), 0) / NULLIF(SUM(h.arr), 0) AS pct_arr_red,
-               COUNT(*) FILTER (WHERE h.band = 'red') AS red_accounts
+               COUNT(*) FILTER (WHERE h.band = 'red') AS red_accounts,
+               COUNT(*) OVER () AS owners_total
         FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
         WHERE {where} AND h.snapshot_date = ?
-        GROUP BY ALL ORDER BY pct_arr_red DESC, arr DESC
+        GROUP BY ALL ORDER BY pct_arr_red DESC, arr DESC, ad.owner_csm_id
+        LIMIT ?
         """,
-        [*params, snapshot],
+        [*params, snapshot, limit],
     )
 
 
@@ -141,21 +146,13 @@ def validation(db: Database, filters: Filters, as_of: date) -> Validation:
     start = year_before(as_of)
     df = db.query(
         f"""
-        WITH closed AS (
-            SELECT r.*, r.renewal_date - {VALIDATION_LEAD_DAYS} AS scored_on
-            FROM renewals r JOIN account_dim ad ON ad.account_id = r.account_id
-            WHERE {where} AND r.outcome <> 'open' AND r.renewal_date > ? AND r.renewal_date <= ?
-        ), banded AS (
-            SELECT c.*, h.band
-            FROM closed c ASOF JOIN health_snapshots h
-              ON h.account_id = c.account_id AND h.snapshot_date <= c.scored_on
-            WHERE h.snapshot_date > c.scored_on - 7
-        )
-        SELECT band, COUNT(*) AS renewals,
-               COUNT(*) FILTER (WHERE outcome IN ('churned', 'contracted')) AS losses,
-               SUM(arr_up_for_renewal) AS arr_up,
-               SUM(GREATEST(arr_up_for_renewal - COALESCE(renewed_arr, 0), 0)) AS lost_arr
-        FROM banded GROUP BY band
+        SELECT rs.band_before AS band, COUNT(*) AS renewals,
+               COUNT(*) FILTER (WHERE rs.outcome IN ('churned', 'contracted')) AS losses,
+               SUM(rs.arr_up_for_renewal) AS arr_up,
+               SUM(GREATEST(rs.arr_up_for_renewal - COALESCE(rs.renewed_arr, 0), 0)) AS lost_arr
+        FROM renewal_scores rs JOIN account_dim ad ON ad.account_id = rs.account_id
+        WHERE {where} AND rs.renewal_date > ? AND rs.renewal_date <= ?
+        GROUP BY rs.band_before
         """,
         [*params, start, as_of],
     )

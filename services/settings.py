@@ -19,6 +19,7 @@ class Settings:
     cache_redis_url: str | None
     cache_timeout_seconds: int
     port: int
+    duckdb_memory: str
 
 
 def load_settings() -> Settings:
@@ -35,4 +36,5 @@ def load_settings() -> Settings:
         cache_redis_url=redis_url,
         cache_timeout_seconds=int(os.environ.get("CSOPS_CACHE_TIMEOUT", "86400")),
         port=int(os.environ.get("CSOPS_PORT", "8050")),
+        duckdb_memory=os.environ.get("CSOPS_DUCKDB_MEMORY", "256MB"),
     )

@@ -7,6 +7,7 @@ import pytest
 
 from services import health
 from services.accounts import AccountDrill, account_page, account_totals, dimension_options
+from services.build import create_renewal_scores
 from services.db import Database
 from services.filters import Filters
 from services.portfolio import portfolio_kpis
@@ -58,6 +59,7 @@ def db(tmp_path):
     con.executemany("INSERT INTO health_snapshots (snapshot_date, account_id, arr, seats, usage_score, "
                     "trend_score, support_score, sentiment_score, engagement_score, health_score, band, "
                     "missing_inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    create_renewal_scores(con)
     con.close()
     return Database(built.path)
 

@@ -31,11 +31,28 @@ def test_band_mix_figure_carries_drill_data_and_states_the_takeaway():
     df = pd.DataFrame({"grp": ["SMB", "SMB", "Enterprise"], "band": ["red", "green", "green"],
                        "accounts": [1, 3, 2], "arr": [100.0, 300.0, 1000.0]})
     fig = charts.band_mix_figure(df, "arr")
-    assert fig.layout.title.text == "SMB has the largest red share: 25.0% of its ARR"
-    red = next(t for t in fig.data if t.name.startswith("Red"))
+    assert fig["layout"]["title"]["text"] == "SMB has the largest red share: 25.0% of its ARR"
+    red = next(t for t in fig["data"] if t["name"].startswith("Red"))
     # Groups ordered by total, smallest first, so the largest bar is drawn on top.
-    assert [list(c) for c in red.customdata] == [["SMB", "red"], ["Enterprise", "red"]]
-    assert charts.band_mix_figure(df.iloc[0:0], "arr").layout.annotations[0].text == "No data for these filters"
+    assert red["customdata"] == [["SMB", "red"], ["Enterprise", "red"]]
+    assert red["x"] == [100.0, 0.0]
+    empty = charts.band_mix_figure(df.iloc[0:0], "arr")
+    assert empty["layout"]["annotations"][0]["text"] == "No data for these filters"
+
+
+def test_history_and_validation_figures():
+    history = pd.DataFrame({"snapshot_date": pd.to_datetime(["2026-01-05", "2026-01-05", "2026-01-12"]),
+                            "band": ["red", "green", "green"], "accounts": [1, 3, 4],
+                            "arr": [100.0, 300.0, 400.0]})
+    fig = charts.band_history_figure(history, "arr")
+    assert fig["layout"]["title"]["text"] == "Red share of ARR: 0.0% now vs 25.0% on 05 Jan 2026"
+    red = fig["data"][0]
+    assert red["y"] == [0.25, 0.0] and red["customdata"][0] == ["2026-01-05", "red", "$100"]
+    by_band = pd.DataFrame({"band": ["green", "yellow", "red"], "renewals": [10, 5, 2],
+                            "loss_rate": [0.1, 0.2, 0.5]})
+    v = charts.validation_figure(by_band, 0.2, 2.5)
+    assert v["layout"]["title"]["text"] == "Red accounts lost ARR 2.5× as often as average"
+    assert v["layout"]["shapes"][0]["y0"] == 0.2
 
 
 def test_memoize_keys_on_arguments(monkeypatch):

@@ -1,0 +1,365 @@
+"""`make bench`: build-time, service-call and HTTP-callback timings at 5k and 100k accounts.
+
+Not a test: it measures and reports. For each size it builds (or reuses) a demo database under
+.bench/, times every service call the Portfolio, Accounts and Account 360 pages make (cold: the
+uncached service function, i.e. the DuckDB query plus its pandas work; warm: through the result
+cache), then starts gunicorn (2 workers) on that database and times each page callback over
+HTTP (`POST /_dash-update-component`) with an empty and a filled cache. Results go to stdout and
+to docs/PERFORMANCE.md (between the generated markers).
+
+Usage: ``python -m bench.run [--sizes 5000 100000] [--repeat 15]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / ".bench"
+REPORT = ROOT / "docs" / "PERFORMANCE.md"
+MARK_START = "<!-- bench:start -->"
+MARK_END = "<!-- bench:end -->"
+PORT = 8061
+
+
+@dataclass
+class Sample:
+    name: str
+    times_ms: list[float] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+
+    def p(self, q: float) -> float:
+        ordered = sorted(self.times_ms)
+        index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+        return ordered[index]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def ensure_database(accounts: int) -> tuple[Path, dict]:
+    """Build (once) the demo database of a size; returns its path and build timings."""
+    source = BENCH_DIR / f"src-{accounts}"
+    target = BENCH_DIR / f"csops-{accounts}.duckdb"
+    stamp = BENCH_DIR / f"build-{accounts}.json"
+    if target.exists() and stamp.exists():
+        return target, json.loads(stamp.read_text())
+    BENCH_DIR.mkdir(exist_ok=True)
+    python = sys.executable
+    t0 = time.perf_counter()
+    subprocess.run([python, "-m", "data.generate_demo", "--accounts", str(accounts), "--out", str(source)],
+                   check=True, cwd=ROOT)
+    t1 = time.perf_counter()
+    subprocess.run([python, "-m", "services.build", "--source", str(source), "--target", str(target)],
+                   check=True, cwd=ROOT)
+    t2 = time.perf_counter()
+    info = {"generate_s": round(t1 - t0, 1), "build_s": round(t2 - t1, 1),
+            "file_mb": round(target.stat().st_size / 1e6, 1)}
+    stamp.write_text(json.dumps(info))
+    return target, info
+
+
+def filter_variants(db) -> list:
+    from services.accounts import dimension_options
+    from services.filters import Filters
+
+    options = dimension_options(db)
+    first = {k: v[0]["value"] for k, v in options.items() if v}
+    return [Filters(), Filters(segment=("Enterprise",)), Filters(segment=("SMB",)),
+            Filters(region=(options["region"][1]["value"],)), Filters(team=(first["team"],)),
+            Filters(owner=(first["owner"],)), Filters(tier=("pooled",)),
+            Filters(segment=("Mid-Market",), region=(first["region"],))]
+
+
+def service_calls(db, snapshot: date, account_ids: list[str]):
+    """(name, function(filters, i)) for every service call the three pages make."""
+    from services import health
+    from services.accounts import AccountDrill, account_360, account_page, account_totals
+    from services.portfolio import portfolio_kpis
+
+    red = AccountDrill(band=("red",))
+    return [
+        ("portfolio: KPIs (7 metrics, now and 90 days earlier)", lambda f, i: portfolio_kpis(db, f, snapshot)),
+        ("portfolio: band mix by segment", lambda f, i: health.band_mix(db, f, snapshot)),
+        ("portfolio: weekly band mix (26 weeks)", lambda f, i: health.band_history(db, f, snapshot)),
+        ("portfolio: health by owner", lambda f, i: health.health_by_owner(db, f, snapshot)),
+        ("portfolio: movers", lambda f, i: health.movers(db, f, snapshot, limit=25)),
+        ("portfolio: validation", lambda f, i: health.validation(db, f, snapshot)),
+        ("accounts: totals (band=red)", lambda f, i: account_totals(db, f, red, snapshot)),
+        ("accounts: first 100 rows (band=red)", lambda f, i: account_page(db, f, red, snapshot, (), 0, 100)),
+        ("accounts: 100 rows sorted by health, all", lambda f, i: account_page(
+            db, f, AccountDrill(), snapshot, (("health_score", "asc"),), 0, 100)),
+        ("account 360", lambda f, i: account_360(db, account_ids[i % len(account_ids)], snapshot)),
+    ]
+
+
+def uncached(fn: Callable) -> Callable:
+    """Call a service with the result cache switched off."""
+    from services import cache
+
+    def run(*args):
+        cache.configure("null")
+        return fn(*args)
+
+    return run
+
+
+def bench_services(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample]]:
+    from services import cache
+    from services.accounts import AccountDrill, account_page
+    from services.asof import resolve_as_of
+    from services.db import Database
+    from services.filters import Filters
+
+    db = Database(db_path)
+    cache.configure("null")
+    snapshot = resolve_as_of(db, Filters()).date
+    variants = filter_variants(db)
+    ids = list(account_page(db, Filters(), AccountDrill(), snapshot, (), 0, 50)["account_id"])
+    calls = service_calls(db, snapshot, ids)
+    for _, fn in calls:  # let DuckDB load its blocks once; cold below means "no result cache"
+        fn(Filters(), 0)
+    cold, warm = [], []
+    tmp = tempfile.mkdtemp(prefix="csops-bench-cache-")
+    for name, fn in calls:
+        c, w = Sample(name), Sample(name)
+        for r in range(repeat):
+            for i, filters in enumerate(variants):
+                if r * len(variants) + i >= max(repeat, len(variants)):
+                    break
+                cache.configure("null")
+                c.times_ms.append(timed(lambda fn=fn, f=filters, i=i: fn(f, i)))
+        os.environ["CSOPS_CACHE_DIR"] = tmp
+        cache.configure("filesystem")
+        cache.clear()
+        fn(Filters(), 0)
+        for _ in range(repeat):
+            w.times_ms.append(timed(lambda fn=fn: fn(Filters(), 0)))
+        cold.append(c)
+        warm.append(w)
+    cache.configure("null")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return cold, warm
+
+
+# ---- HTTP ---------------------------------------------------------------------------------
+def start_gunicorn(db_path: Path, cache_dir: Path) -> subprocess.Popen:
+    env = dict(os.environ, CSOPS_DB=str(db_path), CSOPS_CACHE_DIR=str(cache_dir),
+               CSOPS_CACHE_TYPE="filesystem")
+    pidfile = Path(tempfile.mkdtemp()) / "gunicorn.pid"
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{PORT}",
+         "--no-control-socket", "--pid", str(pidfile), "--timeout", "300", "app:server"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=5) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def post(path: str, body: dict) -> tuple[float, int, int]:
+    data = json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=data,
+                                 headers={"Content-Type": "application/json"})
+    start = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=120) as r:
+        payload = r.read()
+        status = r.status
+    return (time.perf_counter() - start) * 1000, len(payload), status
+
+
+def dependencies() -> list[dict]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/_dash-dependencies", timeout=30) as r:
+        return json.loads(r.read())
+
+
+def callback_body(dep: dict, values: dict[str, object]) -> dict:
+    def outputs(spec: str):
+        parts = [p for p in spec.strip(".").split("...")]
+        out = []
+        for part in parts:
+            ident, prop = part.rsplit(".", 1)
+            out.append({"id": ident.split("@")[0], "property": prop})
+        return out if spec.startswith("..") else out[0]
+
+    def items(entries):
+        return [{"id": e["id"], "property": e["property"], "value": values.get(f"{e['id']}.{e['property']}")}
+                for e in entries]
+
+    inputs = items(dep["inputs"])
+    return {"output": dep["output"], "outputs": outputs(dep["output"]), "inputs": inputs,
+            "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
+            "state": items(dep.get("state", []))}
+
+
+def find_dep(deps: list[dict], output_fragment: str) -> dict:
+    for dep in deps:
+        if output_fragment in dep["output"]:
+            return dep
+    raise KeyError(output_fragment)
+
+
+def worker_memory_mb(proc: subprocess.Popen) -> list[float]:
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    result = []
+    for pid in children:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        peak = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+        result.append(int(peak.split()[1]) / 1024)
+    return result
+
+
+def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], list[float]]:
+    from services.accounts import AccountDrill, account_page
+    from services.asof import resolve_as_of
+    from services.db import Database
+    from services.filters import Filters
+
+    db = Database(db_path)
+    snapshot = resolve_as_of(db, Filters()).date
+    variants = filter_variants(db)
+    ids = list(account_page(db, Filters(), AccountDrill(), snapshot, (), 0, 50)["account_id"])
+    cache_dir = Path(tempfile.mkdtemp(prefix="csops-bench-http-"))
+    proc = start_gunicorn(db_path, cache_dir)
+    try:
+        deps = dependencies()
+
+        def view(f):
+            return {"search": f.to_search(), "snapshot": snapshot.isoformat()}
+
+        def accounts_view(f):
+            return {**view(f), "drill": AccountDrill(band=("red",)).to_params()}
+
+        request = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
+        cases = [
+            ("portfolio: KPI cards", "portfolio-kpis.children", lambda f, i: {"portfolio-view.data": view(f)}),
+            ("portfolio: band charts (2 figures)", "portfolio-band-mix.figure",
+             lambda f, i: {"portfolio-view.data": view(f), "portfolio-measure.value": "arr"}),
+            ("portfolio: owner table", "portfolio-owners.children", lambda f, i: {"portfolio-view.data": view(f)}),
+            ("portfolio: movers", "portfolio-movers.children", lambda f, i: {"portfolio-view.data": view(f)}),
+            ("portfolio: validation", "portfolio-validation.figure", lambda f, i: {"portfolio-view.data": view(f)}),
+            ("accounts: totals + export link", "accounts-totals.children",
+             lambda f, i: {"accounts-view.data": accounts_view(f), "accounts-search.value": ""}),
+            ("accounts: grid rows (100)", "accounts-grid.getRowsResponse",
+             lambda f, i: {"accounts-view.data": accounts_view(f), "accounts-grid.getRowsRequest": request}),
+            ("account 360", "account360-content.children",
+             lambda f, i: {"account360-view.data": {**view(Filters()), "account_id": ids[i % len(ids)]}}),
+        ]
+        cold, warm = [], []
+        for name, fragment, values in cases:
+            dep = find_dep(deps, fragment)
+            c, w = Sample(name), Sample(name)
+            for round_ in range(max(1, repeat // len(variants) + 1)):
+                for i, filters in enumerate(variants):
+                    shutil.rmtree(cache_dir, ignore_errors=True)
+                    cache_dir.mkdir()
+                    ms, size, status = post("/_dash-update-component",
+                                            callback_body(dep, values(filters, i + round_ * len(variants))))
+                    assert status == 200, (name, status)
+                    c.times_ms.append(ms)
+                    c.sizes.append(size)
+            body = callback_body(dep, values(variants[0], 0))
+            post("/_dash-update-component", body)
+            for _ in range(repeat):
+                ms, size, _ = post("/_dash-update-component", body)
+                w.times_ms.append(ms)
+                w.sizes.append(size)
+            cold.append(c)
+            warm.append(w)
+        memory = worker_memory_mb(proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    return cold, warm, memory
+
+
+# ---- report -------------------------------------------------------------------------------
+def service_table(cold: list[Sample], warm: list[Sample]) -> list[str]:
+    lines = ["| service call | cold p50 | cold p95 | warm p50 | warm p95 |", "|---|---:|---:|---:|---:|"]
+    for c, w in zip(cold, warm, strict=True):
+        lines.append(f"| {c.name} | {c.p(0.5):.1f} | {c.p(0.95):.1f} | {w.p(0.5):.2f} | {w.p(0.95):.2f} |")
+    return lines
+
+
+HTTP_TO_SERVICE = {
+    "portfolio: KPI cards": ["portfolio: KPIs (7 metrics, now and 90 days earlier)"],
+    "portfolio: band charts (2 figures)": ["portfolio: band mix by segment", "portfolio: weekly band mix (26 weeks)"],
+    "portfolio: owner table": ["portfolio: health by owner"],
+    "portfolio: movers": ["portfolio: movers"],
+    "portfolio: validation": ["portfolio: validation"],
+    "accounts: totals + export link": ["accounts: totals (band=red)"],
+    "accounts: grid rows (100)": ["accounts: first 100 rows (band=red)", "accounts: totals (band=red)"],
+    "account 360": ["account 360"],
+}
+
+
+def http_table(cold: list[Sample], warm: list[Sample], service_cold: list[Sample]) -> list[str]:
+    raw = {s.name: s.p(0.5) for s in service_cold}
+    lines = ["| callback (HTTP round trip) | cold p50 | cold p95 | warm p50 | warm p95 | max response | "
+             "raw query p50 | cold / raw | framework share |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for c, w in zip(cold, warm, strict=True):
+        query = sum(raw[n] for n in HTTP_TO_SERVICE[c.name])
+        lines.append(
+            f"| {c.name} | {c.p(0.5):.1f} | {c.p(0.95):.1f} | {w.p(0.5):.1f} | {w.p(0.95):.1f} | "
+            f"{max(c.sizes + w.sizes) / 1024:.1f} KB | {query:.1f} | {c.p(0.5) / query:.2f}× | "
+            f"{c.p(0.5) - query:.1f} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 100000])
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--no-write", action="store_true", help="print only, keep docs/PERFORMANCE.md")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    out = [f"Measured {date.today():%Y-%m-%d} by `make bench` on {os.cpu_count()} cores "
+           f"(times in ms; cold = no result cache, warm = filesystem cache hit).", ""]
+    for size in args.sizes:
+        db_path, build = ensure_database(size)
+        print(f"== {size:,} accounts: {build}", flush=True)
+        s_cold, s_warm = bench_services(db_path, args.repeat)
+        h_cold, h_warm, memory = bench_http(db_path, args.repeat)
+        out += [f"### {size:,} accounts", "",
+                f"Demo generation {build['generate_s']} s, database build (load + checks + health "
+                f"snapshots) {build['build_s']} s, file {build['file_mb']} MB. Peak memory per gunicorn "
+                f"worker after the run: " + ", ".join(f"{m:.0f} MB" for m in memory) + ".", ""]
+        out += service_table(s_cold, s_warm) + [""] + http_table(h_cold, h_warm, s_cold) + [""]
+        print("\n".join(out[-(len(s_cold) + len(h_cold) + 8):]), flush=True)
+    if not args.no_write:
+        text = REPORT.read_text() if REPORT.exists() else f"# Performance\n\n{MARK_START}\n{MARK_END}\n"
+        head, _, rest = text.partition(MARK_START)
+        _, _, tail = rest.partition(MARK_END)
+        REPORT.write_text(head + MARK_START + "\n" + "\n".join(out) + "\n" + MARK_END + tail)
+        print(f"written to {REPORT}")
+
+
+if __name__ == "__main__":
+    main()
