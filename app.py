@@ -23,8 +23,14 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 register_template()
 cache.configure()
 
-app = Dash(__name__, use_pages=True, title="CS Ops Console", update_title=None,
-           external_stylesheets=[], serve_locally=True)
+app = Dash(
+    __name__,
+    use_pages=True,
+    title="CS Ops Console",
+    update_title=None,
+    external_stylesheets=[],
+    serve_locally=True,
+)
 server = app.server
 
 import pages._global_callbacks  # noqa: E402,F401  (registers the shell callbacks)
@@ -35,8 +41,10 @@ register_export_routes(server)
 
 def serve_layout():
     """The shell, rebuilt on each full page load so it follows the current database."""
-    nav_pages = sorted((p for p in dash.page_registry.values() if p.get("nav", True)),
-                       key=lambda p: p.get("order", 99))
+    nav_pages = sorted(
+        (p for p in dash.page_registry.values() if p.get("nav", True)),
+        key=lambda p: p.get("order", 99),
+    )
     banner, options, as_of_text, data_as_of, first = None, {}, "No data loaded", None, None
     try:
         db = get_database()
@@ -46,12 +54,14 @@ def serve_layout():
         as_of_text = f"Data as of {data_as_of:%d %b %Y}"
     except ServiceError as exc:
         banner = error_state(str(exc))
-    return html.Div([
-        dcc.Location(id=ids.URL, refresh="callback-nav"),
-        navbar(nav_pages, as_of_text),
-        filter_bar(options, data_as_of, first),
-        dbc.Container([banner, dash.page_container], fluid=True, className="page-body pt-3"),
-    ])
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            navbar(nav_pages, as_of_text),
+            filter_bar(options, data_as_of, first),
+            dbc.Container([banner, dash.page_container], fluid=True, className="page-body pt-3"),
+        ]
+    )
 
 
 app.layout = serve_layout

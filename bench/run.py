@@ -63,14 +63,23 @@ def ensure_database(accounts: int) -> tuple[Path, dict]:
     BENCH_DIR.mkdir(exist_ok=True)
     python = sys.executable
     t0 = time.perf_counter()
-    subprocess.run([python, "-m", "data.generate_demo", "--accounts", str(accounts), "--out", str(source)],
-                   check=True, cwd=ROOT)
+    subprocess.run(
+        [python, "-m", "data.generate_demo", "--accounts", str(accounts), "--out", str(source)],
+        check=True,
+        cwd=ROOT,
+    )
     t1 = time.perf_counter()
-    subprocess.run([python, "-m", "services.build", "--source", str(source), "--target", str(target)],
-                   check=True, cwd=ROOT)
+    subprocess.run(
+        [python, "-m", "services.build", "--source", str(source), "--target", str(target)],
+        check=True,
+        cwd=ROOT,
+    )
     t2 = time.perf_counter()
-    info = {"generate_s": round(t1 - t0, 1), "build_s": round(t2 - t1, 1),
-            "file_mb": round(target.stat().st_size / 1e6, 1)}
+    info = {
+        "generate_s": round(t1 - t0, 1),
+        "build_s": round(t2 - t1, 1),
+        "file_mb": round(target.stat().st_size / 1e6, 1),
+    }
     stamp.write_text(json.dumps(info))
     return target, info
 
@@ -81,10 +90,16 @@ def filter_variants(db) -> list:
 
     options = dimension_options(db)
     first = {k: v[0]["value"] for k, v in options.items() if v}
-    return [Filters(), Filters(segment=("Enterprise",)), Filters(segment=("SMB",)),
-            Filters(region=(options["region"][1]["value"],)), Filters(team=(first["team"],)),
-            Filters(owner=(first["owner"],)), Filters(tier=("pooled",)),
-            Filters(segment=("Mid-Market",), region=(first["region"],))]
+    return [
+        Filters(),
+        Filters(segment=("Enterprise",)),
+        Filters(segment=("SMB",)),
+        Filters(region=(options["region"][1]["value"],)),
+        Filters(team=(first["team"],)),
+        Filters(owner=(first["owner"],)),
+        Filters(tier=("pooled",)),
+        Filters(segment=("Mid-Market",), region=(first["region"],)),
+    ]
 
 
 def service_calls(db, snapshot: date, account_ids: list[str]):
@@ -95,16 +110,29 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
 
     red = AccountDrill(band=("red",))
     return [
-        ("portfolio: KPIs (7 metrics, now and 90 days earlier)", lambda f, i: portfolio_kpis(db, f, snapshot)),
+        (
+            "portfolio: KPIs (7 metrics, now and 90 days earlier)",
+            lambda f, i: portfolio_kpis(db, f, snapshot),
+        ),
         ("portfolio: band mix by segment", lambda f, i: health.band_mix(db, f, snapshot)),
-        ("portfolio: weekly band mix (26 weeks)", lambda f, i: health.band_history(db, f, snapshot)),
+        (
+            "portfolio: weekly band mix (26 weeks)",
+            lambda f, i: health.band_history(db, f, snapshot),
+        ),
         ("portfolio: health by owner", lambda f, i: health.health_by_owner(db, f, snapshot)),
         ("portfolio: movers", lambda f, i: health.movers(db, f, snapshot, limit=25)),
         ("portfolio: validation", lambda f, i: health.validation(db, f, snapshot)),
         ("accounts: totals (band=red)", lambda f, i: account_totals(db, f, red, snapshot)),
-        ("accounts: first 100 rows (band=red)", lambda f, i: account_page(db, f, red, snapshot, (), 0, 100)),
-        ("accounts: 100 rows sorted by health, all", lambda f, i: account_page(
-            db, f, AccountDrill(), snapshot, (("health_score", "asc"),), 0, 100)),
+        (
+            "accounts: first 100 rows (band=red)",
+            lambda f, i: account_page(db, f, red, snapshot, (), 0, 100),
+        ),
+        (
+            "accounts: 100 rows sorted by health, all",
+            lambda f, i: account_page(
+                db, f, AccountDrill(), snapshot, (("health_score", "asc"),), 0, 100
+            ),
+        ),
         ("account 360", lambda f, i: account_360(db, account_ids[i % len(account_ids)], snapshot)),
     ]
 
@@ -160,13 +188,32 @@ def bench_services(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sampl
 
 # ---- HTTP ---------------------------------------------------------------------------------
 def start_gunicorn(db_path: Path, cache_dir: Path) -> subprocess.Popen:
-    env = dict(os.environ, CSOPS_DB=str(db_path), CSOPS_CACHE_DIR=str(cache_dir),
-               CSOPS_CACHE_TYPE="filesystem")
+    env = dict(
+        os.environ,
+        CSOPS_DB=str(db_path),
+        CSOPS_CACHE_DIR=str(cache_dir),
+        CSOPS_CACHE_TYPE="filesystem",
+    )
     pidfile = Path(tempfile.mkdtemp()) / "gunicorn.pid"
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{PORT}",
-         "--no-control-socket", "--pid", str(pidfile), "--timeout", "300", "app:server"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--no-control-socket",
+            "--pid",
+            str(pidfile),
+            "--timeout",
+            "300",
+            "app:server",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
@@ -181,8 +228,9 @@ def start_gunicorn(db_path: Path, cache_dir: Path) -> subprocess.Popen:
 
 def post(path: str, body: dict) -> tuple[float, int, int]:
     data = json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=data,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}{path}", data=data, headers={"Content-Type": "application/json"}
+    )
     start = time.perf_counter()
     with urllib.request.urlopen(req, timeout=120) as r:
         payload = r.read()
@@ -205,13 +253,23 @@ def callback_body(dep: dict, values: dict[str, object]) -> dict:
         return out if spec.startswith("..") else out[0]
 
     def items(entries):
-        return [{"id": e["id"], "property": e["property"], "value": values.get(f"{e['id']}.{e['property']}")}
-                for e in entries]
+        return [
+            {
+                "id": e["id"],
+                "property": e["property"],
+                "value": values.get(f"{e['id']}.{e['property']}"),
+            }
+            for e in entries
+        ]
 
     inputs = items(dep["inputs"])
-    return {"output": dep["output"], "outputs": outputs(dep["output"]), "inputs": inputs,
-            "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
-            "state": items(dep.get("state", []))}
+    return {
+        "output": dep["output"],
+        "outputs": outputs(dep["output"]),
+        "inputs": inputs,
+        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
+        "state": items(dep.get("state", [])),
+    }
 
 
 def find_dep(deps: list[dict], output_fragment: str) -> dict:
@@ -222,7 +280,9 @@ def find_dep(deps: list[dict], output_fragment: str) -> dict:
 
 
 def worker_memory_mb(proc: subprocess.Popen) -> list[float]:
-    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    children = subprocess.run(
+        ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+    ).stdout.split()
     result = []
     for pid in children:
         try:
@@ -257,18 +317,51 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
 
         request = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
         cases = [
-            ("portfolio: KPI cards", "portfolio-kpis.children", lambda f, i: {"portfolio-view.data": view(f)}),
-            ("portfolio: band charts (2 figures)", "portfolio-band-mix.figure",
-             lambda f, i: {"portfolio-view.data": view(f), "portfolio-measure.value": "arr"}),
-            ("portfolio: owner table", "portfolio-owners.children", lambda f, i: {"portfolio-view.data": view(f)}),
-            ("portfolio: movers", "portfolio-movers.children", lambda f, i: {"portfolio-view.data": view(f)}),
-            ("portfolio: validation", "portfolio-validation.figure", lambda f, i: {"portfolio-view.data": view(f)}),
-            ("accounts: totals + export link", "accounts-totals.children",
-             lambda f, i: {"accounts-view.data": accounts_view(f), "accounts-search.value": ""}),
-            ("accounts: grid rows (100)", "accounts-grid.getRowsResponse",
-             lambda f, i: {"accounts-view.data": accounts_view(f), "accounts-grid.getRowsRequest": request}),
-            ("account 360", "account360-content.children",
-             lambda f, i: {"account360-view.data": {**view(Filters()), "account_id": ids[i % len(ids)]}}),
+            (
+                "portfolio: KPI cards",
+                "portfolio-kpis.children",
+                lambda f, i: {"portfolio-view.data": view(f)},
+            ),
+            (
+                "portfolio: band charts (2 figures)",
+                "portfolio-band-mix.figure",
+                lambda f, i: {"portfolio-view.data": view(f), "portfolio-measure.value": "arr"},
+            ),
+            (
+                "portfolio: owner table",
+                "portfolio-owners.children",
+                lambda f, i: {"portfolio-view.data": view(f)},
+            ),
+            (
+                "portfolio: movers",
+                "portfolio-movers.children",
+                lambda f, i: {"portfolio-view.data": view(f)},
+            ),
+            (
+                "portfolio: validation",
+                "portfolio-validation.figure",
+                lambda f, i: {"portfolio-view.data": view(f)},
+            ),
+            (
+                "accounts: totals + export link",
+                "accounts-totals.children",
+                lambda f, i: {"accounts-view.data": accounts_view(f), "accounts-search.value": ""},
+            ),
+            (
+                "accounts: grid rows (100)",
+                "accounts-grid.getRowsResponse",
+                lambda f, i: {
+                    "accounts-view.data": accounts_view(f),
+                    "accounts-grid.getRowsRequest": request,
+                },
+            ),
+            (
+                "account 360",
+                "account360-content.children",
+                lambda f, i: {
+                    "account360-view.data": {**view(Filters()), "account_id": ids[i % len(ids)]}
+                },
+            ),
         ]
         cold, warm = [], []
         for name, fragment, values in cases:
@@ -278,8 +371,10 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 for i, filters in enumerate(variants):
                     shutil.rmtree(cache_dir, ignore_errors=True)
                     cache_dir.mkdir()
-                    ms, size, status = post("/_dash-update-component",
-                                            callback_body(dep, values(filters, i + round_ * len(variants))))
+                    ms, size, status = post(
+                        "/_dash-update-component",
+                        callback_body(dep, values(filters, i + round_ * len(variants))),
+                    )
                     assert status == 200, (name, status)
                     c.times_ms.append(ms)
                     c.sizes.append(size)
@@ -301,35 +396,49 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
 
 # ---- report -------------------------------------------------------------------------------
 def service_table(cold: list[Sample], warm: list[Sample]) -> list[str]:
-    lines = ["| service call | cold p50 | cold p95 | warm p50 | warm p95 |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        "| service call | cold p50 | cold p95 | warm p50 | warm p95 |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for c, w in zip(cold, warm, strict=True):
-        lines.append(f"| {c.name} | {c.p(0.5):.1f} | {c.p(0.95):.1f} | {w.p(0.5):.2f} | {w.p(0.95):.2f} |")
+        lines.append(
+            f"| {c.name} | {c.p(0.5):.1f} | {c.p(0.95):.1f} | {w.p(0.5):.2f} | {w.p(0.95):.2f} |"
+        )
     return lines
 
 
 HTTP_TO_SERVICE = {
     "portfolio: KPI cards": ["portfolio: KPIs (7 metrics, now and 90 days earlier)"],
-    "portfolio: band charts (2 figures)": ["portfolio: band mix by segment", "portfolio: weekly band mix (26 weeks)"],
+    "portfolio: band charts (2 figures)": [
+        "portfolio: band mix by segment",
+        "portfolio: weekly band mix (26 weeks)",
+    ],
     "portfolio: owner table": ["portfolio: health by owner"],
     "portfolio: movers": ["portfolio: movers"],
     "portfolio: validation": ["portfolio: validation"],
     "accounts: totals + export link": ["accounts: totals (band=red)"],
-    "accounts: grid rows (100)": ["accounts: first 100 rows (band=red)", "accounts: totals (band=red)"],
+    "accounts: grid rows (100)": [
+        "accounts: first 100 rows (band=red)",
+        "accounts: totals (band=red)",
+    ],
     "account 360": ["account 360"],
 }
 
 
 def http_table(cold: list[Sample], warm: list[Sample], service_cold: list[Sample]) -> list[str]:
     raw = {s.name: s.p(0.5) for s in service_cold}
-    lines = ["| callback (HTTP round trip) | cold p50 | cold p95 | warm p50 | warm p95 | max response | "
-             "raw query p50 | cold / raw | framework share |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| callback (HTTP round trip) | cold p50 | cold p95 | warm p50 | warm p95 | max response | "
+        "raw query p50 | cold / raw | framework share |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for c, w in zip(cold, warm, strict=True):
         query = sum(raw[n] for n in HTTP_TO_SERVICE[c.name])
         lines.append(
             f"| {c.name} | {c.p(0.5):.1f} | {c.p(0.95):.1f} | {w.p(0.5):.1f} | {w.p(0.95):.1f} | "
             f"{max(c.sizes + w.sizes) / 1024:.1f} KB | {query:.1f} | {c.p(0.5) / query:.2f}× | "
-            f"{c.p(0.5) - query:.1f} |")
+            f"{c.p(0.5) - query:.1f} |"
+        )
     return lines
 
 
@@ -337,24 +446,37 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 100000])
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--no-write", action="store_true", help="print only, keep docs/PERFORMANCE.md")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print only, keep docs/PERFORMANCE.md"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    out = [f"Measured {date.today():%Y-%m-%d} by `make bench` on {os.cpu_count()} cores "
-           f"(times in ms; cold = no result cache, warm = filesystem cache hit).", ""]
+    out = [
+        f"Measured {date.today():%Y-%m-%d} by `make bench` on {os.cpu_count()} cores "
+        f"(times in ms; cold = no result cache, warm = filesystem cache hit).",
+        "",
+    ]
     for size in args.sizes:
         db_path, build = ensure_database(size)
         print(f"== {size:,} accounts: {build}", flush=True)
         s_cold, s_warm = bench_services(db_path, args.repeat)
         h_cold, h_warm, memory = bench_http(db_path, args.repeat)
-        out += [f"### {size:,} accounts", "",
-                f"Demo generation {build['generate_s']} s, database build (load + checks + health "
-                f"snapshots) {build['build_s']} s, file {build['file_mb']} MB. Peak memory per gunicorn "
-                f"worker after the run: " + ", ".join(f"{m:.0f} MB" for m in memory) + ".", ""]
+        out += [
+            f"### {size:,} accounts",
+            "",
+            f"Demo generation {build['generate_s']} s, database build (load + checks + health "
+            f"snapshots) {build['build_s']} s, file {build['file_mb']} MB. Peak memory per gunicorn "
+            f"worker after the run: " + ", ".join(f"{m:.0f} MB" for m in memory) + ".",
+            "",
+        ]
         out += service_table(s_cold, s_warm) + [""] + http_table(h_cold, h_warm, s_cold) + [""]
-        print("\n".join(out[-(len(s_cold) + len(h_cold) + 8):]), flush=True)
+        print("\n".join(out[-(len(s_cold) + len(h_cold) + 8) :]), flush=True)
     if not args.no_write:
-        text = REPORT.read_text() if REPORT.exists() else f"# Performance\n\n{MARK_START}\n{MARK_END}\n"
+        text = (
+            REPORT.read_text()
+            if REPORT.exists()
+            else f"# Performance\n\n{MARK_START}\n{MARK_END}\n"
+        )
         head, _, rest = text.partition(MARK_START)
         _, _, tail = rest.partition(MARK_END)
         REPORT.write_text(head + MARK_START + "\n" + "\n".join(out) + "\n" + MARK_END + tail)

@@ -28,10 +28,25 @@ def figure(data: list[dict[str, Any]], title: str, **layout: Any) -> Figure:
 
 
 def _hline(y: float, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    shape = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
-             "line": {"dash": "dot", "color": "#5c6f82", "width": 1.5}}
-    note = {"xref": "paper", "x": 0, "y": y, "yanchor": "bottom", "xanchor": "left",
-            "text": text, "showarrow": False, "font": {"size": 12, "color": "#3d4a58"}}
+    shape = {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "y0": y,
+        "y1": y,
+        "line": {"dash": "dot", "color": "#5c6f82", "width": 1.5},
+    }
+    note = {
+        "xref": "paper",
+        "x": 0,
+        "y": y,
+        "yanchor": "bottom",
+        "xanchor": "left",
+        "text": text,
+        "showarrow": False,
+        "font": {"size": 12, "color": "#3d4a58"},
+    }
     return shape, note
 
 
@@ -40,9 +55,16 @@ def _measure_format(measure: str):
 
 
 def empty_figure(title: str, message: str = "No data for these filters") -> Figure:
-    return figure([], title, height=260, xaxis={"visible": False}, yaxis={"visible": False},
-                  annotations=[{"text": message, "showarrow": False,
-                                "font": {"size": 14, "color": "#6c757d"}}])
+    return figure(
+        [],
+        title,
+        height=260,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[
+            {"text": message, "showarrow": False, "font": {"size": 14, "color": "#6c757d"}}
+        ],
+    )
 
 
 def band_mix_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
@@ -55,53 +77,91 @@ def band_mix_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
     share = (red / totals.where(totals > 0)).fillna(0)
     worst = share.idxmax()
     what = "ARR" if measure == "arr" else "accounts"
-    title = (f"{worst} has the largest red share: {formatting.percent(share[worst])} of its {what}"
-             if share[worst] > 0 else f"No {what} in red")
+    title = (
+        f"{worst} has the largest red share: {formatting.percent(share[worst])} of its {what}"
+        if share[worst] > 0
+        else f"No {what} in red"
+    )
     groups = list(totals.sort_values().index)
-    values = df.pivot_table(index="grp", columns="band", values=measure, aggfunc="sum").reindex(groups)
+    values = df.pivot_table(index="grp", columns="band", values=measure, aggfunc="sum").reindex(
+        groups
+    )
     data = []
     for band in BAND_ORDER:
         col = values[band].fillna(0).tolist() if band in values else [0.0] * len(groups)
-        data.append({
-            "type": "bar", "orientation": "h", "y": groups, "x": col, "name": BAND_LABELS[band],
-            "marker": {"color": BAND_COLORS[band]}, "customdata": [[g, band] for g in groups],
-            "text": [fmt(v) if v else "" for v in col], "textposition": "inside", "textangle": 0,
-            "insidetextanchor": "middle",
-            "hovertemplate": f"%{{y}} · {band}: %{{text}}<extra></extra>"})
-    return figure(data, title, barmode="stack", height=max(330, 90 + 70 * len(groups)),
-                  uniformtext={"minsize": 10, "mode": "hide"}, clickmode="event",
-                  xaxis={"tickprefix": "$" if measure == "arr" else "", "tickformat": "~s"},
-                  legend={"traceorder": "reversed"})
+        data.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": groups,
+                "x": col,
+                "name": BAND_LABELS[band],
+                "marker": {"color": BAND_COLORS[band]},
+                "customdata": [[g, band] for g in groups],
+                "text": [fmt(v) if v else "" for v in col],
+                "textposition": "inside",
+                "textangle": 0,
+                "insidetextanchor": "middle",
+                "hovertemplate": f"%{{y}} · {band}: %{{text}}<extra></extra>",
+            }
+        )
+    return figure(
+        data,
+        title,
+        barmode="stack",
+        height=max(330, 90 + 70 * len(groups)),
+        uniformtext={"minsize": 10, "mode": "hide"},
+        clickmode="event",
+        xaxis={"tickprefix": "$" if measure == "arr" else "", "tickformat": "~s"},
+        legend={"traceorder": "reversed"},
+    )
 
 
 def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
     """Weekly band mix (share of the measure) as stacked bars; each bar carries [date, band]."""
     if df.empty:
         return empty_figure("Weekly health band mix")
-    pivot = df.pivot_table(index="snapshot_date", columns="band", values=measure,
-                           aggfunc="sum", fill_value=0)
+    pivot = df.pivot_table(
+        index="snapshot_date", columns="band", values=measure, aggfunc="sum", fill_value=0
+    )
     share = pivot.div(pivot.sum(axis=1), axis=0)
     dates = [pd.Timestamp(d) for d in pivot.index]
     iso = [d.strftime("%Y-%m-%d") for d in dates]
     red_now = float(share["red"].iloc[-1]) if "red" in share else 0.0
     red_then = float(share["red"].iloc[0]) if "red" in share else 0.0
     what = "ARR" if measure == "arr" else "accounts"
-    title = (f"Red share of {what}: {formatting.percent(red_now)} now vs "
-             f"{formatting.percent(red_then)} on {dates[0]:%d %b %Y}")
+    title = (
+        f"Red share of {what}: {formatting.percent(red_now)} now vs "
+        f"{formatting.percent(red_then)} on {dates[0]:%d %b %Y}"
+    )
     fmt = _measure_format(measure)
     data = []
     for band in BAND_ORDER:
         values = share[band].tolist() if band in share else [0.0] * len(dates)
         raw = pivot[band].tolist() if band in pivot else [0.0] * len(dates)
-        data.append({
-            "type": "bar", "x": iso, "y": values, "name": BAND_LABELS[band],
-            "marker": {"color": BAND_COLORS[band]},
-            "customdata": [[d, band, fmt(v)] for d, v in zip(iso, raw, strict=True)],
-            "hovertemplate": "Week of %{x|%d %b %Y} · " + band
-                             + ": %{y:.1%} (%{customdata[2]})<extra></extra>"})
-    return figure(data, title, barmode="stack", bargap=0.15, height=330, clickmode="event",
-                  yaxis={"tickformat": ".0%", "range": [0, 1]},
-                  xaxis={"tickformat": "%d %b", "type": "date"})
+        data.append(
+            {
+                "type": "bar",
+                "x": iso,
+                "y": values,
+                "name": BAND_LABELS[band],
+                "marker": {"color": BAND_COLORS[band]},
+                "customdata": [[d, band, fmt(v)] for d, v in zip(iso, raw, strict=True)],
+                "hovertemplate": "Week of %{x|%d %b %Y} · "
+                + band
+                + ": %{y:.1%} (%{customdata[2]})<extra></extra>",
+            }
+        )
+    return figure(
+        data,
+        title,
+        barmode="stack",
+        bargap=0.15,
+        height=330,
+        clickmode="event",
+        yaxis={"tickformat": ".0%", "range": [0, 1]},
+        xaxis={"tickformat": "%d %b", "type": "date"},
+    )
 
 
 def validation_figure(by_band: pd.DataFrame, base_rate: float | None, lift: float | None) -> Figure:
@@ -112,22 +172,37 @@ def validation_figure(by_band: pd.DataFrame, base_rate: float | None, lift: floa
     data = by_band.set_index("band").reindex(order)
     rates = data["loss_rate"].fillna(0).tolist()
     counts = [int(n) for n in data["renewals"]]
-    title = (f"Red accounts lost ARR {formatting.ratio(lift)} as often as average"
-             if lift else "Loss rate by health band 90 days before renewal")
-    bars = {"type": "bar", "x": [BAND_LABELS[b] for b in order], "y": rates,
-            "marker": {"color": [BAND_COLORS[b] for b in order]},
-            "customdata": [[b, n] for b, n in zip(order, counts, strict=True)],
-            "text": [f"{formatting.percent(r)} of {n:,}" for r, n in zip(rates, counts, strict=True)],
-            "textposition": "outside", "cliponaxis": False,
-            "hovertemplate": "%{x}: %{y:.1%} churned or contracted (%{customdata[1]} renewals)"
-                             "<extra></extra>"}
+    title = (
+        f"Red accounts lost ARR {formatting.ratio(lift)} as often as average"
+        if lift
+        else "Loss rate by health band 90 days before renewal"
+    )
+    bars = {
+        "type": "bar",
+        "x": [BAND_LABELS[b] for b in order],
+        "y": rates,
+        "marker": {"color": [BAND_COLORS[b] for b in order]},
+        "customdata": [[b, n] for b, n in zip(order, counts, strict=True)],
+        "text": [f"{formatting.percent(r)} of {n:,}" for r, n in zip(rates, counts, strict=True)],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "hovertemplate": "%{x}: %{y:.1%} churned or contracted (%{customdata[1]} renewals)"
+        "<extra></extra>",
+    }
     shapes, notes = [], []
     if base_rate is not None:
         shape, note = _hline(base_rate, f"all renewals {formatting.percent(base_rate)}")
         shapes, notes = [shape], [note]
-    return figure([bars], title, height=330, showlegend=False, clickmode="event", shapes=shapes,
-                  annotations=notes,
-                  yaxis={"tickformat": ".0%", "range": [0, max(0.1, max(rates) * 1.25)]})
+    return figure(
+        [bars],
+        title,
+        height=330,
+        showlegend=False,
+        clickmode="event",
+        shapes=shapes,
+        annotations=notes,
+        yaxis={"tickformat": ".0%", "range": [0, max(0.1, max(rates) * 1.25)]},
+    )
 
 
 def account_health_figure(df: pd.DataFrame) -> Figure:
@@ -135,17 +210,41 @@ def account_health_figure(df: pd.DataFrame) -> Figure:
     if df.empty:
         return empty_figure("Health over 26 weeks")
     dates = pd.to_datetime(df["snapshot_date"]).dt.strftime("%Y-%m-%d").tolist()
-    bands = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": lo, "y1": hi,
-              "fillcolor": BAND_COLORS[b], "opacity": 0.08, "line": {"width": 0}, "layer": "below"}
-             for b, (lo, hi) in {"red": (0, 40), "yellow": (40, 70), "green": (70, 100)}.items()]
-    line = {"type": "scatter", "mode": "lines+markers", "x": dates, "y": df["health_score"].tolist(),
-            "name": "Health", "line": {"color": NEUTRAL[0], "width": 2.5},
-            "marker": {"color": [BAND_COLORS[b] for b in df["band"]], "size": 7},
-            "hovertemplate": "%{x|%d %b %Y}: %{y:.1f}<extra></extra>"}
+    bands = [
+        {
+            "type": "rect",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": lo,
+            "y1": hi,
+            "fillcolor": BAND_COLORS[b],
+            "opacity": 0.08,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for b, (lo, hi) in {"red": (0, 40), "yellow": (40, 70), "green": (70, 100)}.items()
+    ]
+    line = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "x": dates,
+        "y": df["health_score"].tolist(),
+        "name": "Health",
+        "line": {"color": NEUTRAL[0], "width": 2.5},
+        "marker": {"color": [BAND_COLORS[b] for b in df["band"]], "size": 7},
+        "hovertemplate": "%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+    }
     first, last = float(df["health_score"].iloc[0]), float(df["health_score"].iloc[-1])
-    return figure([line], f"Health {formatting.score(last)} now, {last - first:+.1f} over {len(df)} weeks",
-                  height=300, showlegend=False, shapes=bands, yaxis={"range": [0, 100]},
-                  xaxis={"type": "date"})
+    return figure(
+        [line],
+        f"Health {formatting.score(last)} now, {last - first:+.1f} over {len(df)} weeks",
+        height=300,
+        showlegend=False,
+        shapes=bands,
+        yaxis={"range": [0, 100]},
+        xaxis={"type": "date"},
+    )
 
 
 def components_figure(row: pd.Series) -> Figure:
@@ -154,14 +253,24 @@ def components_figure(row: pd.Series) -> Figure:
     values = [row.get(f"{c}_score") for c in COMPONENTS]
     shown = [50.0 if pd.isna(v) else float(v) for v in values]
     weakest = min(zip(shown, labels, strict=True))[1]
-    bars = {"type": "bar", "orientation": "h", "x": shown, "y": labels,
-            "marker": {"color": ["#9aa5b1" if pd.isna(v) else NEUTRAL[0] for v in values]},
-            "text": ["missing (scored 50)" if pd.isna(v) else f"{v:.0f}" for v in values],
-            "textposition": "outside", "cliponaxis": False,
-            "hovertemplate": "%{y}: %{text}<extra></extra>"}
-    return figure([bars], f"Weakest component: {weakest}", height=260,
-                  xaxis={"range": [0, 115], "showgrid": True, "gridcolor": "#eef1f5"},
-                  yaxis={"autorange": "reversed"})
+    bars = {
+        "type": "bar",
+        "orientation": "h",
+        "x": shown,
+        "y": labels,
+        "marker": {"color": ["#9aa5b1" if pd.isna(v) else NEUTRAL[0] for v in values]},
+        "text": ["missing (scored 50)" if pd.isna(v) else f"{v:.0f}" for v in values],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "hovertemplate": "%{y}: %{text}<extra></extra>",
+    }
+    return figure(
+        [bars],
+        f"Weakest component: {weakest}",
+        height=260,
+        xaxis={"range": [0, 115], "showgrid": True, "gridcolor": "#eef1f5"},
+        yaxis={"autorange": "reversed"},
+    )
 
 
 def usage_figure(df: pd.DataFrame, seats: float | None) -> Figure:
@@ -172,17 +281,39 @@ def usage_figure(df: pd.DataFrame, seats: float | None) -> Figure:
     weekly = df.assign(day=days).set_index("day")["active_users"].rolling("7D").mean()
     iso = days.dt.strftime("%Y-%m-%d").tolist()
     data = [
-        {"type": "scatter", "mode": "lines", "x": iso, "y": df["active_users"].tolist(),
-         "name": "Daily active users", "line": {"color": "#b7c4d6", "width": 1}},
-        {"type": "scatter", "mode": "lines", "x": iso, "y": weekly.round(1).tolist(),
-         "name": "7-day average", "line": {"color": NEUTRAL[0], "width": 2.5}},
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": iso,
+            "y": df["active_users"].tolist(),
+            "name": "Daily active users",
+            "line": {"color": "#b7c4d6", "width": 1},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": iso,
+            "y": weekly.round(1).tolist(),
+            "name": "7-day average",
+            "line": {"color": NEUTRAL[0], "width": 2.5},
+        },
     ]
     shapes, notes = [], []
     if seats:
         shape, note = _hline(seats, f"{seats:,.0f} seats")
         shapes, notes = [shape], [note]
     util = float(weekly.iloc[-1]) / seats if seats else None
-    title = (f"Using {formatting.percent(util)} of seats (7-day average)" if util is not None
-             else "Active users (no seats under contract)")
-    return figure(data, title, height=300, shapes=shapes, annotations=notes,
-                  yaxis={"rangemode": "tozero"}, xaxis={"type": "date"})
+    title = (
+        f"Using {formatting.percent(util)} of seats (7-day average)"
+        if util is not None
+        else "Active users (no seats under contract)"
+    )
+    return figure(
+        data,
+        title,
+        height=300,
+        shapes=shapes,
+        annotations=notes,
+        yaxis={"rangemode": "tozero"},
+        xaxis={"type": "date"},
+    )

@@ -39,8 +39,14 @@ def ratio(value: float | None) -> str:
     return "–" if _missing(value) else f"{value:.1f}×"
 
 
-FORMATTERS = {"money": money, "percent": percent, "count": count, "score": score, "ratio": ratio,
-              "days": count}
+FORMATTERS = {
+    "money": money,
+    "percent": percent,
+    "count": count,
+    "score": score,
+    "ratio": ratio,
+    "days": count,
+}
 
 
 def metric_value(metric: Metric, value: float | None) -> str:

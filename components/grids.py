@@ -11,29 +11,60 @@ MONEY = {"function": "params.value == null ? '–' : d3.format('$,.0f')(params.v
 PERCENT = {"function": "params.value == null ? '–' : d3.format('.1%')(params.value)"}
 SCORE = {"function": "params.value == null ? '–' : d3.format('.1f')(params.value)"}
 SIGNED = {"function": "params.value == null ? '–' : d3.format('+.1f')(params.value)"}
-BAND_STYLE = {"styleConditions": [
-    {"condition": "params.value == 'red'", "style": {"color": "#b02a2a", "fontWeight": 600}},
-    {"condition": "params.value == 'yellow'", "style": {"color": "#9a6b00", "fontWeight": 600}},
-    {"condition": "params.value == 'green'", "style": {"color": "#1f7a45", "fontWeight": 600}},
-]}
+BAND_STYLE = {
+    "styleConditions": [
+        {"condition": "params.value == 'red'", "style": {"color": "#b02a2a", "fontWeight": 600}},
+        {"condition": "params.value == 'yellow'", "style": {"color": "#9a6b00", "fontWeight": 600}},
+        {"condition": "params.value == 'green'", "style": {"color": "#1f7a45", "fontWeight": 600}},
+    ]
+}
 
 ACCOUNT_COLUMNS = [
-    {"field": "name", "headerName": "Account", "pinned": "left", "minWidth": 220,
-     "cellClass": "link-cell", "filter": "agTextColumnFilter",
-     "filterParams": {"filterOptions": ["contains"], "maxNumConditions": 1,
-                      "buttons": ["reset"]}},
+    {
+        "field": "name",
+        "headerName": "Account",
+        "pinned": "left",
+        "minWidth": 220,
+        "cellClass": "link-cell",
+        "filter": "agTextColumnFilter",
+        "filterParams": {
+            "filterOptions": ["contains"],
+            "maxNumConditions": 1,
+            "buttons": ["reset"],
+        },
+    },
     {"field": "segment", "minWidth": 110},
     {"field": "owner_name", "headerName": "Owner", "minWidth": 140},
-    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned",
-     "minWidth": 125},
-    {"field": "health_score", "headerName": "Health", "valueFormatter": SCORE,
-     "type": "rightAligned", "maxWidth": 110},
+    {
+        "field": "arr",
+        "headerName": "ARR",
+        "valueFormatter": MONEY,
+        "type": "rightAligned",
+        "minWidth": 125,
+    },
+    {
+        "field": "health_score",
+        "headerName": "Health",
+        "valueFormatter": SCORE,
+        "type": "rightAligned",
+        "maxWidth": 110,
+    },
     {"field": "band", "headerName": "Band", "cellStyle": BAND_STYLE, "maxWidth": 100},
-    {"field": "health_change", "headerName": "Δ 4 wks", "valueFormatter": SIGNED,
-     "type": "rightAligned", "maxWidth": 110},
+    {
+        "field": "health_change",
+        "headerName": "Δ 4 wks",
+        "valueFormatter": SIGNED,
+        "type": "rightAligned",
+        "maxWidth": 110,
+    },
     {"field": "next_renewal_date", "headerName": "Next renewal", "minWidth": 120},
-    {"field": "renewal_arr", "headerName": "Renewal ARR", "valueFormatter": MONEY,
-     "type": "rightAligned", "minWidth": 135},
+    {
+        "field": "renewal_arr",
+        "headerName": "Renewal ARR",
+        "valueFormatter": MONEY,
+        "type": "rightAligned",
+        "minWidth": 135,
+    },
     {"field": "forecast_category", "headerName": "CSM call", "minWidth": 100},
     {"field": "region", "minWidth": 120},
     {"field": "coverage_tier", "headerName": "Tier", "minWidth": 100},
@@ -64,13 +95,23 @@ def accounts_grid(grid_id: str, search: str = "") -> dag.AgGrid:
         id=grid_id,
         filterModel=search_filter_model(search),
         columnDefs=ACCOUNT_COLUMNS,
-        defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1,
-                       "minWidth": 90},
+        defaultColDef={
+            "sortable": True,
+            "resizable": True,
+            "filter": False,
+            "flex": 1,
+            "minWidth": 90,
+        },
         rowModelType="infinite",
         getRowId="params.data.account_id",
-        dashGridOptions={"cacheBlockSize": 100, "maxBlocksInCache": 20, "rowBuffer": 0,
-                         "infiniteInitialRowCount": 1, "animateRows": False,
-                         "suppressCellFocus": True},
+        dashGridOptions={
+            "cacheBlockSize": 100,
+            "maxBlocksInCache": 20,
+            "rowBuffer": 0,
+            "infiniteInitialRowCount": 1,
+            "animateRows": False,
+            "suppressCellFocus": True,
+        },
         style={"height": "620px", "width": "100%"},
         className="accounts-grid",
     )
@@ -85,8 +126,13 @@ def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return data.astype(object).where(data.notna(), None).to_dict("records")
 
 
-def records_grid(grid_id: str, columns: list[dict[str, Any]], row_id: str | None = None,
-                 height: int = 360, df: pd.DataFrame | None = None) -> dag.AgGrid:
+def records_grid(
+    grid_id: str,
+    columns: list[dict[str, Any]],
+    row_id: str | None = None,
+    height: int = 360,
+    df: pd.DataFrame | None = None,
+) -> dag.AgGrid:
     """A small client-side grid (sortable); rows come from `df` or a callback's `rowData`."""
     extra = {"getRowId": f"params.data.{row_id}"} if row_id else {}
     return dag.AgGrid(

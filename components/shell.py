@@ -11,34 +11,72 @@ from components import ids
 
 
 def navbar(pages: list[dict[str, Any]], data_as_of_text: str) -> dbc.Navbar:
-    links = [dbc.NavItem(dcc.Link(p["name"], href=p["relative_path"], id=ids.nav_link(p["relative_path"]),
-                                  className="nav-link")) for p in pages]
+    links = [
+        dbc.NavItem(
+            dcc.Link(
+                p["name"],
+                href=p["relative_path"],
+                id=ids.nav_link(p["relative_path"]),
+                className="nav-link",
+            )
+        )
+        for p in pages
+    ]
     return dbc.Navbar(
-        dbc.Container([
-            dcc.Link("CS Ops Console", href="/", className="navbar-brand fw-bold"),
-            dbc.Nav(links, className="me-auto", navbar=True),
-            html.Span(data_as_of_text, id=ids.DATA_AS_OF, className="navbar-text small"),
-        ], fluid=True),
-        color="dark", dark=True, className="py-1",
+        dbc.Container(
+            [
+                dcc.Link("CS Ops Console", href="/", className="navbar-brand fw-bold"),
+                dbc.Nav(links, className="me-auto", navbar=True),
+                html.Span(data_as_of_text, id=ids.DATA_AS_OF, className="navbar-text small"),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="py-1",
     )
 
 
 def page_header(title: str, subtitle: str | None = None, extra: Any = None) -> html.Div:
-    return html.Div([
-        html.Div([html.H1(title, className="h4 mb-0"),
-                  html.Div(subtitle, className="text-muted small") if subtitle else None]),
-        extra,
-    ], className="page-header d-flex justify-content-between align-items-end mb-3")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1(title, className="h4 mb-0"),
+                    html.Div(subtitle, className="text-muted small") if subtitle else None,
+                ]
+            ),
+            extra,
+        ],
+        className="page-header d-flex justify-content-between align-items-end mb-3",
+    )
 
 
-def panel(title: str, body: Any, panel_id: str | None = None, help_text: str | None = None,
-          tools: Any = None) -> dbc.Card:
+def panel(
+    title: str,
+    body: Any,
+    panel_id: str | None = None,
+    help_text: str | None = None,
+    tools: Any = None,
+) -> dbc.Card:
     """A titled card around one view, with its loading indicator."""
-    header = html.Div([
-        html.Div([html.Span(title, className="panel-title"),
-                  html.Span("i", className="info-dot ms-1", title=help_text) if help_text else None]),
-        tools,
-    ], className="d-flex justify-content-between align-items-center mb-1")
+    header = html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(title, className="panel-title"),
+                    html.Span("i", className="info-dot ms-1", title=help_text)
+                    if help_text
+                    else None,
+                ]
+            ),
+            tools,
+        ],
+        className="d-flex justify-content-between align-items-center mb-1",
+    )
     extra = {"id": panel_id} if panel_id else {}
-    return dbc.Card(dbc.CardBody([header, dcc.Loading(body, type="dot", delay_show=150)]),
-                    className="panel h-100", **extra)
+    return dbc.Card(
+        dbc.CardBody([header, dcc.Loading(body, type="dot", delay_show=150)]),
+        className="panel h-100",
+        **extra,
+    )

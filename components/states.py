@@ -6,11 +6,17 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 
-def empty_state(message: str = "No accounts match these filters.", hint: str | None =
-                "Widen the filters or clear them with “Reset”.") -> html.Div:
-    return html.Div([html.Div(message, className="fw-semibold"),
-                     html.Div(hint, className="text-muted small") if hint else None],
-                    className="empty-state text-center py-4")
+def empty_state(
+    message: str = "No accounts match these filters.",
+    hint: str | None = "Widen the filters or clear them with “Reset”.",
+) -> html.Div:
+    return html.Div(
+        [
+            html.Div(message, className="fw-semibold"),
+            html.Div(hint, className="text-muted small") if hint else None,
+        ],
+        className="empty-state text-center py-4",
+    )
 
 
 def error_state(message: str) -> dbc.Alert:

@@ -24,8 +24,15 @@ def register_template() -> None:
             margin=dict(l=8, r=8, t=48, b=8),
             xaxis=dict(showgrid=False, linecolor="#c9d1db", ticks="", automargin=True),
             yaxis=dict(gridcolor="#eef1f5", zeroline=False, linecolor="#c9d1db", automargin=True),
-            legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0,
-                        title_text="", font=dict(size=12)),
+            legend=dict(
+                orientation="h",
+                yanchor="top",
+                y=-0.12,
+                xanchor="left",
+                x=0,
+                title_text="",
+                font=dict(size=12),
+            ),
             hoverlabel=dict(font_family=FONT),
             separators=".,",
         )

@@ -31,11 +31,22 @@ REGIONS = np.array(["North America", "EMEA", "APAC", "LATAM"])
 REGION_SHARE = [0.45, 0.30, 0.15, 0.10]
 AMERICAS = {"North America", "LATAM"}
 INDUSTRIES = np.array(
-    ["Software", "Financial Services", "Healthcare", "Retail", "Manufacturing", "Education",
-     "Media", "Logistics"]
+    [
+        "Software",
+        "Financial Services",
+        "Healthcare",
+        "Retail",
+        "Manufacturing",
+        "Education",
+        "Media",
+        "Logistics",
+    ]
 )
-PLANS = {"SMB": ["Starter", "Growth"], "Mid-Market": ["Growth", "Business"],
-         "Enterprise": ["Business", "Enterprise"]}
+PLANS = {
+    "SMB": ["Starter", "Growth"],
+    "Mid-Market": ["Growth", "Business"],
+    "Enterprise": ["Business", "Enterprise"],
+}
 # (team, CSMs per 5,000 accounts); the books follow segment x tier x region.
 TEAMS = [
     ("Enterprise Americas", 6),
@@ -45,25 +56,135 @@ TEAMS = [
     ("Pooled Success", 10),
     ("Scale Digital", 3),
 ]
-RISK_REASONS = ["Low adoption", "Champion left", "Budget cuts", "Product gaps",
-                "Support experience", "Competitor evaluation", "M&A / reorg"]
-FIRST = ["Blue", "North", "Bright", "Silver", "Iron", "Green", "Swift", "Clear", "Red", "Summit",
-         "Harbor", "Atlas", "Nova", "Pine", "Stone", "Maple", "Cedar", "Golden", "Polar", "Vivid"]
-SECOND = ["Harbor", "Peak", "River", "Field", "Bridge", "Wave", "Forge", "Path", "Signal", "Rock",
-          "Leaf", "Point", "Cloud", "Lake", "Ridge", "Grove", "Gate", "Works", "Line", "Spark"]
-SUFFIX = ["Labs", "Systems", "Group", "Health", "Logistics", "Partners", "Retail", "Capital",
-          "Analytics", "Software", "Foods", "Media", "Energy", "Robotics", "Bank", "Studio"]
-PEOPLE_FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Isla", "Jon",
-                "Kira", "Liam", "Maya", "Nico", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tara",
-                "Uma", "Victor", "Wen", "Yara", "Zoe"]
-PEOPLE_LAST = ["Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito",
-               "Jensen", "Khan", "Lopez", "Moreau", "Nagy", "Okafor", "Patel", "Rossi", "Silva",
-               "Tanaka", "Weber"]
+RISK_REASONS = [
+    "Low adoption",
+    "Champion left",
+    "Budget cuts",
+    "Product gaps",
+    "Support experience",
+    "Competitor evaluation",
+    "M&A / reorg",
+]
+FIRST = [
+    "Blue",
+    "North",
+    "Bright",
+    "Silver",
+    "Iron",
+    "Green",
+    "Swift",
+    "Clear",
+    "Red",
+    "Summit",
+    "Harbor",
+    "Atlas",
+    "Nova",
+    "Pine",
+    "Stone",
+    "Maple",
+    "Cedar",
+    "Golden",
+    "Polar",
+    "Vivid",
+]
+SECOND = [
+    "Harbor",
+    "Peak",
+    "River",
+    "Field",
+    "Bridge",
+    "Wave",
+    "Forge",
+    "Path",
+    "Signal",
+    "Rock",
+    "Leaf",
+    "Point",
+    "Cloud",
+    "Lake",
+    "Ridge",
+    "Grove",
+    "Gate",
+    "Works",
+    "Line",
+    "Spark",
+]
+SUFFIX = [
+    "Labs",
+    "Systems",
+    "Group",
+    "Health",
+    "Logistics",
+    "Partners",
+    "Retail",
+    "Capital",
+    "Analytics",
+    "Software",
+    "Foods",
+    "Media",
+    "Energy",
+    "Robotics",
+    "Bank",
+    "Studio",
+]
+PEOPLE_FIRST = [
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Isla",
+    "Jon",
+    "Kira",
+    "Liam",
+    "Maya",
+    "Nico",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Yara",
+    "Zoe",
+]
+PEOPLE_LAST = [
+    "Adams",
+    "Baker",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Moreau",
+    "Nagy",
+    "Okafor",
+    "Patel",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Weber",
+]
 NPS_COMMENTS = {
     "promoter": ["Great product, the team loves it", "Our CSM is fantastic", "Saves us hours"],
     "passive": ["Does the job", "Some features missing", "Onboarding was slow"],
-    "detractor": ["Too many bugs lately", "Support is slow to respond", "Hard to get adoption",
-                  "Considering alternatives"],
+    "detractor": [
+        "Too many bugs lately",
+        "Support is slow to respond",
+        "Hard to get adoption",
+        "Considering alternatives",
+    ],
 }
 
 
@@ -96,22 +217,48 @@ class DemoGenerator:
     # ---- people -------------------------------------------------------------------------
     def csms(self) -> pd.DataFrame:
         scale = max(1.0, self.spec.accounts / 5000)
-        rows = [dict(csm_id="C0000", name="Dana Whitfield", team="Customer Success",
-                     manager_id=None, region="Global", role="Director",
-                     hire_date=date(2019, 3, 1), capacity_points=0.0)]
+        rows = [
+            dict(
+                csm_id="C0000",
+                name="Dana Whitfield",
+                team="Customer Success",
+                manager_id=None,
+                region="Global",
+                role="Director",
+                hire_date=date(2019, 3, 1),
+                capacity_points=0.0,
+            )
+        ]
         n = 1
         for team, per_5k in TEAMS:
             manager_id = f"C{n:04d}"
-            rows.append(dict(csm_id=manager_id, name=self._person(n), team=team,
-                             manager_id="C0000", region=self._team_region(team), role="Manager",
-                             hire_date=date(2020, 1, 6) + timedelta(days=int(n * 37)),
-                             capacity_points=0.0))
+            rows.append(
+                dict(
+                    csm_id=manager_id,
+                    name=self._person(n),
+                    team=team,
+                    manager_id="C0000",
+                    region=self._team_region(team),
+                    role="Manager",
+                    hire_date=date(2020, 1, 6) + timedelta(days=int(n * 37)),
+                    capacity_points=0.0,
+                )
+            )
             n += 1
             for _ in range(max(1, round(per_5k * scale))):
                 hire = self.spec.as_of - timedelta(days=int(self.rng.integers(60, 2200)))
-                rows.append(dict(csm_id=f"C{n:04d}", name=self._person(n), team=team,
-                                 manager_id=manager_id, region=self._team_region(team),
-                                 role="CSM", hire_date=hire, capacity_points=100.0))
+                rows.append(
+                    dict(
+                        csm_id=f"C{n:04d}",
+                        name=self._person(n),
+                        team=team,
+                        manager_id=manager_id,
+                        region=self._team_region(team),
+                        role="CSM",
+                        hire_date=hire,
+                        capacity_points=100.0,
+                    )
+                )
                 n += 1
         df = pd.DataFrame(rows)
         df["email"] = df["name"].str.lower().str.replace(" ", ".") + "@example.com"
@@ -136,37 +283,58 @@ class DemoGenerator:
         segment = rng.choice(SEGMENTS, size=n, p=SEGMENT_SHARE)
         region = rng.choice(REGIONS, size=n, p=REGION_SHARE)
         tier = np.where(
-            segment == "Enterprise", "named",
-            np.where(segment == "Mid-Market",
-                     np.where(rng.random(n) < 0.6, "named", "pooled"),
-                     np.where(rng.random(n) < 0.6, "tech-touch", "pooled")))
+            segment == "Enterprise",
+            "named",
+            np.where(
+                segment == "Mid-Market",
+                np.where(rng.random(n) < 0.6, "named", "pooled"),
+                np.where(rng.random(n) < 0.6, "tech-touch", "pooled"),
+            ),
+        )
         median_seats = pd.Series(segment).map({"SMB": 14, "Mid-Market": 80, "Enterprise": 600})
         seats = np.maximum(3, np.round(median_seats.to_numpy() * rng.lognormal(0, 0.55, n)))
         price = pd.Series(segment).map({"SMB": 620, "Mid-Market": 540, "Enterprise": 420})
         arr = np.round(seats * price.to_numpy() * rng.lognormal(0, 0.25, n), -2)
 
         # Deals close at quarter ends, so first terms (and every renewal) cluster there.
-        month_weights = np.array([3.0 if (m + self.month0.astype(object).month) % 3 == 0 else 1.0
-                                  for m in range(HISTORY_MONTHS - 2)])
+        month_weights = np.array(
+            [
+                3.0 if (m + self.month0.astype(object).month) % 3 == 0 else 1.0
+                for m in range(HISTORY_MONTHS - 2)
+            ]
+        )
         month_weights /= month_weights.sum()
         month = rng.choice(HISTORY_MONTHS - 2, size=n, p=month_weights)
-        month_start = np.array([np.datetime64(_add_months(self.month0.astype(object), int(m)), "D")
-                                for m in range(HISTORY_MONTHS)])
+        month_start = np.array(
+            [
+                np.datetime64(_add_months(self.month0.astype(object), int(m)), "D")
+                for m in range(HISTORY_MONTHS)
+            ]
+        )
         day_in_month = np.floor(27 * (1 - rng.beta(1.0, 2.2, n))).astype(int)
         created = month_start[month] + day_in_month.astype("timedelta64[D]")
         created = np.minimum(created, self.as_of - np.timedelta64(10, "D"))
 
         team = np.select(
-            [(segment == "Enterprise") & np.isin(region, list(AMERICAS)),
-             segment == "Enterprise",
-             (tier == "named") & np.isin(region, list(AMERICAS)),
-             tier == "named",
-             tier == "pooled"],
-            ["Enterprise Americas", "Enterprise International", "Mid-Market Americas",
-             "Mid-Market International", "Pooled Success"],
-            default="Scale Digital")
-        team_members = {t: g["csm_id"].to_numpy()
-                        for t, g in csms[csms.role == "CSM"].groupby("team")}
+            [
+                (segment == "Enterprise") & np.isin(region, list(AMERICAS)),
+                segment == "Enterprise",
+                (tier == "named") & np.isin(region, list(AMERICAS)),
+                tier == "named",
+                tier == "pooled",
+            ],
+            [
+                "Enterprise Americas",
+                "Enterprise International",
+                "Mid-Market Americas",
+                "Mid-Market International",
+                "Pooled Success",
+            ],
+            default="Scale Digital",
+        )
+        team_members = {
+            t: g["csm_id"].to_numpy() for t, g in csms[csms.role == "CSM"].groupby("team")
+        }
         owner = np.empty(n, dtype=object)
         for t, members in team_members.items():
             idx = np.flatnonzero(team == t)
@@ -174,17 +342,29 @@ class DemoGenerator:
 
         names = self._company_names(n)
         plan = [PLANS[s][int(r)] for s, r in zip(segment, rng.random(n) < 0.5, strict=True)]
-        return pd.DataFrame(dict(
-            account_id=[f"A{i:06d}" for i in range(1, n + 1)], name=names, segment=segment,
-            region=region, industry=rng.choice(INDUSTRIES, n), coverage_tier=tier,
-            owner_csm_id=owner, created_date=created.astype("datetime64[s]"),
-            plan=plan, seats_purchased=seats.astype(int), base_arr=arr))
+        return pd.DataFrame(
+            dict(
+                account_id=[f"A{i:06d}" for i in range(1, n + 1)],
+                name=names,
+                segment=segment,
+                region=region,
+                industry=rng.choice(INDUSTRIES, n),
+                coverage_tier=tier,
+                owner_csm_id=owner,
+                created_date=created.astype("datetime64[s]"),
+                plan=plan,
+                seats_purchased=seats.astype(int),
+                base_arr=arr,
+            )
+        )
 
     def _company_names(self, n: int) -> list[str]:
         rng, seen, names = self.rng, set(), []
         for i in range(n):
-            name = (f"{FIRST[rng.integers(len(FIRST))]} {SECOND[rng.integers(len(SECOND))]} "
-                    f"{SUFFIX[rng.integers(len(SUFFIX))]}")
+            name = (
+                f"{FIRST[rng.integers(len(FIRST))]} {SECOND[rng.integers(len(SECOND))]} "
+                f"{SUFFIX[rng.integers(len(SUFFIX))]}"
+            )
             if name in seen:
                 name = f"{name} {i % 97 + 2}"
             if name in seen:
@@ -203,7 +383,9 @@ class DemoGenerator:
         for m in range(1, h.shape[1]):
             shock = np.where(rng.random(n) < 0.025, -rng.uniform(0.2, 0.45, n), 0.0)
             recover = np.where(rng.random(n) < 0.02, rng.uniform(0.1, 0.3, n), 0.0)
-            h[:, m] = h[:, m - 1] + 0.12 * (base - h[:, m - 1]) + rng.normal(0, 0.05, n) + shock + recover
+            h[:, m] = (
+                h[:, m - 1] + 0.12 * (base - h[:, m - 1]) + rng.normal(0, 0.05, n) + shock + recover
+            )
             np.clip(h[:, m], 0.02, 0.98, out=h[:, m])
         return h
 
@@ -230,56 +412,119 @@ class DemoGenerator:
                 term_arr = arr
                 mid_h = h[i, int(self._month_index(np.datetime64(start, "D"))) + 5]
                 # Mid-term add-on: a won expansion co-termed with the current contract.
-                if rng.random() < 0.05 + 0.2 * mid_h ** 2:
+                if rng.random() < 0.05 + 0.2 * mid_h**2:
                     close = start + timedelta(days=int(rng.integers(60, 300)))
                     amount = round(arr * rng.uniform(0.1, 0.35), -2)
                     o += 1
                     won = close <= as_of
-                    expansions.append((f"O{o:07d}", acc.account_id,
-                                       rng.choice(["Seat upsell", "Cross-sell module", "Tier upgrade"]),
-                                       "Closed won" if won else "Negotiation", amount,
-                                       close - timedelta(days=int(rng.integers(30, 120))),
-                                       close, "won" if won else "open"))
+                    expansions.append(
+                        (
+                            f"O{o:07d}",
+                            acc.account_id,
+                            rng.choice(["Seat upsell", "Cross-sell module", "Tier upgrade"]),
+                            "Closed won" if won else "Negotiation",
+                            amount,
+                            close - timedelta(days=int(rng.integers(30, 120))),
+                            close,
+                            "won" if won else "open",
+                        )
+                    )
                     if won and close < end:
                         k += 1
-                        contracts.append((f"K{k:07d}", acc.account_id, close, end, amount,
-                                          int(seats * amount / max(arr, 1))))
+                        contracts.append(
+                            (
+                                f"K{k:07d}",
+                                acc.account_id,
+                                close,
+                                end,
+                                amount,
+                                int(seats * amount / max(arr, 1)),
+                            )
+                        )
                         term_arr += amount
                 if rng.random() < 0.08:  # a pitched expansion that was lost
                     o += 1
                     lost_close = start + timedelta(days=int(rng.integers(30, 330)))
                     if lost_close <= as_of:
-                        expansions.append((f"O{o:07d}", acc.account_id, "Seat upsell",
-                                           "Closed lost", round(arr * 0.2, -2),
-                                           lost_close - timedelta(days=60), lost_close, "lost"))
+                        expansions.append(
+                            (
+                                f"O{o:07d}",
+                                acc.account_id,
+                                "Seat upsell",
+                                "Closed lost",
+                                round(arr * 0.2, -2),
+                                lost_close - timedelta(days=60),
+                                lost_close,
+                                "lost",
+                            )
+                        )
                 r += 1
                 month_at_renewal = self._month_index(np.datetime64(end, "D"))
-                pre = h[i, max(0, int(month_at_renewal) - 3):int(month_at_renewal) + 1].mean()
+                pre = h[i, max(0, int(month_at_renewal) - 3) : int(month_at_renewal) + 1].mean()
                 call_signal = pre + rng.normal(0, 0.12)
-                category = ("commit" if call_signal > 0.65 else "probable" if call_signal > 0.45
-                            else "at_risk" if call_signal > 0.28 else "churn")
+                category = (
+                    "commit"
+                    if call_signal > 0.65
+                    else "probable"
+                    if call_signal > 0.45
+                    else "at_risk"
+                    if call_signal > 0.28
+                    else "churn"
+                )
                 risky = category in ("at_risk", "churn")
                 reason = rng.choice(RISK_REASONS) if risky else None
                 plan = bool(rng.random() < (0.6 if risky else 0.1))
                 if end > as_of:
-                    renewals.append((f"R{r:07d}", acc.account_id, base_id, end, term_arr, category,
-                                     reason, plan, "open", None, None))
+                    renewals.append(
+                        (
+                            f"R{r:07d}",
+                            acc.account_id,
+                            base_id,
+                            end,
+                            term_arr,
+                            category,
+                            reason,
+                            plan,
+                            "open",
+                            None,
+                            None,
+                        )
+                    )
                     break
                 p_churn = min(0.85, seg_churn[acc.segment] * 0.9 * (1 - pre) ** 3)
                 p_contract = 0.03 + 0.32 * (1 - pre) ** 2
-                p_expand = 0.08 + 0.50 * pre ** 2
+                p_expand = 0.08 + 0.50 * pre**2
                 u = rng.random()
                 if u < p_churn:
                     outcome, renewed = "churned", 0.0
                 elif u < p_churn + p_contract:
-                    outcome, renewed = "contracted", round(term_arr * (1 - rng.uniform(0.1, 0.4)), -2)
+                    outcome, renewed = (
+                        "contracted",
+                        round(term_arr * (1 - rng.uniform(0.1, 0.4)), -2),
+                    )
                 elif u < p_churn + p_contract + p_expand:
-                    outcome, renewed = "expanded", round(term_arr * (1 + rng.uniform(0.1, 0.45)), -2)
+                    outcome, renewed = (
+                        "expanded",
+                        round(term_arr * (1 + rng.uniform(0.1, 0.45)), -2),
+                    )
                 else:
                     outcome, renewed = "renewed", term_arr
                 closed = min(as_of, end + timedelta(days=int(rng.integers(-25, 6))))
-                renewals.append((f"R{r:07d}", acc.account_id, base_id, end, term_arr, category,
-                                 reason, plan, outcome, renewed, closed))
+                renewals.append(
+                    (
+                        f"R{r:07d}",
+                        acc.account_id,
+                        base_id,
+                        end,
+                        term_arr,
+                        category,
+                        reason,
+                        plan,
+                        outcome,
+                        renewed,
+                        closed,
+                    )
+                )
                 if outcome == "churned":
                     churn_day[acc.account_id] = end
                     break
@@ -289,25 +534,56 @@ class DemoGenerator:
             if acc.account_id not in churn_day and rng.random() < 0.04 + 0.25 * h[i, -15] ** 3:
                 o += 1
                 created = as_of - timedelta(days=int(rng.integers(5, 120)))
-                expansions.append((f"O{o:07d}", acc.account_id,
-                                   rng.choice(["Seat upsell", "Cross-sell module", "Tier upgrade"]),
-                                   rng.choice(["Discovery", "Proposal", "Negotiation"]),
-                                   round(arr * rng.uniform(0.1, 0.3), -2), created,
-                                   created + timedelta(days=int(rng.integers(60, 150))), "open"))
-        contracts = pd.DataFrame(contracts, columns=["contract_id", "account_id", "start_date",
-                                                     "end_date", "arr", "seats"])
-        renewals = pd.DataFrame(renewals, columns=[
-            "renewal_id", "account_id", "contract_id", "renewal_date", "arr_up_for_renewal",
-            "forecast_category", "risk_reason", "has_close_plan", "outcome", "renewed_arr",
-            "closed_date"])
-        expansions = pd.DataFrame(expansions, columns=[
-            "opportunity_id", "account_id", "type", "stage", "amount_arr", "created_date",
-            "close_date", "outcome"])
+                expansions.append(
+                    (
+                        f"O{o:07d}",
+                        acc.account_id,
+                        rng.choice(["Seat upsell", "Cross-sell module", "Tier upgrade"]),
+                        rng.choice(["Discovery", "Proposal", "Negotiation"]),
+                        round(arr * rng.uniform(0.1, 0.3), -2),
+                        created,
+                        created + timedelta(days=int(rng.integers(60, 150))),
+                        "open",
+                    )
+                )
+        contracts = pd.DataFrame(
+            contracts,
+            columns=["contract_id", "account_id", "start_date", "end_date", "arr", "seats"],
+        )
+        renewals = pd.DataFrame(
+            renewals,
+            columns=[
+                "renewal_id",
+                "account_id",
+                "contract_id",
+                "renewal_date",
+                "arr_up_for_renewal",
+                "forecast_category",
+                "risk_reason",
+                "has_close_plan",
+                "outcome",
+                "renewed_arr",
+                "closed_date",
+            ],
+        )
+        expansions = pd.DataFrame(
+            expansions,
+            columns=[
+                "opportunity_id",
+                "account_id",
+                "type",
+                "stage",
+                "amount_arr",
+                "created_date",
+                "close_date",
+                "outcome",
+            ],
+        )
         return contracts, renewals, expansions, churn_day
 
     # ---- activity -----------------------------------------------------------------------
     def _daily_health(self, h: np.ndarray, days: np.ndarray) -> np.ndarray:
-        pos = np.array([self._month_index(d) for d in days[:: 1]])
+        pos = np.array([self._month_index(d) for d in days[::1]])
         m0 = np.floor(pos).astype(int)
         frac = pos - m0
         return h[:, m0] * (1 - frac) + h[:, m0 + 1] * frac
@@ -320,8 +596,12 @@ class DemoGenerator:
         weekday_factor = np.where(weekday >= 5, 0.5, 1.0)
         hd_all = self._daily_health(h, days)
         created = accounts["created_date"].to_numpy().astype("datetime64[D]")
-        ends = np.array([np.datetime64(churn_day.get(a, self.spec.as_of + timedelta(days=1)), "D")
-                         for a in accounts["account_id"]])
+        ends = np.array(
+            [
+                np.datetime64(churn_day.get(a, self.spec.as_of + timedelta(days=1)), "D")
+                for a in accounts["account_id"]
+            ]
+        )
         # About 1% of accounts have no usage feed at all: health flags it as a missing input.
         feed_missing = rng.random(len(accounts)) < 0.01
         seats = accounts["seats_purchased"].to_numpy()
@@ -331,22 +611,36 @@ class DemoGenerator:
         for part, lo in enumerate(range(0, len(accounts), chunk)):
             hi = min(lo + chunk, len(accounts))
             hd = hd_all[lo:hi]
-            active = ((days[None, :] >= created[lo:hi, None]) & (days[None, :] < ends[lo:hi, None])
-                      & ~feed_missing[lo:hi, None])
+            active = (
+                (days[None, :] >= created[lo:hi, None])
+                & (days[None, :] < ends[lo:hi, None])
+                & ~feed_missing[lo:hi, None]
+            )
             util = np.clip(0.15 + 0.85 * hd + rng.normal(0, 0.04, hd.shape), 0, 1)
-            users = np.round(seats[lo:hi, None] * util * weekday_factor[None, :]
-                             * rng.lognormal(0, 0.12, hd.shape))
+            users = np.round(
+                seats[lo:hi, None]
+                * util
+                * weekday_factor[None, :]
+                * rng.lognormal(0, 0.12, hd.shape)
+            )
             users = np.minimum(users, seats[lo:hi, None])
             acc_idx, day_idx = np.nonzero(active)
             au = users[acc_idx, day_idx].astype(np.int32)
             events = np.round(au * rng.lognormal(3.0, 0.3, len(au))).astype(np.int32)
-            features = np.clip(np.round(2 + 12 * hd[acc_idx, day_idx]
-                                        + rng.normal(0, 1, len(au))), 0, 20).astype(np.int32)
-            table = pa.table({
-                "account_id": pa.DictionaryArray.from_arrays(
-                    pa.array((acc_idx + lo).astype(np.int32)), pa.array(ids)),
-                "day": pa.array(days[day_idx]),
-                "active_users": au, "events": events, "features_used": features})
+            features = np.clip(
+                np.round(2 + 12 * hd[acc_idx, day_idx] + rng.normal(0, 1, len(au))), 0, 20
+            ).astype(np.int32)
+            table = pa.table(
+                {
+                    "account_id": pa.DictionaryArray.from_arrays(
+                        pa.array((acc_idx + lo).astype(np.int32)), pa.array(ids)
+                    ),
+                    "day": pa.array(days[day_idx]),
+                    "active_users": au,
+                    "events": events,
+                    "features_used": features,
+                }
+            )
             pq.write_table(table, out / "usage_daily" / f"part-{part:04d}.parquet")
             total += len(au)
         return total
@@ -354,14 +648,23 @@ class DemoGenerator:
     def _monthly_counts(self, accounts, h, churn_day, rate: np.ndarray, months: int):
         """Poisson counts per (account, month) over the last `months` months while a customer."""
         rng = self.rng
-        month_starts = np.array([np.datetime64(_add_months(self.spec.as_of.replace(day=1), -m), "D")
-                                 for m in range(months - 1, -1, -1)])
+        month_starts = np.array(
+            [
+                np.datetime64(_add_months(self.spec.as_of.replace(day=1), -m), "D")
+                for m in range(months - 1, -1, -1)
+            ]
+        )
         idx = np.array([int(self._month_index(m)) for m in month_starts])
         created = accounts["created_date"].to_numpy().astype("datetime64[D]")
-        ends = np.array([np.datetime64(churn_day.get(a, self.spec.as_of + timedelta(days=1)), "D")
-                         for a in accounts["account_id"]])
+        ends = np.array(
+            [
+                np.datetime64(churn_day.get(a, self.spec.as_of + timedelta(days=1)), "D")
+                for a in accounts["account_id"]
+            ]
+        )
         alive = (month_starts[None, :] >= created[:, None] - np.timedelta64(20, "D")) & (
-            month_starts[None, :] < ends[:, None])
+            month_starts[None, :] < ends[:, None]
+        )
         counts = rng.poisson(rate[:, None] * np.ones((1, months)) * alive * 1.0)
         return counts, month_starts, h[:, idx], created, ends
 
@@ -369,15 +672,19 @@ class DemoGenerator:
         rng = self.rng
         base = accounts["segment"].map({"SMB": 0.25, "Mid-Market": 0.7, "Enterprise": 1.8})
         counts, month_starts, hm, created, ends = self._monthly_counts(
-            accounts, h, churn_day, base.to_numpy(), 18)
+            accounts, h, churn_day, base.to_numpy(), 18
+        )
         counts = rng.poisson(counts * (0.5 + 1.8 * (1 - hm)))
         acc, mon = np.nonzero(counts)
         acc, mon = np.repeat(acc, counts[acc, mon]), np.repeat(mon, counts[acc, mon])
         bad = 1 - hm[acc, mon]
-        opened = (month_starts[mon].astype("datetime64[s]")
-                  + (rng.random(len(acc)) * 30 * 86400).astype("timedelta64[s]"))
+        opened = month_starts[mon].astype("datetime64[s]") + (
+            rng.random(len(acc)) * 30 * 86400
+        ).astype("timedelta64[s]")
         opened = np.maximum(opened, created[acc].astype("datetime64[s]"))
-        keep = (opened < (self.as_of + 1).astype("datetime64[s]")) & (opened < ends[acc].astype("datetime64[s]"))
+        keep = (opened < (self.as_of + 1).astype("datetime64[s]")) & (
+            opened < ends[acc].astype("datetime64[s]")
+        )
         acc, mon, bad, opened = acc[keep], mon[keep], bad[keep], opened[keep]
         u = rng.random(len(acc))
         p1 = 0.03 + 0.10 * bad
@@ -387,66 +694,105 @@ class DemoGenerator:
         closed = opened + (hours * 3600).astype("timedelta64[s]")
         as_of_end = (self.as_of + 1).astype("datetime64[s]")
         closed_series = pd.Series(closed).where(closed < as_of_end)
-        return pd.DataFrame(dict(
-            ticket_id=[f"T{i:08d}" for i in range(1, len(acc) + 1)],
-            account_id=accounts["account_id"].to_numpy()[acc], opened_at=opened,
-            closed_at=closed_series.to_numpy(), priority=priority,
-            category=rng.choice(["Bug", "How-to", "Integration", "Billing", "Performance",
-                                 "Access"], len(acc)),
-            escalated=rng.random(len(acc)) < 0.02 + 0.3 * bad ** 2))
+        return pd.DataFrame(
+            dict(
+                ticket_id=[f"T{i:08d}" for i in range(1, len(acc) + 1)],
+                account_id=accounts["account_id"].to_numpy()[acc],
+                opened_at=opened,
+                closed_at=closed_series.to_numpy(),
+                priority=priority,
+                category=rng.choice(
+                    ["Bug", "How-to", "Integration", "Billing", "Performance", "Access"], len(acc)
+                ),
+                escalated=rng.random(len(acc)) < 0.02 + 0.3 * bad**2,
+            )
+        )
 
     def nps(self, accounts, h, churn_day) -> pd.DataFrame:
         rng = self.rng
         rate = accounts["segment"].map({"SMB": 0.12, "Mid-Market": 0.18, "Enterprise": 0.28})
         counts, month_starts, hm, _, ends = self._monthly_counts(
-            accounts, h, churn_day, rate.to_numpy(), 24)
+            accounts, h, churn_day, rate.to_numpy(), 24
+        )
         counts = np.minimum(counts, 1)
         acc, mon = np.nonzero(counts)
         score = np.clip(np.round(2.6 + 8.2 * hm[acc, mon] + rng.normal(0, 1.4, len(acc))), 0, 10)
-        responded = (month_starts[mon].astype("datetime64[s]")
-                     + (rng.random(len(acc)) * 28 * 86400).astype("timedelta64[s]"))
+        responded = month_starts[mon].astype("datetime64[s]") + (
+            rng.random(len(acc)) * 28 * 86400
+        ).astype("timedelta64[s]")
         keep = (responded < (self.as_of + 1).astype("datetime64[s]")) & (
-            responded < ends[acc].astype("datetime64[s]"))
+            responded < ends[acc].astype("datetime64[s]")
+        )
         acc, score, responded = acc[keep], score[keep].astype(int), responded[keep]
         kind = np.where(score >= 9, "promoter", np.where(score >= 7, "passive", "detractor"))
-        comments = [NPS_COMMENTS[k][int(j) % len(NPS_COMMENTS[k])] if j < 6 else None
-                    for k, j in zip(kind, rng.integers(0, 10, len(kind)), strict=True)]
-        return pd.DataFrame(dict(
-            response_id=[f"N{i:08d}" for i in range(1, len(acc) + 1)],
-            account_id=accounts["account_id"].to_numpy()[acc], responded_at=responded,
-            score=score, comment=comments))
+        comments = [
+            NPS_COMMENTS[k][int(j) % len(NPS_COMMENTS[k])] if j < 6 else None
+            for k, j in zip(kind, rng.integers(0, 10, len(kind)), strict=True)
+        ]
+        return pd.DataFrame(
+            dict(
+                response_id=[f"N{i:08d}" for i in range(1, len(acc) + 1)],
+                account_id=accounts["account_id"].to_numpy()[acc],
+                responded_at=responded,
+                score=score,
+                comment=comments,
+            )
+        )
 
     def touchpoints(self, accounts, h, churn_day) -> pd.DataFrame:
         rng = self.rng
         cadence = accounts["coverage_tier"].map({"named": 20, "pooled": 45, "tech-touch": 80})
         counts, month_starts, hm, created, ends = self._monthly_counts(
-            accounts, h, churn_day, (30 / cadence).to_numpy(), 18)
+            accounts, h, churn_day, (30 / cadence).to_numpy(), 18
+        )
         # Struggling accounts get less attention: the missing touchpoints that predict churn.
-        counts = rng.poisson(counts * (0.15 + 1.25 * hm ** 1.5))
+        counts = rng.poisson(counts * (0.15 + 1.25 * hm**1.5))
         acc, mon = np.nonzero(counts)
         acc, mon = np.repeat(acc, counts[acc, mon]), np.repeat(mon, counts[acc, mon])
-        occurred = (month_starts[mon].astype("datetime64[s]")
-                    + (rng.random(len(acc)) * 30 * 86400).astype("timedelta64[s]"))
+        occurred = month_starts[mon].astype("datetime64[s]") + (
+            rng.random(len(acc)) * 30 * 86400
+        ).astype("timedelta64[s]")
         occurred = np.maximum(occurred, created[acc].astype("datetime64[s]"))
         keep = (occurred < (self.as_of + 1).astype("datetime64[s]")) & (
-            occurred < ends[acc].astype("datetime64[s]"))
+            occurred < ends[acc].astype("datetime64[s]")
+        )
         acc, occurred = acc[keep], occurred[keep]
         tier = accounts["coverage_tier"].to_numpy()[acc]
         segment = accounts["segment"].to_numpy()[acc]
-        age_days = (occurred - created[acc].astype("datetime64[s]")).astype("timedelta64[D]").astype(int)
+        age_days = (
+            (occurred - created[acc].astype("datetime64[s]")).astype("timedelta64[D]").astype(int)
+        )
         u = rng.random(len(acc))
-        kind = np.where(age_days < 90, "onboarding",
-                        np.where((tier == "named") & (u < 0.25), "QBR",
-                                 np.where((segment == "Enterprise") & (u < 0.35), "EBR",
-                                          np.where(u > 0.95, "escalation call", "check-in"))))
-        channel = np.where(tier == "tech-touch", "email",
-                           rng.choice(["video", "phone", "email", "in-person"], len(acc),
-                                      p=[0.55, 0.2, 0.2, 0.05]))
-        return pd.DataFrame(dict(
-            touchpoint_id=[f"P{i:08d}" for i in range(1, len(acc) + 1)],
-            account_id=accounts["account_id"].to_numpy()[acc],
-            csm_id=accounts["owner_csm_id"].to_numpy()[acc], occurred_at=occurred,
-            type=kind, channel=channel))
+        kind = np.where(
+            age_days < 90,
+            "onboarding",
+            np.where(
+                (tier == "named") & (u < 0.25),
+                "QBR",
+                np.where(
+                    (segment == "Enterprise") & (u < 0.35),
+                    "EBR",
+                    np.where(u > 0.95, "escalation call", "check-in"),
+                ),
+            ),
+        )
+        channel = np.where(
+            tier == "tech-touch",
+            "email",
+            rng.choice(
+                ["video", "phone", "email", "in-person"], len(acc), p=[0.55, 0.2, 0.2, 0.05]
+            ),
+        )
+        return pd.DataFrame(
+            dict(
+                touchpoint_id=[f"P{i:08d}" for i in range(1, len(acc) + 1)],
+                account_id=accounts["account_id"].to_numpy()[acc],
+                csm_id=accounts["owner_csm_id"].to_numpy()[acc],
+                occurred_at=occurred,
+                type=kind,
+                channel=channel,
+            )
+        )
 
     # ---- assembly -----------------------------------------------------------------------
     def write(self, out: Path) -> dict[str, int]:
@@ -460,8 +806,11 @@ class DemoGenerator:
         accounts["lifecycle_stage"] = self._lifecycle(accounts, renewals, churn_day)
         counts = {}
         tables = {
-            "csms": csms, "accounts": accounts.drop(columns="base_arr"),
-            "contracts": contracts, "renewals": renewals, "expansions": expansions,
+            "csms": csms,
+            "accounts": accounts.drop(columns="base_arr"),
+            "contracts": contracts,
+            "renewals": renewals,
+            "expansions": expansions,
             "tickets": self.tickets(accounts, h, churn_day),
             "nps_responses": self.nps(accounts, h, churn_day),
             "touchpoints": self.touchpoints(accounts, h, churn_day),
@@ -470,9 +819,14 @@ class DemoGenerator:
             df.to_parquet(out / f"{name}.parquet", index=False)
             counts[name] = len(df)
         counts["usage_daily"] = self.usage(accounts, h, churn_day, out)
-        (out / "meta.json").write_text(json.dumps({
-            "as_of_date": self.spec.as_of.isoformat(),
-            "source": f"demo generator (seed {self.spec.seed}, {self.spec.accounts} accounts)"}))
+        (out / "meta.json").write_text(
+            json.dumps(
+                {
+                    "as_of_date": self.spec.as_of.isoformat(),
+                    "source": f"demo generator (seed {self.spec.seed}, {self.spec.accounts} accounts)",
+                }
+            )
+        )
         return counts
 
     def _lifecycle(self, accounts, renewals, churn_day) -> list[str]:

@@ -21,8 +21,17 @@ from pathlib import Path
 import duckdb
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-SOURCE_TABLES = ("csms", "accounts", "contracts", "renewals", "expansions", "usage_daily",
-                 "tickets", "nps_responses", "touchpoints")
+SOURCE_TABLES = (
+    "csms",
+    "accounts",
+    "contracts",
+    "renewals",
+    "expansions",
+    "usage_daily",
+    "tickets",
+    "nps_responses",
+    "touchpoints",
+)
 # Columns whose values come from a fixed list (mirrors the CHECKs in schema.sql).
 ALLOWED_VALUES = {
     ("csms", "role"): ("CSM", "Manager", "Director"),
@@ -65,13 +74,18 @@ def contract_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[Column]]:
         "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
         "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
     ).fetchall()
-    keys = {(t, c) for t, c in con.execute(
-        "SELECT table_name, unnest(constraint_column_names) FROM duckdb_constraints() "
-        "WHERE constraint_type = 'PRIMARY KEY'").fetchall()}
+    keys = {
+        (t, c)
+        for t, c in con.execute(
+            "SELECT table_name, unnest(constraint_column_names) FROM duckdb_constraints() "
+            "WHERE constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+    }
     tables: dict[str, list[Column]] = {}
     for table, column, dtype, nullable in rows:
         tables.setdefault(table, []).append(
-            Column(column, dtype, nullable == "NO", (table, column) in keys))
+            Column(column, dtype, nullable == "NO", (table, column) in keys)
+        )
     return tables
 
 
@@ -89,7 +103,8 @@ def find_source(folder: Path, table: str) -> tuple[str, list[str]]:
             return ("parquet" if kinds == {".parquet"} else "csv"), files
     raise ImportError_(
         f"Missing table '{table}': expected {table}.parquet, {table}.csv or a folder {table}/ "
-        f"in {folder}.")
+        f"in {folder}."
+    )
 
 
 def _quote(identifier: str) -> str:
@@ -108,13 +123,17 @@ def _stage(con, table: str, kind: str, files: list[str]) -> tuple[str, list[str]
     view = f"stage_{table}"
     paths = _sql_path_list(files)
     if kind == "parquet":
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * EXCLUDE (filename, file_row_number), "
-                    f"filename AS _file, file_row_number + 1 AS _row "
-                    f"FROM read_parquet({paths}, filename = true, file_row_number = true)")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * EXCLUDE (filename, file_row_number), "
+            f"filename AS _file, file_row_number + 1 AS _row "
+            f"FROM read_parquet({paths}, filename = true, file_row_number = true)"
+        )
     else:
-        parts = [f"SELECT *, {_sql_path_list([f])[1:-1]} AS _file, ROW_NUMBER() OVER () AS _row "
-                 f"FROM read_csv({_sql_path_list([f])[1:-1]}, header = true, all_varchar = true)"
-                 for f in files]
+        parts = [
+            f"SELECT *, {_sql_path_list([f])[1:-1]} AS _file, ROW_NUMBER() OVER () AS _row "
+            f"FROM read_csv({_sql_path_list([f])[1:-1]}, header = true, all_varchar = true)"
+            for f in files
+        ]
         con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS " + " UNION ALL BY NAME ".join(parts))
     cols = [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
     return view, [c for c in cols if c not in ("_file", "_row")]
@@ -136,7 +155,9 @@ def validate_and_insert(con, table: str, columns: list[Column], kind: str, files
     view, present = _stage(con, table, kind, files)
     missing = [c.name for c in columns if c.name not in present and c.not_null]
     if missing:
-        raise ImportError_(f"{Path(files[0]).name}: required column(s) missing: {', '.join(missing)}.")
+        raise ImportError_(
+            f"{Path(files[0]).name}: required column(s) missing: {', '.join(missing)}."
+        )
     select = []
     for col in columns:
         q = _quote(col.name)
@@ -147,46 +168,70 @@ def validate_and_insert(con, table: str, columns: list[Column], kind: str, files
         _fail_first(
             con,
             f"SELECT _file, _row, {q} FROM {view} WHERE {value} IS NOT NULL "
-            f"AND TRY_CAST({value} AS {col.type}) IS NULL ORDER BY _file, _row LIMIT 1", [],
-            lambda r, c=col: f"{_where(r[0], r[1], kind)}, column {c.name}: "
-                             f"{str(r[2])[:60]!r} is not a valid {c.type}.")
+            f"AND TRY_CAST({value} AS {col.type}) IS NULL ORDER BY _file, _row LIMIT 1",
+            [],
+            lambda r, c=col: (
+                f"{_where(r[0], r[1], kind)}, column {c.name}: "
+                f"{str(r[2])[:60]!r} is not a valid {c.type}."
+            ),
+        )
         if col.not_null:
             _fail_first(
-                con, f"SELECT _file, _row FROM {view} WHERE {value} IS NULL "
-                     f"ORDER BY _file, _row LIMIT 1", [],
-                lambda r, c=col: f"{_where(r[0], r[1], kind)}, column {c.name}: a value is required.")
+                con,
+                f"SELECT _file, _row FROM {view} WHERE {value} IS NULL "
+                f"ORDER BY _file, _row LIMIT 1",
+                [],
+                lambda r, c=col: (
+                    f"{_where(r[0], r[1], kind)}, column {c.name}: a value is required."
+                ),
+            )
         allowed = ALLOWED_VALUES.get((table, col.name))
         if allowed:
             _fail_first(
-                con, f"SELECT _file, _row, {q} FROM {view} WHERE {value} IS NOT NULL "
-                     f"AND NOT list_contains(?, CAST({value} AS VARCHAR)) ORDER BY _file, _row LIMIT 1",
+                con,
+                f"SELECT _file, _row, {q} FROM {view} WHERE {value} IS NOT NULL "
+                f"AND NOT list_contains(?, CAST({value} AS VARCHAR)) ORDER BY _file, _row LIMIT 1",
                 [list(allowed)],
-                lambda r, c=col, a=allowed: f"{_where(r[0], r[1], kind)}, column {c.name}: "
-                                            f"{str(r[2])[:60]!r} is not one of {', '.join(a)}.")
+                lambda r, c=col, a=allowed: (
+                    f"{_where(r[0], r[1], kind)}, column {c.name}: "
+                    f"{str(r[2])[:60]!r} is not one of {', '.join(a)}."
+                ),
+            )
         if col.primary_key:
             _fail_first(
-                con, f"SELECT _file, _row, {q}, first_row FROM (SELECT _file, _row, {q}, "
-                     f"ROW_NUMBER() OVER (PARTITION BY {value} ORDER BY _file, _row) AS n, "
-                     f"MIN(_row) OVER (PARTITION BY {value}) AS first_row FROM {view}) "
-                     f"WHERE n = 2 ORDER BY _file, _row LIMIT 1", [],
-                lambda r, c=col: f"{_where(r[0], r[1], kind)}, column {c.name}: duplicate key "
-                                 f"{str(r[2])[:60]!r} (first at row {r[3]}).")
+                con,
+                f"SELECT _file, _row, {q}, first_row FROM (SELECT _file, _row, {q}, "
+                f"ROW_NUMBER() OVER (PARTITION BY {value} ORDER BY _file, _row) AS n, "
+                f"MIN(_row) OVER (PARTITION BY {value}) AS first_row FROM {view}) "
+                f"WHERE n = 2 ORDER BY _file, _row LIMIT 1",
+                [],
+                lambda r, c=col: (
+                    f"{_where(r[0], r[1], kind)}, column {c.name}: duplicate key "
+                    f"{str(r[2])[:60]!r} (first at row {r[3]})."
+                ),
+            )
         select.append(f"CAST({value} AS {col.type}) AS {q}")
     try:
         con.execute(f"INSERT INTO {table} SELECT {', '.join(select)} FROM {view}")
     except duckdb.Error as exc:
-        raise ImportError_(f"{Path(files[0]).name}: a value breaks the data contract: {exc}") from exc
+        raise ImportError_(
+            f"{Path(files[0]).name}: a value breaks the data contract: {exc}"
+        ) from exc
     return con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
 def check_references(con) -> None:
     for (table, column), (ref_table, ref_key) in REFERENCES.items():
         _fail_first(
-            con, f"SELECT t.{column}, COUNT(*) FROM {table} t LEFT JOIN {ref_table} r "
-                 f"ON t.{column} = r.{ref_key} WHERE t.{column} IS NOT NULL AND r.{ref_key} IS NULL "
-                 f"GROUP BY 1 ORDER BY 2 DESC LIMIT 1", [],
+            con,
+            f"SELECT t.{column}, COUNT(*) FROM {table} t LEFT JOIN {ref_table} r "
+            f"ON t.{column} = r.{ref_key} WHERE t.{column} IS NOT NULL AND r.{ref_key} IS NULL "
+            f"GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+            [],
             lambda r, t=table, c=column, rt=ref_table: (
-                f"{t}: column {c} refers to {r[0]!r}, which is not in {rt} ({r[1]} row(s))."))
+                f"{t}: column {c} refers to {r[0]!r}, which is not in {rt} ({r[1]} row(s))."
+            ),
+        )
 
 
 def read_source_meta(folder: Path) -> dict:
@@ -214,7 +259,9 @@ def build_database(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     # A bounded buffer pool: a 1M-account build spills to disk instead of taking the machine.
-    con = duckdb.connect(str(tmp), config={"memory_limit": os.environ.get("CSOPS_BUILD_MEMORY", "8GB")})
+    con = duckdb.connect(
+        str(tmp), config={"memory_limit": os.environ.get("CSOPS_BUILD_MEMORY", "8GB")}
+    )
     try:
         con.execute(SCHEMA_PATH.read_text())
         columns = contract_columns(con)
@@ -233,9 +280,10 @@ def build_database(
         if derive is not None:
             derive(con, as_of)
         build_id = f"{datetime.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
-        con.execute("INSERT INTO meta VALUES (?, ?, ?, ?, ?)",
-                    [build_id, datetime.now(), as_of, meta.get("source", str(source)),
-                     json.dumps(counts)])
+        con.execute(
+            "INSERT INTO meta VALUES (?, ?, ?, ?, ?)",
+            [build_id, datetime.now(), as_of, meta.get("source", str(source)), json.dumps(counts)],
+        )
         con.execute("CHECKPOINT")
         con.close()
         os.replace(tmp, target)

@@ -29,7 +29,13 @@ def register_export_routes(server: Flask) -> None:
             return Response(str(exc), status=400, mimetype="text/plain")
         except Exception:
             log.exception("export failed")
-            return Response("The export could not be produced; it has been logged.", status=500,
-                            mimetype="text/plain")
-        return Response(df.to_csv(index=False), mimetype="text/csv", headers={
-            "Content-Disposition": f"attachment; filename=accounts-{snapshot:%Y%m%d}.csv"})
+            return Response(
+                "The export could not be produced; it has been logged.",
+                status=500,
+                mimetype="text/plain",
+            )
+        return Response(
+            df.to_csv(index=False),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename=accounts-{snapshot:%Y%m%d}.csv"},
+        )

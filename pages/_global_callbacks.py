@@ -30,8 +30,11 @@ def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
     for dim in DIMENSIONS:
         options = list(known.get(dim, []))
         values = {o["value"] for o in options}
-        options += [{"label": f"{v[:40]} (not in the data)", "value": v}
-                    for v in getattr(filters, dim) if v not in values]
+        options += [
+            {"label": f"{v[:40]} (not in the data)", "value": v}
+            for v in getattr(filters, dim)
+            if v not in values
+        ]
         result.append(options)
     return result
 
@@ -58,14 +61,20 @@ def sync_filters(search, *values):
             filters = Filters.from_search(search)
             as_of = filters.as_of.isoformat() if filters.as_of else None
         except InvalidFilter:  # the page shows the message; keep the controls usable
-            filters = Filters.from_params({k: v for k, v in parse_query(search).items()
-                                           if k != "as_of"})
+            filters = Filters.from_params(
+                {k: v for k, v in parse_query(search).items() if k != "as_of"}
+            )
             as_of = None
-        return (no_update, *[list(getattr(filters, d)) for d in dims], *_options_with(filters), as_of)
+        return (
+            no_update,
+            *[list(getattr(filters, d)) for d in dims],
+            *_options_with(filters),
+            as_of,
+        )
     keep = [no_update for _ in dims]
     if ctx.triggered_id == ids.FILTER_RESET:
         return (_search_with_filters(search, Filters()), *[[] for _ in dims], *keep, None)
-    chosen = dict(zip(dims, values[:len(dims)], strict=True))
+    chosen = dict(zip(dims, values[: len(dims)], strict=True))
     filters = Filters.from_params({**chosen, "as_of": values[len(dims)]})
     return (_search_with_filters(search, filters), *keep, *keep, no_update)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from dash.exceptions import PreventUpdate
 
+from components.charts import empty_figure
 from components.states import error_state
 from services.asof import AsOf, resolve_as_of
 from services.db import get_database
@@ -40,10 +41,11 @@ def from_store(data: Mapping[str, Any] | None) -> tuple[Filters, date]:
     return Filters.from_search(data["search"]), date.fromisoformat(data["snapshot"])
 
 
-def guarded(*fallback_outputs: Any) -> Callable:
+def guarded(*fallback_outputs: Any, figures: int = 0) -> Callable:
     """Turn service errors into a message in the first output; nothing else reaches the user.
 
-    `fallback_outputs` are returned for the remaining outputs when an error is shown.
+    `fallback_outputs` are returned for the remaining outputs when an error is shown. With
+    `figures=n` the first n outputs are graphs and each gets the message as an empty figure.
     """
 
     def decorate(fn: Callable) -> Callable:
@@ -54,10 +56,18 @@ def guarded(*fallback_outputs: Any) -> Callable:
             except PreventUpdate:
                 raise
             except ServiceError as exc:
-                message = error_state(str(exc))
+                text = str(exc)
             except Exception:
                 log.exception("callback %s failed", fn.__name__)
-                message = error_state(UNEXPECTED)
+                text = UNEXPECTED
+            if figures:
+                shown = tuple(empty_figure("", text) for _ in range(figures))
+                return (
+                    (*shown, *fallback_outputs)
+                    if len(shown) + len(fallback_outputs) > 1
+                    else shown[0]
+                )
+            message = error_state(text)
             return (message, *fallback_outputs) if fallback_outputs else message
 
         return wrapper

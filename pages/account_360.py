@@ -17,8 +17,14 @@ from services.accounts import account_360
 from services.db import get_database
 from services.filters import Filters
 
-dash.register_page(__name__, path_template="/accounts/<account_id>", name="Account 360",
-                   title="Account 360 · CS Ops Console", order=9, nav=False)
+dash.register_page(
+    __name__,
+    path_template="/accounts/<account_id>",
+    name="Account 360",
+    title="Account 360 · CS Ops Console",
+    order=9,
+    nav=False,
+)
 
 STORE = "account360-view"
 CONTENT = "account360-content"
@@ -29,17 +35,23 @@ def layout(account_id: str | None = None, **params):
     if "error" not in data:
         data["account_id"] = (account_id or "")[:64]
     back = dcc.Link("← Accounts", href=accounts_href(filters or Filters()), className="small")
-    return html.Div([
-        dcc.Store(id=STORE, data=data),
-        back,
-        error_state(data["error"]) if "error" in data else notice(as_of.notice if as_of else None),
-        dcc.Loading(html.Div(id=CONTENT), type="dot", delay_show=150),
-    ])
+    return html.Div(
+        [
+            dcc.Store(id=STORE, data=data),
+            back,
+            error_state(data["error"])
+            if "error" in data
+            else notice(as_of.notice if as_of else None),
+            dcc.Loading(html.Div(id=CONTENT), type="dot", delay_show=150),
+        ]
+    )
 
 
 def _fact(label: str, value: str) -> html.Div:
-    return html.Div([html.Div(label, className="fact-label"), html.Div(value, className="fact-value")],
-                    className="fact")
+    return html.Div(
+        [html.Div(label, className="fact-label"), html.Div(value, className="fact-value")],
+        className="fact",
+    )
 
 
 def _date(value) -> str:
@@ -53,61 +65,226 @@ def render_account(data):
     _, snapshot = from_store(data)
     acc = account_360(get_database(), data["account_id"], snapshot)
     if acc is None:
-        return error_state(f"There is no account with id “{data['account_id']}”. "
-                           "Find it on the Accounts page.")
+        return error_state(
+            f"There is no account with id “{data['account_id']}”. Find it on the Accounts page."
+        )
     f = acc.facts
     latest = acc.health.iloc[-1] if not acc.health.empty else None
-    band = latest["band"] if latest is not None and latest["snapshot_date"].date() == snapshot else None
-    badge = (dbc.Badge(f"{band} · {latest['health_score']:.1f}", className="band-badge",
-                       color=BAND_COLORS[band], id="account360-band") if band else
-             dbc.Badge("not a customer on this date", color="secondary"))
-    facts = html.Div([
-        _fact("Segment", f["segment"]), _fact("Region", f["region"]),
-        _fact("Owner", f"{f['owner_name']} ({f['team']})"), _fact("Tier", f["coverage_tier"]),
-        _fact("ARR", formatting.money(f["arr"])),
-        _fact("Seats", f"{int(f['contract_seats'] or f['seats_purchased'] or 0):,}"),
-        _fact("Next renewal", _date(f["next_renewal_date"])),
-        _fact("Lifecycle", f["lifecycle_stage"] or "–"), _fact("Customer since", _date(f["created_date"])),
-    ], className="facts d-flex flex-wrap gap-4 mb-3")
-    missing = (latest["missing_inputs"] if latest is not None and band else None)
-    health_row = dbc.Row([
-        dbc.Col(panel("Health components", dcc.Graph(figure=charts.components_figure(latest), id="account360-components",
-                                                    config={"displayModeBar": False})
-                      if band else empty_state("No health score on this date.", None),
-                      help_text="Missing inputs score a neutral 50." + (f" Missing now: {missing}." if missing else "")),
-                lg=5, className="mb-3"),
-        dbc.Col(panel("Health, last 26 weeks", dcc.Graph(figure=charts.account_health_figure(acc.health),
-                                                         id="account360-health", config={"displayModeBar": False})),
-                lg=7, className="mb-3"),
-    ])
+    band = (
+        latest["band"]
+        if latest is not None and latest["snapshot_date"].date() == snapshot
+        else None
+    )
+    badge = (
+        dbc.Badge(
+            f"{band} · {latest['health_score']:.1f}",
+            className="band-badge",
+            color=BAND_COLORS[band],
+            id="account360-band",
+        )
+        if band
+        else dbc.Badge("not a customer on this date", color="secondary")
+    )
+    facts = html.Div(
+        [
+            _fact("Segment", f["segment"]),
+            _fact("Region", f["region"]),
+            _fact("Owner", f"{f['owner_name']} ({f['team']})"),
+            _fact("Tier", f["coverage_tier"]),
+            _fact("ARR", formatting.money(f["arr"])),
+            _fact("Seats", f"{int(f['contract_seats'] or f['seats_purchased'] or 0):,}"),
+            _fact("Next renewal", _date(f["next_renewal_date"])),
+            _fact("Lifecycle", f["lifecycle_stage"] or "–"),
+            _fact("Customer since", _date(f["created_date"])),
+        ],
+        className="facts d-flex flex-wrap gap-4 mb-3",
+    )
+    missing = latest["missing_inputs"] if latest is not None and band else None
+    health_row = dbc.Row(
+        [
+            dbc.Col(
+                panel(
+                    "Health components",
+                    dcc.Graph(
+                        figure=charts.components_figure(latest),
+                        id="account360-components",
+                        config={"displayModeBar": False},
+                    )
+                    if band
+                    else empty_state("No health score on this date.", None),
+                    help_text="Missing inputs score a neutral 50."
+                    + (f" Missing now: {missing}." if missing else ""),
+                ),
+                lg=5,
+                className="mb-3",
+            ),
+            dbc.Col(
+                panel(
+                    "Health, last 26 weeks",
+                    dcc.Graph(
+                        figure=charts.account_health_figure(acc.health),
+                        id="account360-health",
+                        config={"displayModeBar": False},
+                    ),
+                ),
+                lg=7,
+                className="mb-3",
+            ),
+        ]
+    )
     seats = float(f["contract_seats"] or f["seats_purchased"] or 0) or None
-    usage = panel("Usage, last 365 days", dcc.Graph(figure=charts.usage_figure(acc.usage, seats),
-                                                    id="account360-usage", config={"displayModeBar": False}))
-    tables = dbc.Row([
-        dbc.Col(panel(f"Tickets ({len(acc.tickets)})", records_grid("account360-tickets", [
-            {"field": "opened_at", "headerName": "Opened"}, {"field": "priority", "maxWidth": 90},
-            {"field": "category"}, {"field": "escalated", "maxWidth": 110},
-            {"field": "closed_at", "headerName": "Closed"}], height=300, df=acc.tickets)),
-            lg=6, className="mb-3"),
-        dbc.Col(panel(f"NPS answers ({len(acc.nps)})", records_grid("account360-nps", [
-            {"field": "responded_at", "headerName": "Answered"}, {"field": "score", "maxWidth": 90},
-            {"field": "comment", "minWidth": 220}], height=300, df=acc.nps)), lg=6, className="mb-3"),
-        dbc.Col(panel(f"Touchpoints ({len(acc.touchpoints)})", records_grid("account360-touchpoints", [
-            {"field": "occurred_at", "headerName": "When"}, {"field": "type"}, {"field": "channel"},
-            {"field": "csm", "headerName": "CSM"}], height=300, df=acc.touchpoints)), lg=6, className="mb-3"),
-        dbc.Col(panel("Contracts", records_grid("account360-contracts", [
-            {"field": "start_date", "headerName": "Start"}, {"field": "end_date", "headerName": "End"},
-            {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
-            {"field": "seats", "type": "rightAligned"}], height=300, df=acc.contracts)), lg=6, className="mb-3"),
-        dbc.Col(panel("Renewals", records_grid("account360-renewals", [
-            {"field": "renewal_date", "headerName": "Renewal date"},
-            {"field": "arr_up_for_renewal", "headerName": "ARR up", "valueFormatter": MONEY, "type": "rightAligned"},
-            {"field": "forecast_category", "headerName": "CSM call"}, {"field": "risk_reason", "headerName": "Risk"},
-            {"field": "outcome", "cellStyle": BAND_STYLE},
-            {"field": "renewed_arr", "headerName": "Renewed ARR", "valueFormatter": MONEY, "type": "rightAligned"}],
-            height=260, df=acc.renewals)), lg=12, className="mb-3"),
-    ])
+    usage = panel(
+        "Usage, last 365 days",
+        dcc.Graph(
+            figure=charts.usage_figure(acc.usage, seats),
+            id="account360-usage",
+            config={"displayModeBar": False},
+        ),
+    )
+    tables = dbc.Row(
+        [
+            dbc.Col(
+                panel(
+                    f"Tickets ({len(acc.tickets)})",
+                    records_grid(
+                        "account360-tickets",
+                        [
+                            {"field": "opened_at", "headerName": "Opened"},
+                            {"field": "priority", "maxWidth": 90},
+                            {"field": "category"},
+                            {"field": "escalated", "maxWidth": 110},
+                            {"field": "closed_at", "headerName": "Closed"},
+                        ],
+                        height=300,
+                        df=acc.tickets,
+                    ),
+                ),
+                lg=6,
+                className="mb-3",
+            ),
+            dbc.Col(
+                panel(
+                    f"NPS answers ({len(acc.nps)})",
+                    records_grid(
+                        "account360-nps",
+                        [
+                            {"field": "responded_at", "headerName": "Answered"},
+                            {"field": "score", "maxWidth": 90},
+                            {"field": "comment", "minWidth": 220},
+                        ],
+                        height=300,
+                        df=acc.nps,
+                    ),
+                ),
+                lg=6,
+                className="mb-3",
+            ),
+            dbc.Col(
+                panel(
+                    f"Touchpoints ({len(acc.touchpoints)})",
+                    records_grid(
+                        "account360-touchpoints",
+                        [
+                            {"field": "occurred_at", "headerName": "When"},
+                            {"field": "type"},
+                            {"field": "channel"},
+                            {"field": "csm", "headerName": "CSM"},
+                        ],
+                        height=300,
+                        df=acc.touchpoints,
+                    ),
+                ),
+                lg=6,
+                className="mb-3",
+            ),
+            dbc.Col(
+                panel(
+                    "Contracts",
+                    records_grid(
+                        "account360-contracts",
+                        [
+                            {"field": "start_date", "headerName": "Start"},
+                            {"field": "end_date", "headerName": "End"},
+                            {
+                                "field": "arr",
+                                "headerName": "ARR",
+                                "valueFormatter": MONEY,
+                                "type": "rightAligned",
+                            },
+                            {"field": "seats", "type": "rightAligned"},
+                        ],
+                        height=300,
+                        df=acc.contracts,
+                    ),
+                ),
+                lg=6,
+                className="mb-3",
+            ),
+            dbc.Col(
+                panel(
+                    "Renewals",
+                    records_grid(
+                        "account360-renewals",
+                        [
+                            {"field": "renewal_date", "headerName": "Renewal date"},
+                            {
+                                "field": "arr_up_for_renewal",
+                                "headerName": "ARR up",
+                                "valueFormatter": MONEY,
+                                "type": "rightAligned",
+                            },
+                            {"field": "forecast_category", "headerName": "CSM call"},
+                            {"field": "risk_reason", "headerName": "Risk"},
+                            {"field": "outcome", "cellStyle": BAND_STYLE},
+                            {
+                                "field": "renewed_arr",
+                                "headerName": "Renewed ARR",
+                                "valueFormatter": MONEY,
+                                "type": "rightAligned",
+                            },
+                        ],
+                        height=260,
+                        df=acc.renewals,
+                    ),
+                ),
+                lg=7,
+                className="mb-3",
+            ),
+            dbc.Col(
+                panel(
+                    f"Expansion opportunities ({len(acc.expansions)})",
+                    records_grid(
+                        "account360-expansions",
+                        [
+                            {"field": "created_date", "headerName": "Created"},
+                            {"field": "type", "minWidth": 130},
+                            {"field": "stage"},
+                            {
+                                "field": "amount_arr",
+                                "headerName": "ARR",
+                                "valueFormatter": MONEY,
+                                "type": "rightAligned",
+                            },
+                            {"field": "outcome"},
+                        ],
+                        height=260,
+                        df=acc.expansions,
+                    ),
+                ),
+                lg=5,
+                className="mb-3",
+            ),
+        ]
+    )
     title = html.Div([html.Span(f["name"], className="me-2"), badge])
-    return [page_header(title, f"{f['account_id']} · {f['industry'] or ''} · {f['plan'] or ''} plan · "
-                               f"as of {snapshot:%d %b %Y}"),
-            facts, health_row, html.Div(usage, className="mb-3"), tables]
+    return [
+        page_header(
+            title,
+            f"{f['account_id']} · {f['industry'] or ''} · {f['plan'] or ''} plan · "
+            f"as of {snapshot:%d %b %Y}",
+        ),
+        facts,
+        health_row,
+        html.Div(usage, className="mb-3"),
+        tables,
+    ]

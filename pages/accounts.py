@@ -21,8 +21,9 @@ from services.db import get_database
 from services.errors import ServiceError
 from services.filters import DIMENSION_LABELS
 
-dash.register_page(__name__, path="/accounts", name="Accounts", title="Accounts · CS Ops Console",
-                   order=1)
+dash.register_page(
+    __name__, path="/accounts", name="Accounts", title="Accounts · CS Ops Console", order=1
+)
 
 STORE = "accounts-view"
 TOTALS = "accounts-totals"
@@ -41,27 +42,59 @@ def layout(**params):
             data["drill"] = drill.to_params()
         except ServiceError as exc:
             data = {"error": str(exc)}
-    described = drill.describe() + [f"{DIMENSION_LABELS[d].lower()} {', '.join(getattr(filters, d))}"
-                                    for d in DIMENSION_LABELS if filters and getattr(filters, d)]
-    subtitle = (f"As of {as_of.date:%d %b %Y}" + (" · " + "; ".join(described) if described else "")
-                if as_of else None)
-    return html.Div([
-        dcc.Store(id=STORE, data=data),
-        page_header("Accounts", subtitle),
-        error_state(data["error"]) if "error" in data else notice(as_of.notice if as_of else None),
-        html.Div([
-            dbc.Row([
-                dbc.Col(html.Div(id=TOTALS, className="accounts-totals"), md=6),
-                dbc.Col(dbc.InputGroup([
-                    dbc.Input(id=SEARCH, placeholder="Search account, id or owner", type="search",
-                              debounce=0.4, value=drill.search),
-                    html.A("Export CSV", id=EXPORT, href="#", className="btn btn-outline-secondary",
-                           download="accounts.csv"),
-                ], size="sm"), md=6),
-            ], className="mb-2 align-items-center"),
-            accounts_grid(GRID, drill.search),
-        ], style={"display": "none"} if "error" in data else {}),
-    ])
+    described = drill.describe() + [
+        f"{DIMENSION_LABELS[d].lower()} {', '.join(getattr(filters, d))}"
+        for d in DIMENSION_LABELS
+        if filters and getattr(filters, d)
+    ]
+    subtitle = (
+        f"As of {as_of.date:%d %b %Y}" + (" · " + "; ".join(described) if described else "")
+        if as_of
+        else None
+    )
+    return html.Div(
+        [
+            dcc.Store(id=STORE, data=data),
+            page_header("Accounts", subtitle),
+            error_state(data["error"])
+            if "error" in data
+            else notice(as_of.notice if as_of else None),
+            html.Div(
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(html.Div(id=TOTALS, className="accounts-totals"), md=6),
+                            dbc.Col(
+                                dbc.InputGroup(
+                                    [
+                                        dbc.Input(
+                                            id=SEARCH,
+                                            placeholder="Search account, id or owner",
+                                            type="search",
+                                            debounce=0.4,
+                                            value=drill.search,
+                                        ),
+                                        html.A(
+                                            "Export CSV",
+                                            id=EXPORT,
+                                            href="#",
+                                            className="btn btn-outline-secondary",
+                                            download="accounts.csv",
+                                        ),
+                                    ],
+                                    size="sm",
+                                ),
+                                md=6,
+                            ),
+                        ],
+                        className="mb-2 align-items-center",
+                    ),
+                    accounts_grid(GRID, drill.search),
+                ],
+                style={"display": "none"} if "error" in data else {},
+            ),
+        ]
+    )
 
 
 def _view(data):
@@ -69,8 +102,13 @@ def _view(data):
     return filters, AccountDrill.from_params(data.get("drill", {})), snapshot
 
 
-@callback(Output(TOTALS, "children"), Output(EXPORT, "href"), Output(GRID, "filterModel"),
-          Input(STORE, "data"), Input(SEARCH, "value"))
+@callback(
+    Output(TOTALS, "children"),
+    Output(EXPORT, "href"),
+    Output(GRID, "filterModel"),
+    Input(STORE, "data"),
+    Input(SEARCH, "value"),
+)
 @guarded("#", no_update)
 def render_totals(data, search):
     """Redraws the count, ARR total and export link, and passes the search to the grid.
@@ -80,10 +118,15 @@ def render_totals(data, search):
     filters, drill, snapshot = _view(data)
     drill = drill.with_search(search)
     totals = account_totals(get_database(), filters, drill, snapshot)
-    text = [html.Span(formatting.count(totals["accounts"]), id="accounts-count", className="fw-bold"),
-            " accounts · ", html.Span(formatting.money(totals["arr"]), id="accounts-arr",
-                                      className="fw-bold"), " ARR"]
-    export = "/export/accounts.csv" + filters.to_search({**drill.to_params(), "as_of": snapshot.isoformat()})
+    text = [
+        html.Span(formatting.count(totals["accounts"]), id="accounts-count", className="fw-bold"),
+        " accounts · ",
+        html.Span(formatting.money(totals["arr"]), id="accounts-arr", className="fw-bold"),
+        " ARR",
+    ]
+    export = "/export/accounts.csv" + filters.to_search(
+        {**drill.to_params(), "as_of": snapshot.isoformat()}
+    )
     return text, export, search_filter_model(drill.search)
 
 
@@ -99,12 +142,18 @@ def serve_rows(request, data):
     limit = int(request.get("endRow") or start + 100) - start
     db = get_database()
     rows = account_page(db, filters, drill, snapshot, sort, start, limit)
-    return {"rowData": to_records(rows),
-            "rowCount": account_totals(db, filters, drill, snapshot)["accounts"]}
+    return {
+        "rowData": to_records(rows),
+        "rowCount": account_totals(db, filters, drill, snapshot)["accounts"],
+    }
 
 
-@callback(Output(ids.URL, "href", allow_duplicate=True), Input(GRID, "cellClicked"),
-          State(STORE, "data"), prevent_initial_call=True)
+@callback(
+    Output(ids.URL, "href", allow_duplicate=True),
+    Input(GRID, "cellClicked"),
+    State(STORE, "data"),
+    prevent_initial_call=True,
+)
 def open_account(cell, data):
     """Opens Account 360. Called when: a row of the grid is clicked."""
     filters, _ = from_store(data)

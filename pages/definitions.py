@@ -8,28 +8,65 @@ from dash import html
 from components.shell import page_header
 from services.metrics import REGISTRY
 
-dash.register_page(__name__, path="/definitions", name="Definitions",
-                   title="Definitions · CS Ops Console", order=8)
+dash.register_page(
+    __name__, path="/definitions", name="Definitions", title="Definitions · CS Ops Console", order=8
+)
 
-UNIT_LABELS = {"money": "US dollars", "percent": "percent", "count": "count", "score": "score 0–100",
-               "ratio": "ratio", "days": "days"}
+UNIT_LABELS = {
+    "money": "US dollars",
+    "percent": "percent",
+    "count": "count",
+    "score": "score 0–100",
+    "ratio": "ratio",
+    "days": "days",
+}
 
 
 def layout(**_params):
     rows = [
-        html.Tr([
-            html.Td([html.Div(m.label, className="fw-semibold"), html.Code(m.name, className="small")]),
-            html.Td([html.Div(m.definition),
-                     html.Div(m.caveats, className="text-muted small mt-1") if m.caveats else None]),
-            html.Td(html.Code(m.formula)),
-            html.Td(UNIT_LABELS[m.unit]),
-            html.Td("higher" if m.higher_is_better else "lower"),
-        ], id=f"definition-{m.name}")
+        html.Tr(
+            [
+                html.Td(
+                    [
+                        html.Div(m.label, className="fw-semibold"),
+                        html.Code(m.name, className="small"),
+                    ]
+                ),
+                html.Td(
+                    [
+                        html.Div(m.definition),
+                        html.Div(m.caveats, className="text-muted small mt-1")
+                        if m.caveats
+                        else None,
+                    ]
+                ),
+                html.Td(html.Code(m.formula)),
+                html.Td(UNIT_LABELS[m.unit]),
+                html.Td("higher" if m.higher_is_better else "lower"),
+            ],
+            id=f"definition-{m.name}",
+        )
         for m in REGISTRY.values()
     ]
-    return html.Div([
-        page_header("Metric definitions", "Every number in the console is defined once, here."),
-        html.Table([html.Thead(html.Tr([html.Th("Metric"), html.Th("Definition"), html.Th("Formula"),
-                                        html.Th("Unit"), html.Th("Better when")])),
-                    html.Tbody(rows)], className="table table-sm definitions-table"),
-    ])
+    return html.Div(
+        [
+            page_header("Metric definitions", "Every number in the console is defined once, here."),
+            html.Table(
+                [
+                    html.Thead(
+                        html.Tr(
+                            [
+                                html.Th("Metric"),
+                                html.Th("Definition"),
+                                html.Th("Formula"),
+                                html.Th("Unit"),
+                                html.Th("Better when"),
+                            ]
+                        )
+                    ),
+                    html.Tbody(rows),
+                ],
+                className="table table-sm definitions-table",
+            ),
+        ]
+    )

@@ -7,8 +7,11 @@ dash.register_page(__name__, name="Not found", title="Not found · CS Ops Consol
 
 
 def layout(**_params):
-    return html.Div([
-        html.H1("Page not found", className="h4"),
-        html.P("There is no page at this address."),
-        dcc.Link("Go to Portfolio health", href="/"),
-    ], className="not-found py-4")
+    return html.Div(
+        [
+            html.H1("Page not found", className="h4"),
+            html.P("There is no page at this address."),
+            dcc.Link("Go to Portfolio health", href="/"),
+        ],
+        className="not-found py-4",
+    )

@@ -20,8 +20,9 @@ from services.health_model import COMPONENT_LABELS
 from services.metrics import metric
 from services.portfolio import portfolio_kpis
 
-dash.register_page(__name__, path="/", name="Portfolio health", title="Portfolio health · CS Ops Console",
-                   order=0)
+dash.register_page(
+    __name__, path="/", name="Portfolio health", title="Portfolio health · CS Ops Console", order=0
+)
 
 GRAPH_CONFIG = {"displayModeBar": False}
 STORE = "portfolio-view"
@@ -40,65 +41,155 @@ OWNER_COLUMNS = [
     {"field": "team", "minWidth": 160},
     {"field": "accounts", "type": "rightAligned", "maxWidth": 110},
     {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
-    {"field": "avg_health", "headerName": "Avg health", "valueFormatter": SCORE, "type": "rightAligned"},
-    {"field": "pct_arr_red", "headerName": "% ARR red", "valueFormatter": PERCENT, "type": "rightAligned"},
+    {
+        "field": "avg_health",
+        "headerName": "Avg health",
+        "valueFormatter": SCORE,
+        "type": "rightAligned",
+    },
+    {
+        "field": "pct_arr_red",
+        "headerName": "% ARR red",
+        "valueFormatter": PERCENT,
+        "type": "rightAligned",
+    },
 ]
 MOVER_COLUMNS = [
     {"field": "name", "headerName": "Account", "minWidth": 150, "cellClass": "link-cell"},
-    {"field": "change", "headerName": "Δ health", "valueFormatter": SIGNED, "type": "rightAligned",
-     "minWidth": 80, "maxWidth": 95},
-    {"field": "health_now", "headerName": "Now", "valueFormatter": SCORE, "minWidth": 60,
-     "maxWidth": 75, "type": "rightAligned"},
+    {
+        "field": "change",
+        "headerName": "Δ health",
+        "valueFormatter": SIGNED,
+        "type": "rightAligned",
+        "minWidth": 80,
+        "maxWidth": 95,
+    },
+    {
+        "field": "health_now",
+        "headerName": "Now",
+        "valueFormatter": SCORE,
+        "minWidth": 60,
+        "maxWidth": 75,
+        "type": "rightAligned",
+    },
     {"field": "band", "cellStyle": BAND_STYLE, "minWidth": 70, "maxWidth": 85},
     {"field": "driver", "headerName": "Driver", "minWidth": 100},
 ]
 # KPI card -> drill parameters of the Accounts list (None: the card has no account list).
-KPI_DRILL = {"arr": {}, "accounts": {}, "avg_health": {}, "pct_arr_red": {"band": "red"},
-             "health_coverage": {"inputs": "incomplete"}, "grr": None, "nrr": None}
+KPI_DRILL = {
+    "arr": {},
+    "accounts": {},
+    "avg_health": {},
+    "pct_arr_red": {"band": "red"},
+    "health_coverage": {"inputs": "incomplete"},
+    "grr": None,
+    "nrr": None,
+}
 
 
 def layout(**params):
     data, _, as_of = view_state(params)
-    subtitle = (f"As of {as_of.date:%d %b %Y} · data as of {as_of.data_as_of:%d %b %Y}"
-                if as_of else None)
-    measure = dbc.RadioItems(id=MEASURE, options=[{"label": "ARR", "value": "arr"},
-                                                  {"label": "Accounts", "value": "accounts"}],
-                             value="arr", inline=True, className="small measure-toggle")
-    return html.Div([
-        dcc.Store(id=STORE, data=data),
-        page_header("Portfolio health", subtitle, measure),
-        error_state(data["error"]) if "error" in data else notice(as_of.notice if as_of else None),
-        html.Div([
-            dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
-            dbc.Row([
-                dbc.Col(panel("Health band mix by segment", dcc.Graph(id=BAND_MIX, config=GRAPH_CONFIG),
-                              help_text=metric("health_score").definition + " Click a bar to list its accounts."),
-                        lg=6, className="mb-3"),
-                dbc.Col(panel("Weekly band mix, last 26 weeks", dcc.Graph(id=BAND_HISTORY, config=GRAPH_CONFIG),
-                              help_text="Share of ARR (or accounts) in each band at each weekly snapshot. "
-                                        "Click a bar to list those accounts as of that week."),
-                        lg=6, className="mb-3"),
-            ]),
-            dbc.Row([
-                dbc.Col(panel("Health by owner (CSM)",
-                              [html.Div(id=OWNERS), records_grid(OWNER_GRID, OWNER_COLUMNS, "owner_csm_id", 380)],
-                              help_text="Click a row to list that CSM's accounts."), lg=7, className="mb-3"),
-                dbc.Col(panel("Biggest movers (4 weeks)",
-                              [html.Div(id=MOVERS), records_grid(MOVER_GRID, MOVER_COLUMNS, "account_id", 380)],
-                              help_text=metric("health_drop_30d").definition
-                              + " The driver is the component whose weighted score fell most."),
-                        lg=5, className="mb-3"),
-            ]),
-            dbc.Row([
-                dbc.Col(panel("Health model validation", dcc.Graph(id=VALIDATION, config=GRAPH_CONFIG),
-                              help_text="Renewals closed in the last 4 quarters, grouped by the band the "
-                                        "account had 90 days before its renewal date. Click a bar for the accounts."),
-                        lg=7, className="mb-3"),
-                dbc.Col(panel("Does the score predict losses?", html.Div(id=VALIDATION_STATS)),
-                        lg=5, className="mb-3"),
-            ]),
-        ], style={"display": "none"} if "error" in data else {}),
-    ])
+    subtitle = (
+        f"As of {as_of.date:%d %b %Y} · data as of {as_of.data_as_of:%d %b %Y}" if as_of else None
+    )
+    measure = dbc.RadioItems(
+        id=MEASURE,
+        options=[{"label": "ARR", "value": "arr"}, {"label": "Accounts", "value": "accounts"}],
+        value="arr",
+        inline=True,
+        className="small measure-toggle",
+    )
+    return html.Div(
+        [
+            dcc.Store(id=STORE, data=data),
+            page_header("Portfolio health", subtitle, measure),
+            error_state(data["error"])
+            if "error" in data
+            else notice(as_of.notice if as_of else None),
+            html.Div(
+                [
+                    dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                panel(
+                                    "Health band mix by segment",
+                                    dcc.Graph(id=BAND_MIX, config=GRAPH_CONFIG),
+                                    help_text=metric("health_score").definition
+                                    + " Click a bar to list its accounts.",
+                                ),
+                                lg=6,
+                                className="mb-3",
+                            ),
+                            dbc.Col(
+                                panel(
+                                    "Weekly band mix, last 26 weeks",
+                                    dcc.Graph(id=BAND_HISTORY, config=GRAPH_CONFIG),
+                                    help_text="Share of ARR (or accounts) in each band at each weekly snapshot. "
+                                    "Click a bar to list those accounts as of that week.",
+                                ),
+                                lg=6,
+                                className="mb-3",
+                            ),
+                        ]
+                    ),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                panel(
+                                    "Health by owner (CSM)",
+                                    [
+                                        html.Div(id=OWNERS),
+                                        records_grid(
+                                            OWNER_GRID, OWNER_COLUMNS, "owner_csm_id", 380
+                                        ),
+                                    ],
+                                    help_text="Click a row to list that CSM's accounts.",
+                                ),
+                                lg=7,
+                                className="mb-3",
+                            ),
+                            dbc.Col(
+                                panel(
+                                    "Biggest movers (4 weeks)",
+                                    [
+                                        html.Div(id=MOVERS),
+                                        records_grid(MOVER_GRID, MOVER_COLUMNS, "account_id", 380),
+                                    ],
+                                    help_text=metric("health_drop_30d").definition
+                                    + " The driver is the component whose weighted score fell most.",
+                                ),
+                                lg=5,
+                                className="mb-3",
+                            ),
+                        ]
+                    ),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                panel(
+                                    "Health model validation",
+                                    dcc.Graph(id=VALIDATION, config=GRAPH_CONFIG),
+                                    help_text="Renewals closed in the last 4 quarters, grouped by the band the "
+                                    "account had 90 days before its renewal date. Click a bar for the accounts.",
+                                ),
+                                lg=7,
+                                className="mb-3",
+                            ),
+                            dbc.Col(
+                                panel(
+                                    "Does the score predict losses?", html.Div(id=VALIDATION_STATS)
+                                ),
+                                lg=5,
+                                className="mb-3",
+                            ),
+                        ]
+                    ),
+                ],
+                style={"display": "none"} if "error" in data else {},
+            ),
+        ]
+    )
 
 
 @callback(Output(KPI_ROW, "children"), Input(STORE, "data"))
@@ -111,22 +202,41 @@ def render_kpis(data):
         return empty_state()
     compare = f"{values[0].previous_date:%d %b}" if values[0].previous_date else "90 days earlier"
     cards = [
-        dbc.Col(kpi_card(metric(v.name), v.value, v.previous, compare,
-                         href=None if KPI_DRILL[v.name] is None else accounts_href(filters, **KPI_DRILL[v.name])),
-                xs=6, md=4, xl=True, className="mb-3")
+        dbc.Col(
+            kpi_card(
+                metric(v.name),
+                v.value,
+                v.previous,
+                compare,
+                href=None
+                if KPI_DRILL[v.name] is None
+                else accounts_href(filters, **KPI_DRILL[v.name]),
+            ),
+            xs=6,
+            md=4,
+            xl=True,
+            className="mb-3",
+        )
         for v in values
     ]
     return dbc.Row(cards, className="g-3")
 
 
-@callback(Output(BAND_MIX, "figure"), Output(BAND_HISTORY, "figure"),
-          Input(STORE, "data"), Input(MEASURE, "value"))
+@callback(
+    Output(BAND_MIX, "figure"),
+    Output(BAND_HISTORY, "figure"),
+    Input(STORE, "data"),
+    Input(MEASURE, "value"),
+)
+@guarded(figures=2)
 def render_band_charts(data, measure):
     """Redraws both band charts. Called when: the view or the ARR/accounts toggle changes."""
     filters, snapshot = from_store(data)
     db = get_database()
-    return (charts.band_mix_figure(health.band_mix(db, filters, snapshot), measure),
-            charts.band_history_figure(health.band_history(db, filters, snapshot), measure))
+    return (
+        charts.band_mix_figure(health.band_mix(db, filters, snapshot), measure),
+        charts.band_history_figure(health.band_history(db, filters, snapshot), measure),
+    )
 
 
 @callback(Output(OWNERS, "children"), Output(OWNER_GRID, "rowData"), Input(STORE, "data"))
@@ -138,9 +248,15 @@ def render_owners(data):
     if df.empty:
         return empty_state(), []
     total = int(df["owners_total"].iloc[0])
-    note = (html.Div(f"Showing the {len(df)} CSMs with the highest share of ARR in red, of {total}. "
-                     "Filter by team or owner to see the others.", className="text-muted small mb-1")
-            if total > len(df) else None)
+    note = (
+        html.Div(
+            f"Showing the {len(df)} CSMs with the highest share of ARR in red, of {total}. "
+            "Filter by team or owner to see the others.",
+            className="text-muted small mb-1",
+        )
+        if total > len(df)
+        else None
+    )
     return note, to_records(df.drop(columns="owners_total"))
 
 
@@ -156,28 +272,59 @@ def render_movers(data):
 
 
 @callback(Output(VALIDATION, "figure"), Output(VALIDATION_STATS, "children"), Input(STORE, "data"))
+@guarded(None, figures=1)
 def render_validation(data):
     """Redraws the validation chart and its summary. Called when: the view changes."""
     filters, snapshot = from_store(data)
     v = health.validation(get_database(), filters, snapshot)
     fig = charts.validation_figure(v.by_band, v.base_loss_rate, v.lift_red)
     if v.renewals == 0:
-        return fig, empty_state("No renewals closed in the last 4 quarters under these filters.", None)
+        return fig, empty_state(
+            "No renewals closed in the last 4 quarters under these filters.", None
+        )
     stats = [
-        ("Renewals scored", formatting.count(v.renewals),
-         f"closed with a renewal date from {v.window_start:%d %b %Y} to {v.window_end:%d %b %Y}"),
-        (metric("loss_rate").label + " (all)", formatting.percent(v.base_loss_rate), metric("loss_rate").definition),
-        (metric("health_recall").label, formatting.percent(v.recall_lost_arr), metric("health_recall").definition),
-        (metric("health_lift").label, formatting.ratio(v.lift_red), metric("health_lift").definition),
+        (
+            "Renewals scored",
+            formatting.count(v.renewals),
+            f"closed with a renewal date from {v.window_start:%d %b %Y} to {v.window_end:%d %b %Y}",
+        ),
+        (
+            metric("loss_rate").label + " (all)",
+            formatting.percent(v.base_loss_rate),
+            metric("loss_rate").definition,
+        ),
+        (
+            metric("health_recall").label,
+            formatting.percent(v.recall_lost_arr),
+            metric("health_recall").definition,
+        ),
+        (
+            metric("health_lift").label,
+            formatting.ratio(v.lift_red),
+            metric("health_lift").definition,
+        ),
     ]
-    return fig, html.Dl([item for label, value, help_text in stats for item in (
-        html.Dt([label, html.Span("i", className="info-dot ms-1", title=help_text)]),
-        html.Dd(value, className="stat-value"))], className="validation-stats mb-0")
+    return fig, html.Dl(
+        [
+            item
+            for label, value, help_text in stats
+            for item in (
+                html.Dt([label, html.Span("i", className="info-dot ms-1", title=help_text)]),
+                html.Dd(value, className="stat-value"),
+            )
+        ],
+        className="validation-stats mb-0",
+    )
 
 
-@callback(Output(ids.URL, "href", allow_duplicate=True),
-          Input(BAND_MIX, "clickData"), Input(BAND_HISTORY, "clickData"), Input(VALIDATION, "clickData"),
-          State(STORE, "data"), prevent_initial_call=True)
+@callback(
+    Output(ids.URL, "href", allow_duplicate=True),
+    Input(BAND_MIX, "clickData"),
+    Input(BAND_HISTORY, "clickData"),
+    Input(VALIDATION, "clickData"),
+    State(STORE, "data"),
+    prevent_initial_call=True,
+)
 def drill_from_charts(mix_click, history_click, validation_click, data):
     """Opens the Accounts list behind a clicked bar. Called when: a chart bar is clicked."""
     filters, _ = from_store(data)
@@ -193,8 +340,12 @@ def drill_from_charts(mix_click, history_click, validation_click, data):
     return accounts_href(filters, validation_band=custom[0])
 
 
-@callback(Output(ids.URL, "href", allow_duplicate=True),
-          Input(OWNER_GRID, "cellClicked"), State(STORE, "data"), prevent_initial_call=True)
+@callback(
+    Output(ids.URL, "href", allow_duplicate=True),
+    Input(OWNER_GRID, "cellClicked"),
+    State(STORE, "data"),
+    prevent_initial_call=True,
+)
 def drill_from_owner(cell, data):
     """Opens the owner's accounts. Called when: a row of the owner table is clicked."""
     filters, _ = from_store(data)
@@ -203,8 +354,12 @@ def drill_from_owner(cell, data):
     return accounts_href(filters.with_values(owner=cell["rowId"]))
 
 
-@callback(Output(ids.URL, "href", allow_duplicate=True),
-          Input(MOVER_GRID, "cellClicked"), State(STORE, "data"), prevent_initial_call=True)
+@callback(
+    Output(ids.URL, "href", allow_duplicate=True),
+    Input(MOVER_GRID, "cellClicked"),
+    State(STORE, "data"),
+    prevent_initial_call=True,
+)
 def drill_from_mover(cell, data):
     """Opens Account 360 of a mover. Called when: a row of the movers table is clicked."""
     filters, _ = from_store(data)

@@ -19,16 +19,40 @@ from services.retention import year_before
 BAND_VALUES = ("green", "yellow", "red")
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
 SORTABLE = {
-    "name": "ad.name", "segment": "ad.segment", "region": "ad.region",
-    "coverage_tier": "ad.coverage_tier", "owner_name": "ad.owner_name", "team": "ad.team",
-    "arr": "h.arr", "health_score": "h.health_score", "band": "h.band",
-    "health_change": "h.health_score - p.health_score", "next_renewal_date": "nr.renewal_date",
-    "renewal_arr": "nr.arr_up_for_renewal", "lifecycle_stage": "ad.lifecycle_stage",
-    "missing_inputs": "h.missing_inputs", "account_id": "ad.account_id",
+    "name": "ad.name",
+    "segment": "ad.segment",
+    "region": "ad.region",
+    "coverage_tier": "ad.coverage_tier",
+    "owner_name": "ad.owner_name",
+    "team": "ad.team",
+    "arr": "h.arr",
+    "health_score": "h.health_score",
+    "band": "h.band",
+    "health_change": "h.health_score - p.health_score",
+    "next_renewal_date": "nr.renewal_date",
+    "renewal_arr": "nr.arr_up_for_renewal",
+    "lifecycle_stage": "ad.lifecycle_stage",
+    "missing_inputs": "h.missing_inputs",
+    "account_id": "ad.account_id",
 }
-LIST_COLUMNS = ("account_id", "name", "segment", "region", "coverage_tier", "owner_name", "team",
-                "arr", "health_score", "band", "health_change", "missing_inputs",
-                "next_renewal_date", "renewal_arr", "forecast_category", "lifecycle_stage")
+LIST_COLUMNS = (
+    "account_id",
+    "name",
+    "segment",
+    "region",
+    "coverage_tier",
+    "owner_name",
+    "team",
+    "arr",
+    "health_score",
+    "band",
+    "health_change",
+    "missing_inputs",
+    "next_renewal_date",
+    "renewal_arr",
+    "forecast_category",
+    "lifecycle_stage",
+)
 
 
 @dataclass(frozen=True)
@@ -47,20 +71,34 @@ class AccountDrill:
             return str(value[0] if isinstance(value, list | tuple) else value)[:100]
 
         raw_band = params.get("band") or ()
-        bands = tuple(sorted({str(b) for b in (raw_band if isinstance(raw_band, list | tuple) else [raw_band])}))
-        unknown = [b for b in bands + ((first("validation_band"),) if first("validation_band") else ())
-                   if b not in BAND_VALUES]
+        bands = tuple(
+            sorted(
+                {str(b) for b in (raw_band if isinstance(raw_band, list | tuple) else [raw_band])}
+            )
+        )
+        unknown = [
+            b
+            for b in bands + ((first("validation_band"),) if first("validation_band") else ())
+            if b not in BAND_VALUES
+        ]
         if unknown:
-            raise InvalidFilter(f"Unknown health band {unknown[0][:40]!r}: use green, yellow or red.")
+            raise InvalidFilter(
+                f"Unknown health band {unknown[0][:40]!r}: use green, yellow or red."
+            )
         inputs = first("inputs")
         if inputs not in ("", "incomplete"):
             raise InvalidFilter(f"Unknown value {inputs[:40]!r} for 'inputs': use 'incomplete'.")
-        return cls(band=bands, inputs=inputs, validation_band=first("validation_band"),
-                   search=first("q"))
+        return cls(
+            band=bands, inputs=inputs, validation_band=first("validation_band"), search=first("q")
+        )
 
     def to_params(self) -> dict[str, Any]:
-        return {"band": list(self.band), "inputs": self.inputs,
-                "validation_band": self.validation_band, "q": self.search}
+        return {
+            "band": list(self.band),
+            "inputs": self.inputs,
+            "validation_band": self.validation_band,
+            "q": self.search,
+        }
 
     def with_search(self, text: str) -> AccountDrill:
         return replace(self, search=(text or "").strip()[:100])
@@ -72,8 +110,10 @@ class AccountDrill:
         if self.inputs:
             parts.append("health inputs incomplete")
         if self.validation_band:
-            parts.append(f"{self.validation_band} {VALIDATION_LEAD_DAYS} days before a renewal "
-                         "closed in the last 4 quarters")
+            parts.append(
+                f"{self.validation_band} {VALIDATION_LEAD_DAYS} days before a renewal "
+                "closed in the last 4 quarters"
+            )
         if self.search:
             parts.append(f"matching “{self.search}”")
         return parts
@@ -114,15 +154,19 @@ def _list_sql(filters: Filters, drill: AccountDrill, snapshot: date) -> tuple[st
     if drill.inputs == "incomplete":
         clauses.append("h.missing_inputs IS NOT NULL")
     if drill.search:
-        clauses.append("(ad.name ILIKE ? ESCAPE '\\' OR ad.account_id ILIKE ? ESCAPE '\\' "
-                       "OR ad.owner_name ILIKE ? ESCAPE '\\')")
+        clauses.append(
+            "(ad.name ILIKE ? ESCAPE '\\' OR ad.account_id ILIKE ? ESCAPE '\\' "
+            "OR ad.owner_name ILIKE ? ESCAPE '\\')"
+        )
         escaped = drill.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         bind += ["%" + escaped + "%"] * 3
     return sql + " WHERE " + " AND ".join(clauses), bind
 
 
 @memoize
-def account_totals(db: Database, filters: Filters, drill: AccountDrill, snapshot: date) -> dict[str, float]:
+def account_totals(
+    db: Database, filters: Filters, drill: AccountDrill, snapshot: date
+) -> dict[str, float]:
     """Count and ARR of every account the list shows (before paging)."""
     from_where, bind = _list_sql(filters, drill, snapshot)
     df = db.query("SELECT COUNT(*) AS accounts, COALESCE(SUM(h.arr), 0) AS arr " + from_where, bind)
@@ -130,12 +174,22 @@ def account_totals(db: Database, filters: Filters, drill: AccountDrill, snapshot
 
 
 @memoize
-def account_page(db: Database, filters: Filters, drill: AccountDrill, snapshot: date,
-                 sort: tuple[tuple[str, str], ...] = (), start: int = 0, limit: int = 100) -> pd.DataFrame:
+def account_page(
+    db: Database,
+    filters: Filters,
+    drill: AccountDrill,
+    snapshot: date,
+    sort: tuple[tuple[str, str], ...] = (),
+    start: int = 0,
+    limit: int = 100,
+) -> pd.DataFrame:
     """One page of the Accounts list, sorted server-side (sort = ((field, 'asc'|'desc'), ...))."""
     from_where, bind = _list_sql(filters, drill, snapshot)
-    order = [f"{SORTABLE[f]} {'DESC' if d == 'desc' else 'ASC'} NULLS LAST"
-             for f, d in sort if f in SORTABLE] or ["h.arr DESC NULLS LAST"]
+    order = [
+        f"{SORTABLE[f]} {'DESC' if d == 'desc' else 'ASC'} NULLS LAST"
+        for f, d in sort
+        if f in SORTABLE
+    ] or ["h.arr DESC NULLS LAST"]
     order.append("ad.account_id")
     return db.query(
         f"""
@@ -152,12 +206,19 @@ def account_page(db: Database, filters: Filters, drill: AccountDrill, snapshot: 
     )
 
 
-def account_rows_for_export(db: Database, filters: Filters, drill: AccountDrill, snapshot: date,
-                            sort: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
+def account_rows_for_export(
+    db: Database,
+    filters: Filters,
+    drill: AccountDrill,
+    snapshot: date,
+    sort: tuple[tuple[str, str], ...] = (),
+) -> pd.DataFrame:
     """Every row of the list (for CSV export; not cached, can be large)."""
     total = account_totals(db, filters, drill, snapshot)["accounts"]
-    frames = [account_page.uncached(db, filters, drill, snapshot, sort, start, 1000)
-              for start in range(0, max(total, 1), 1000)]
+    frames = [
+        account_page.uncached(db, filters, drill, snapshot, sort, start, 1000)
+        for start in range(0, max(total, 1), 1000)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -167,16 +228,21 @@ def dimension_options(db: Database) -> dict[str, list[dict[str, str]]]:
     df = db.query("SELECT DISTINCT segment, region, team, coverage_tier FROM account_dim")
     owners = db.query(
         "SELECT DISTINCT ad.owner_csm_id AS value, ad.owner_name || ' (' || ad.team || ')' AS label "
-        "FROM account_dim ad WHERE ad.owner_csm_id IS NOT NULL ORDER BY label")
+        "FROM account_dim ad WHERE ad.owner_csm_id IS NOT NULL ORDER BY label"
+    )
     segment_order = {"Enterprise": 0, "Mid-Market": 1, "SMB": 2}
 
     def opts(col: str, key=None) -> list[dict[str, str]]:
         values = sorted(df[col].dropna().unique(), key=key)
         return [{"label": str(v), "value": str(v)} for v in values]
 
-    return {"segment": opts("segment", key=lambda v: segment_order.get(v, 9)),
-            "region": opts("region"), "team": opts("team"), "tier": opts("coverage_tier"),
-            "owner": owners.to_dict("records")}
+    return {
+        "segment": opts("segment", key=lambda v: segment_order.get(v, 9)),
+        "region": opts("region"),
+        "team": opts("team"),
+        "tier": opts("coverage_tier"),
+        "owner": owners.to_dict("records"),
+    }
 
 
 @dataclass(frozen=True)
@@ -206,33 +272,55 @@ def account_360(db: Database, account_id: str, as_of: date) -> Account360 | None
                (SELECT MIN(renewal_date) FROM renewals r
                       WHERE r.account_id = ad.account_id AND r.renewal_date > ?) AS next_renewal_date
         FROM account_dim ad WHERE ad.account_id = ?
-        """, [as_of, as_of, as_of, as_of, as_of, account_id])
+        """,
+        [as_of, as_of, as_of, as_of, as_of, account_id],
+    )
     if facts.empty:
         return None
     year_ago = as_of - timedelta(days=365)
     end_ts = as_of + timedelta(days=1)
     return Account360(
         facts=facts.iloc[0].to_dict(),
-        health=db.query("SELECT * FROM health_snapshots WHERE account_id = ? AND snapshot_date <= ? "
-                        "AND snapshot_date > ? ORDER BY snapshot_date",
-                        [account_id, as_of, as_of - timedelta(days=7 * 26)]),
-        usage=db.query("SELECT day, active_users, events, features_used FROM usage_daily "
-                       "WHERE account_id = ? AND day > ? AND day <= ? ORDER BY day",
-                       [account_id, year_ago, as_of]),
-        tickets=db.query("SELECT ticket_id, opened_at, closed_at, priority, category, escalated "
-                         "FROM tickets WHERE account_id = ? AND opened_at < ? ORDER BY opened_at DESC",
-                         [account_id, end_ts]),
-        nps=db.query("SELECT responded_at, score, comment FROM nps_responses WHERE account_id = ? "
-                     "AND responded_at < ? ORDER BY responded_at DESC", [account_id, end_ts]),
-        touchpoints=db.query("SELECT t.occurred_at, t.type, t.channel, c.name AS csm FROM touchpoints t "
-                             "LEFT JOIN csms c ON c.csm_id = t.csm_id WHERE t.account_id = ? "
-                             "AND t.occurred_at < ? ORDER BY t.occurred_at DESC", [account_id, end_ts]),
-        contracts=db.query("SELECT contract_id, start_date, end_date, arr, seats FROM contracts "
-                           "WHERE account_id = ? ORDER BY start_date DESC", [account_id]),
-        renewals=db.query("SELECT renewal_date, arr_up_for_renewal, forecast_category, risk_reason, "
-                          "has_close_plan, outcome, renewed_arr, closed_date FROM renewals "
-                          "WHERE account_id = ? ORDER BY renewal_date DESC", [account_id]),
-        expansions=db.query("SELECT created_date, close_date, type, stage, amount_arr, outcome "
-                            "FROM expansions WHERE account_id = ? ORDER BY created_date DESC",
-                            [account_id]),
+        health=db.query(
+            "SELECT * FROM health_snapshots WHERE account_id = ? AND snapshot_date <= ? "
+            "AND snapshot_date > ? ORDER BY snapshot_date",
+            [account_id, as_of, as_of - timedelta(days=7 * 26)],
+        ),
+        usage=db.query(
+            "SELECT day, active_users, events, features_used FROM usage_daily "
+            "WHERE account_id = ? AND day > ? AND day <= ? ORDER BY day",
+            [account_id, year_ago, as_of],
+        ),
+        tickets=db.query(
+            "SELECT ticket_id, opened_at, closed_at, priority, category, escalated "
+            "FROM tickets WHERE account_id = ? AND opened_at < ? ORDER BY opened_at DESC",
+            [account_id, end_ts],
+        ),
+        nps=db.query(
+            "SELECT responded_at, score, comment FROM nps_responses WHERE account_id = ? "
+            "AND responded_at < ? ORDER BY responded_at DESC",
+            [account_id, end_ts],
+        ),
+        touchpoints=db.query(
+            "SELECT t.occurred_at, t.type, t.channel, c.name AS csm FROM touchpoints t "
+            "LEFT JOIN csms c ON c.csm_id = t.csm_id WHERE t.account_id = ? "
+            "AND t.occurred_at < ? ORDER BY t.occurred_at DESC",
+            [account_id, end_ts],
+        ),
+        contracts=db.query(
+            "SELECT contract_id, start_date, end_date, arr, seats FROM contracts "
+            "WHERE account_id = ? ORDER BY start_date DESC",
+            [account_id],
+        ),
+        renewals=db.query(
+            "SELECT renewal_date, arr_up_for_renewal, forecast_category, risk_reason, "
+            "has_close_plan, outcome, renewed_arr, closed_date FROM renewals "
+            "WHERE account_id = ? ORDER BY renewal_date DESC",
+            [account_id],
+        ),
+        expansions=db.query(
+            "SELECT created_date, close_date, type, stage, amount_arr, outcome "
+            "FROM expansions WHERE account_id = ? ORDER BY created_date DESC",
+            [account_id],
+        ),
     )

@@ -40,17 +40,30 @@ def resolve_as_of(db: Database, filters: Filters) -> AsOf:
     if requested is None:
         return AsOf(data_as_of, None, data_as_of)
     if requested > data_as_of:
-        return AsOf(data_as_of, requested, data_as_of,
-                    f"The data ends on {data_as_of:%d %b %Y}; showing that date instead of "
-                    f"{requested:%d %b %Y}.")
+        return AsOf(
+            data_as_of,
+            requested,
+            data_as_of,
+            f"The data ends on {data_as_of:%d %b %Y}; showing that date instead of "
+            f"{requested:%d %b %Y}.",
+        )
     if requested < grid[0]:
-        return AsOf(grid[0], requested, data_as_of,
-                    f"Health history starts on {grid[0]:%d %b %Y}; showing that date instead of "
-                    f"{requested:%d %b %Y}.")
+        return AsOf(
+            grid[0],
+            requested,
+            data_as_of,
+            f"Health history starts on {grid[0]:%d %b %Y}; showing that date instead of "
+            f"{requested:%d %b %Y}.",
+        )
     snapped = max(d for d in grid if d <= requested)
-    notice = None if snapped == requested else (
-        f"Showing the weekly snapshot of {snapped:%d %b %Y} (the latest on or before "
-        f"{requested:%d %b %Y}).")
+    notice = (
+        None
+        if snapped == requested
+        else (
+            f"Showing the weekly snapshot of {snapped:%d %b %Y} (the latest on or before "
+            f"{requested:%d %b %Y})."
+        )
+    )
     return AsOf(snapped, requested, data_as_of, notice)
 
 

@@ -20,13 +20,19 @@ from pathlib import Path
 from data.loader import ImportError_, build_database
 from services.errors import ImportRejected
 from services.health import VALIDATION_LEAD_DAYS
-from services.health_model import HEALTH_SQL, HealthParams, health_sql_params, weekly_grid
+from services.health_model import (
+    DEFAULT_HEALTH,
+    HEALTH_SQL,
+    HealthParams,
+    health_sql_params,
+    weekly_grid,
+)
 from services.settings import load_settings
 
 SNAPSHOT_WEEKS = 70  # 26-week history + 90 days before renewals of the past 4 quarters
 
 
-def derive_tables(con, as_of: date, params: HealthParams = HealthParams()) -> None:
+def derive_tables(con, as_of: date, params: HealthParams = DEFAULT_HEALTH) -> None:
     """Create account_dim, snapshot_dates and health_snapshots inside a database being built."""
     con.execute("""
         CREATE TABLE account_dim AS
@@ -35,10 +41,14 @@ def derive_tables(con, as_of: date, params: HealthParams = HealthParams()) -> No
         FROM accounts a LEFT JOIN csms c ON c.csm_id = a.owner_csm_id
     """)
     dates = weekly_grid(as_of, SNAPSHOT_WEEKS)
-    con.execute("CREATE TABLE snapshot_dates AS SELECT CAST(unnest(?) AS DATE) AS snapshot_date",
-                [[d.isoformat() for d in dates]])
-    con.execute("CREATE TABLE health_snapshots AS " + HEALTH_SQL + " ORDER BY snapshot_date, account_id",
-                health_sql_params(dates, params))
+    con.execute(
+        "CREATE TABLE snapshot_dates AS SELECT CAST(unnest(?) AS DATE) AS snapshot_date",
+        [[d.isoformat() for d in dates]],
+    )
+    con.execute(
+        "CREATE TABLE health_snapshots AS " + HEALTH_SQL + " ORDER BY snapshot_date, account_id",
+        health_sql_params(dates, params),
+    )
     create_renewal_scores(con)
 
 
@@ -46,7 +56,8 @@ def create_renewal_scores(con) -> None:
     """Each closed renewal with the band its account had 90 days before (on the weekly grid):
     what the validation panel and its drill-down aggregate, whatever the filters."""
     con.execute("DROP TABLE IF EXISTS renewal_scores")
-    con.execute("""
+    con.execute(
+        """
         CREATE TABLE renewal_scores AS
         SELECT r.renewal_id, r.account_id, r.renewal_date, r.outcome, r.arr_up_for_renewal,
                r.renewed_arr, h.snapshot_date AS scored_on, h.band AS band_before,
@@ -55,7 +66,9 @@ def create_renewal_scores(con) -> None:
           ON h.account_id = r.account_id AND h.snapshot_date <= r.renewal_date - ?
         WHERE r.outcome <> 'open' AND h.snapshot_date > r.renewal_date - ? - 7
         ORDER BY r.renewal_date
-    """, [VALIDATION_LEAD_DAYS, VALIDATION_LEAD_DAYS])
+    """,
+        [VALIDATION_LEAD_DAYS, VALIDATION_LEAD_DAYS],
+    )
 
 
 def build(source: Path, target: Path, as_of: date | None = None) -> dict[str, int]:
@@ -78,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     except ImportRejected as exc:
         print(f"Import rejected, database left unchanged: {exc}", file=sys.stderr)
         return 2
-    print(f"built {args.target} in {time.perf_counter() - started:.1f}s: "
-          + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    print(
+        f"built {args.target} in {time.perf_counter() - started:.1f}s: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
     return 0
 
 

@@ -31,13 +31,17 @@ def configure(cache_type: str | None = None) -> None:
     kind = cache_type or s.cache_type
     if kind == "filesystem":
         s.cache_dir.mkdir(parents=True, exist_ok=True)
-        _backend = FileSystemCache(str(s.cache_dir), threshold=20000,
-                                   default_timeout=s.cache_timeout_seconds)
+        _backend = FileSystemCache(
+            str(s.cache_dir), threshold=20000, default_timeout=s.cache_timeout_seconds
+        )
     elif kind == "redis":
         import redis  # optional dependency, only when configured
 
-        _backend = RedisCache(redis.from_url(s.cache_redis_url),
-                              default_timeout=s.cache_timeout_seconds, key_prefix="csops:")
+        _backend = RedisCache(
+            redis.from_url(s.cache_redis_url),
+            default_timeout=s.cache_timeout_seconds,
+            key_prefix="csops:",
+        )
     elif kind == "simple":
         _backend = SimpleCache(default_timeout=s.cache_timeout_seconds)
     else:

@@ -61,8 +61,11 @@ class Database:
             if self._con is None or inode != self._inode:
                 self._close()
                 try:
-                    con = duckdb.connect(str(self.path), read_only=True,
-                                         config={"memory_limit": load_settings().duckdb_memory})
+                    con = duckdb.connect(
+                        str(self.path),
+                        read_only=True,
+                        config={"memory_limit": load_settings().duckdb_memory},
+                    )
                     row = con.execute(
                         "SELECT build_id, as_of_date, CAST(built_at AS VARCHAR), source FROM meta"
                     ).fetchone()
@@ -73,7 +76,9 @@ class Database:
                     ) from exc
                 if row is None:
                     con.close()
-                    raise DataUnavailable(f"The database at {self.path} has no build record. {REBUILD_HINT}")
+                    raise DataUnavailable(
+                        f"The database at {self.path} has no build record. {REBUILD_HINT}"
+                    )
                 self._con, self._inode = con, inode
                 self._info = BuildInfo(row[0], row[1], row[2], row[3])
             return self._con

@@ -23,8 +23,13 @@ DIMENSIONS: dict[str, str] = {
     "owner": "owner_csm_id",
     "tier": "coverage_tier",
 }
-DIMENSION_LABELS = {"segment": "Segment", "region": "Region", "team": "Team",
-                    "owner": "Owner (CSM)", "tier": "Coverage tier"}
+DIMENSION_LABELS = {
+    "segment": "Segment",
+    "region": "Region",
+    "team": "Team",
+    "owner": "Owner (CSM)",
+    "tier": "Coverage tier",
+}
 MAX_VALUES_PER_DIMENSION = 200
 
 
@@ -79,8 +84,9 @@ class Filters:
         return cls.from_params(parse_query(search))
 
     def to_params(self) -> dict[str, list[str]]:
-        params: dict[str, list[str]] = {dim: list(getattr(self, dim)) for dim in DIMENSIONS
-                                        if getattr(self, dim)}
+        params: dict[str, list[str]] = {
+            dim: list(getattr(self, dim)) for dim in DIMENSIONS if getattr(self, dim)
+        }
         if self.as_of:
             params["as_of"] = [self.as_of.isoformat()]
         return params

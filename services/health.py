@@ -11,7 +11,7 @@ from services.asof import shift_to_grid
 from services.cache import memoize
 from services.db import Database
 from services.filters import DIMENSIONS, Filters
-from services.health_model import COMPONENTS, HealthParams
+from services.health_model import COMPONENTS, DEFAULT_HEALTH, HealthParams
 from services.retention import year_before
 
 VALIDATION_LEAD_DAYS = 90
@@ -73,7 +73,9 @@ def band_history(db: Database, filters: Filters, end: date, weeks: int = 26) -> 
 
 
 @memoize
-def health_by_owner(db: Database, filters: Filters, snapshot: date, limit: int = 200) -> pd.DataFrame:
+def health_by_owner(
+    db: Database, filters: Filters, snapshot: date, limit: int = 200
+) -> pd.DataFrame:
     """Per owner CSM: accounts, ARR, average health and % of ARR in red at one snapshot.
 
     The `limit` owners with the highest share of ARR in red; `owners_total` counts them all.
@@ -96,15 +98,21 @@ def health_by_owner(db: Database, filters: Filters, snapshot: date, limit: int =
 
 
 @memoize
-def movers(db: Database, filters: Filters, snapshot: date, limit: int = 10,
-           params: HealthParams = HealthParams()) -> pd.DataFrame:
+def movers(
+    db: Database,
+    filters: Filters,
+    snapshot: date,
+    limit: int = 10,
+    params: HealthParams = DEFAULT_HEALTH,
+) -> pd.DataFrame:
     """Largest health drops over the last 4 weekly snapshots, with the component that drove each."""
     where, bind = filters.where("ad")
     weights = params.weights()
     neutral = params.neutral_score
     drops = ", ".join(
         f"{weights[c]} * (COALESCE(p.{c}_score, {neutral}) - COALESCE(h.{c}_score, {neutral})) AS drop_{c}"
-        for c in COMPONENTS)
+        for c in COMPONENTS
+    )
     df = db.query(
         f"""
         SELECT h.account_id, ad.name, ad.segment, ad.owner_name, h.arr,
@@ -156,8 +164,11 @@ def validation(db: Database, filters: Filters, as_of: date) -> Validation:
         """,
         [*params, start, as_of],
     )
-    by_band = (pd.DataFrame({"band": ["green", "yellow", "red"]})
-               .merge(df, on="band", how="left").fillna(0))
+    by_band = (
+        pd.DataFrame({"band": ["green", "yellow", "red"]})
+        .merge(df, on="band", how="left")
+        .fillna(0)
+    )
     by_band["loss_rate"] = by_band["losses"] / by_band["renewals"].where(by_band["renewals"] > 0)
     total, losses = by_band["renewals"].sum(), by_band["losses"].sum()
     base = losses / total if total else None
@@ -165,10 +176,14 @@ def validation(db: Database, filters: Filters, as_of: date) -> Validation:
     flagged = by_band.loc[by_band.band.isin(["red", "yellow"]), "lost_arr"].sum()
     red_rate = by_band.loc[by_band.band == "red", "loss_rate"].iloc[0]
     return Validation(
-        by_band=by_band, renewals=int(total), base_loss_rate=base,
+        by_band=by_band,
+        renewals=int(total),
+        base_loss_rate=base,
         recall_lost_arr=(flagged / lost) if lost else None,
         lift_red=(red_rate / base) if base and not pd.isna(red_rate) else None,
-        window_start=start, window_end=as_of)
+        window_start=start,
+        window_end=as_of,
+    )
 
 
 @memoize

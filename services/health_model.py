@@ -13,8 +13,13 @@ from datetime import date, timedelta
 from typing import Any
 
 COMPONENTS = ("usage", "trend", "support", "sentiment", "engagement")
-COMPONENT_LABELS = {"usage": "Usage", "trend": "Usage trend", "support": "Support",
-                    "sentiment": "Sentiment", "engagement": "Engagement"}
+COMPONENT_LABELS = {
+    "usage": "Usage",
+    "trend": "Usage trend",
+    "support": "Support",
+    "sentiment": "Sentiment",
+    "engagement": "Engagement",
+}
 BANDS = ("green", "yellow", "red")
 
 
@@ -41,6 +46,9 @@ class HealthParams:
 
     def weights(self) -> dict[str, float]:
         return {c: getattr(self, f"w_{c}") for c in COMPONENTS}
+
+
+DEFAULT_HEALTH = HealthParams()
 
 
 HEALTH_SQL = """
@@ -152,7 +160,9 @@ FROM weighted
 """
 
 
-def health_sql_params(dates: Sequence[date], params: HealthParams = HealthParams()) -> dict[str, Any]:
+def health_sql_params(
+    dates: Sequence[date], params: HealthParams = DEFAULT_HEALTH
+) -> dict[str, Any]:
     """Named parameters for HEALTH_SQL."""
     values: dict[str, Any] = asdict(params)
     values["w_total"] = sum(params.weights().values())

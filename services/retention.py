@@ -45,8 +45,9 @@ def arr_at(db: Database, filters: Filters, day: date) -> dict[str, float]:
 
 
 @memoize
-def cohort_movement(db: Database, filters: Filters, start: date, end: date,
-                    by: str | None = None) -> pd.DataFrame:
+def cohort_movement(
+    db: Database, filters: Filters, start: date, end: date, by: str | None = None
+) -> pd.DataFrame:
     """Cohort ARR movement over [start, end) per group, with GRR, NRR and logo retention.
 
     The cohort is every account with ARR(start) > 0; new logos are excluded.
@@ -90,6 +91,15 @@ def trailing_retention(db: Database, filters: Filters, as_of: date) -> dict[str,
     if df.empty:
         return {"grr": None, "nrr": None, "logo_retention": None, "start_arr": 0.0}
     row = df.iloc[0]
-    return {k: (None if pd.isna(row[k]) else float(row[k]))
-            for k in ("grr", "nrr", "logo_retention", "start_arr", "churned_arr",
-                      "contraction_arr", "expansion_arr")}
+    return {
+        k: (None if pd.isna(row[k]) else float(row[k]))
+        for k in (
+            "grr",
+            "nrr",
+            "logo_retention",
+            "start_arr",
+            "churned_arr",
+            "contraction_arr",
+            "expansion_arr",
+        )
+    }

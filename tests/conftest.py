@@ -18,17 +18,30 @@ DEMO_CACHE = ROOT / ".cache" / "test-demo"
 def pytest_setup_options():
     """Chromium flags for root, offline, headless; a window big enough for dashboards."""
     options = Options()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1400,1000",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='csops-chrome-')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='csops-chrome-')}",
+    ):
         options.add_argument(flag)
     return options
 
 
 def _source_fingerprint() -> str:
-    files = [ROOT / "data" / "generate_demo.py", ROOT / "data" / "loader.py", ROOT / "data" / "schema.sql",
-             ROOT / "services" / "build.py", ROOT / "services" / "health_model.py"]
+    files = [
+        ROOT / "data" / "generate_demo.py",
+        ROOT / "data" / "loader.py",
+        ROOT / "data" / "schema.sql",
+        ROOT / "services" / "build.py",
+        ROOT / "services" / "health_model.py",
+    ]
     return str(sum(int(f.stat().st_mtime_ns) + f.stat().st_size for f in files))
 
 

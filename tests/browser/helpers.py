@@ -16,8 +16,12 @@ def wait(duo, condition, timeout: int = 20):
 def choose(duo, dropdown_id: str, label: str) -> None:
     """Pick one option of a (multi) dcc.Dropdown by its label, then close it."""
     duo.find_element(f"#{dropdown_id}").click()
-    option = wait(duo, EC.element_to_be_clickable(
-        (By.XPATH, f"//*[@role='option'][normalize-space(.)='{label}']")))
+    option = wait(
+        duo,
+        EC.element_to_be_clickable(
+            (By.XPATH, f"//*[@role='option'][normalize-space(.)='{label}']")
+        ),
+    )
     option.click()
     duo.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
 

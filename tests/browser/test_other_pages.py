@@ -26,9 +26,13 @@ def test_accounts_list_search_sort_and_export(console):
     drill = AccountDrill(band=("red",))
     filters = Filters(segment=("Enterprise",))
     totals = _totals(filters, drill)
-    console.wait_for_text_to_equal("#accounts-count", formatting.count(totals["accounts"]), timeout=30)
+    console.wait_for_text_to_equal(
+        "#accounts-count", formatting.count(totals["accounts"]), timeout=30
+    )
     console.wait_for_text_to_equal("#accounts-arr", formatting.money(totals["arr"]))
-    rows = console.driver.find_elements("css selector", "#accounts-grid .ag-center-cols-container .ag-row")
+    rows = console.driver.find_elements(
+        "css selector", "#accounts-grid .ag-center-cols-container .ag-row"
+    )
     assert len(rows) == totals["accounts"]
     screenshot(console, "accounts")
 
@@ -39,14 +43,18 @@ def test_accounts_list_search_sort_and_export(console):
     search = console.find_element("#accounts-search")
     search.send_keys(term)
     expected = account_totals(db, filters, drill.with_search(term), snapshot)
-    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected["accounts"]), timeout=20)
+    console.wait_for_text_to_equal(
+        "#accounts-count", formatting.count(expected["accounts"]), timeout=20
+    )
 
     href = console.find_element("#accounts-export").get_attribute("href")
     assert "band=red" in href and f"q={term}" in href
     body = requests.get(href, timeout=30).text
     exported = list(csv.DictReader(io.StringIO(body)))
     assert len(exported) == expected["accounts"]
-    assert all(term.lower() in (r["name"] + r["account_id"] + r["owner_name"]).lower() for r in exported)
+    assert all(
+        term.lower() in (r["name"] + r["account_id"] + r["owner_name"]).lower() for r in exported
+    )
     assert console.get_logs() == []
 
 
@@ -69,7 +77,9 @@ def test_account_360_shows_the_history(console):
 
 def test_unknown_account_says_so(console):
     console.wait_for_page(url=console.server_url + "/accounts/NOPE-123")
-    console.wait_for_contains_text(".error-state", "There is no account with id “NOPE-123”", timeout=30)
+    console.wait_for_contains_text(
+        ".error-state", "There is no account with id “NOPE-123”", timeout=30
+    )
 
 
 def test_unknown_band_says_so(console):

@@ -56,7 +56,9 @@ def test_filter_change_updates_kpis_and_url(console):
     url = url_contains(console, "segment=Enterprise")
     assert query(url)["segment"] == ["Enterprise"]
     kpis = expected_kpis(Filters(segment=("Enterprise",)))
-    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=20)
+    console.wait_for_text_to_equal(
+        "#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=20
+    )
     console.wait_for_text_to_equal("#kpi-value-arr", formatting.money(kpis["arr"]))
     screenshot(console, "portfolio-enterprise")
     assert console.get_logs() == []
@@ -65,9 +67,13 @@ def test_filter_change_updates_kpis_and_url(console):
 def test_reload_keeps_filters(console):
     console.wait_for_page(url=console.server_url + "/?segment=SMB&region=EMEA")
     kpis = expected_kpis(Filters(segment=("SMB",), region=("EMEA",)))
-    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30)
+    console.wait_for_text_to_equal(
+        "#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30
+    )
     console.driver.refresh()
-    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30)
+    console.wait_for_text_to_equal(
+        "#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30
+    )
     assert "SMB" in text_of(console, "#filter-segment")
     assert "EMEA" in text_of(console, "#filter-region")
 
@@ -110,8 +116,9 @@ def test_drill_from_weekly_history_owner_table_and_kpi(console):
     console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
 
     console.driver.back()
-    owner_cell = console.wait_for_element("#portfolio-owner-grid .ag-row[row-index='0'] [col-id='owner_name']",
-                                          timeout=30)
+    owner_cell = console.wait_for_element(
+        "#portfolio-owner-grid .ag-row[row-index='0'] [col-id='owner_name']", timeout=30
+    )
     owner_cell.click()
     params = query(url_contains(console, "owner="))
     expected = accounts_count(Filters(owner=tuple(params["owner"])), AccountDrill())
@@ -120,8 +127,11 @@ def test_drill_from_weekly_history_owner_table_and_kpi(console):
     console.driver.back()
     console.wait_for_element("#kpi-card-pct_arr_red a", timeout=30).click()
     url_contains(console, "band=red")
-    console.wait_for_text_to_equal("#accounts-count", formatting.count(
-        accounts_count(Filters(), AccountDrill(band=("red",)))), timeout=20)
+    console.wait_for_text_to_equal(
+        "#accounts-count",
+        formatting.count(accounts_count(Filters(), AccountDrill(band=("red",)))),
+        timeout=20,
+    )
 
 
 def test_drill_from_validation_panel(console):
@@ -134,7 +144,9 @@ def test_drill_from_validation_panel(console):
 
 
 def test_hostile_and_malformed_urls_give_messages_not_errors(console):
-    console.wait_for_page(url=console.server_url + "/?segment=%27%3B%20DROP%20TABLE%20accounts%3B%20--")
+    console.wait_for_page(
+        url=console.server_url + "/?segment=%27%3B%20DROP%20TABLE%20accounts%3B%20--"
+    )
     console.wait_for_contains_text(".empty-state", "No accounts match these filters", timeout=30)
     console.wait_for_page(url=console.server_url + "/?segment=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     console.wait_for_contains_text(".empty-state", "No accounts match these filters", timeout=30)
@@ -143,6 +155,8 @@ def test_hostile_and_malformed_urls_give_messages_not_errors(console):
     # The data survived the hostile value.
     console.wait_for_page(url=console.server_url + "/")
     kpis = expected_kpis(Filters())
-    console.wait_for_text_to_equal("#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30)
+    console.wait_for_text_to_equal(
+        "#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=30
+    )
     assert not console.driver.find_elements(By.CSS_SELECTOR, ".error-state")
     assert console.get_logs() == []

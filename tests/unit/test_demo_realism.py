@@ -21,13 +21,17 @@ def test_size_matches_the_spec(demo):
     csms = demo.query("SELECT role, COUNT(*) AS n FROM csms GROUP BY role").set_index("role")["n"]
     assert 40 <= csms["CSM"] + csms["Manager"] <= 50 and csms["Manager"] == 6
     assert demo.scalar("SELECT COUNT(DISTINCT team) FROM csms WHERE role = 'CSM'") == 6
-    span = demo.query("SELECT MIN(start_date) AS first, MAX(day) AS last FROM contracts, "
-                      "(SELECT MAX(day) AS day FROM usage_daily)")
+    span = demo.query(
+        "SELECT MIN(start_date) AS first, MAX(day) AS last FROM contracts, "
+        "(SELECT MAX(day) AS day FROM usage_daily)"
+    )
     assert (span.at[0, "last"] - span.at[0, "first"]).days >= 3 * 365
     usage_days = demo.scalar("SELECT DATEDIFF('day', MIN(day), MAX(day)) FROM usage_daily")
     assert usage_days >= 540  # 18 months
-    open_quarters = demo.scalar("SELECT COUNT(DISTINCT date_trunc('quarter', renewal_date)) "
-                                "FROM renewals WHERE outcome = 'open'")
+    open_quarters = demo.scalar(
+        "SELECT COUNT(DISTINCT date_trunc('quarter', renewal_date)) "
+        "FROM renewals WHERE outcome = 'open'"
+    )
     assert open_quarters >= 4
 
 
@@ -46,13 +50,15 @@ def test_red_accounts_lose_at_least_three_times_as_often_as_green(demo):
 
 
 def test_renewals_cluster_at_quarter_ends(demo):
-    share = demo.scalar("SELECT AVG(CASE WHEN month(renewal_date) IN (3, 6, 9, 12) THEN 1 ELSE 0 END) "
-                        "FROM renewals")
+    share = demo.scalar(
+        "SELECT AVG(CASE WHEN month(renewal_date) IN (3, 6, 9, 12) THEN 1 ELSE 0 END) FROM renewals"
+    )
     assert share >= 0.5  # a uniform calendar would give 1/3
 
 
 def test_arr_is_heavy_tailed(demo):
     medians = demo.query(
         "SELECT a.segment, MEDIAN(c.arr) AS arr FROM contracts c JOIN accounts a USING (account_id) "
-        "GROUP BY 1").set_index("segment")["arr"]
+        "GROUP BY 1"
+    ).set_index("segment")["arr"]
     assert medians["Enterprise"] >= 10 * medians["SMB"]

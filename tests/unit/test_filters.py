@@ -16,8 +16,9 @@ def test_round_trip_through_the_query_string():
     f = Filters(segment=("SMB", "Enterprise"), owner=("C1",), as_of=date(2026, 9, 30))
     search = f.to_search()
     assert search == "?segment=Enterprise&segment=SMB&owner=C1&as_of=2026-09-30"
-    assert Filters.from_search(search) == Filters(segment=("Enterprise", "SMB"), owner=("C1",),
-                                                  as_of=date(2026, 9, 30))
+    assert Filters.from_search(search) == Filters(
+        segment=("Enterprise", "SMB"), owner=("C1",), as_of=date(2026, 9, 30)
+    )
     assert Filters.from_search("") == Filters() and Filters().to_search() == ""
 
 
@@ -44,15 +45,34 @@ def test_malformed_date_gives_a_clear_message():
 
 
 def test_unknown_dimensions_are_ignored_and_values_capped():
-    f = Filters.from_search("?segment=SMB&evil=1&owner=" + "&owner=".join(str(i) for i in range(500)))
+    f = Filters.from_search(
+        "?segment=SMB&evil=1&owner=" + "&owner=".join(str(i) for i in range(500))
+    )
     assert f.segment == ("SMB",)
     assert len(f.owner) == 200
 
 
 def test_hostile_values_match_nothing_and_harm_nothing(tmp_path):
-    db = build_tiny(tmp_path, {"accounts": [account("A")], "contracts": [dict(
-        contract_id="K", account_id="A", start_date="2026-01-01", end_date="2027-01-01",
-        arr=10, seats=1)]}, date(2026, 6, 30))
+    db = build_tiny(
+        tmp_path,
+        {
+            "accounts": [account("A")],
+            "contracts": [
+                dict(
+                    contract_id="K",
+                    account_id="A",
+                    start_date="2026-01-01",
+                    end_date="2027-01-01",
+                    arr=10,
+                    seats=1,
+                )
+            ],
+        },
+        date(2026, 6, 30),
+    )
     for value in HOSTILE:
-        assert arr_at(db, Filters(segment=(value,)), date(2026, 6, 30)) == {"arr": 0.0, "accounts": 0}
+        assert arr_at(db, Filters(segment=(value,)), date(2026, 6, 30)) == {
+            "arr": 0.0,
+            "accounts": 0,
+        }
     assert arr_at(db, Filters(), date(2026, 6, 30))["accounts"] == 1  # the table is still there

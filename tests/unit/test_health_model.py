@@ -16,41 +16,108 @@ def day(offset: int) -> str:
 
 
 def usage(account_id: str, first: int, last: int, users: int) -> list[dict]:
-    return [dict(account_id=account_id, day=day(o), active_users=users, events=users * 10,
-                 features_used=3) for o in range(first, last + 1)]
+    return [
+        dict(
+            account_id=account_id,
+            day=day(o),
+            active_users=users,
+            events=users * 10,
+            features_used=3,
+        )
+        for o in range(first, last + 1)
+    ]
 
 
 @pytest.fixture
 def db(tmp_path):
-    accounts = [account("H1", tier="named", seats=10), account("H2", tier="tech-touch", seats=0),
-                account("H3", tier="pooled", seats=5)]
-    contracts = [dict(contract_id=f"K{a}", account_id=a, start_date="2025-01-01",
-                      end_date="2027-01-01", arr=1000, seats=s)
-                 for a, s in (("H1", 10), ("H2", 0), ("H3", 5))]
-    usage_rows = (usage("H1", -89, -30, 4) + usage("H1", -29, 0, 6) + usage("H3", -89, 0, 0))
-    tickets = [
-        dict(ticket_id="T1", account_id="H1", opened_at=day(-10) + " 09:00:00", closed_at=None,
-             priority="P1", category="Bug", escalated=False),
-        dict(ticket_id="T2", account_id="H1", opened_at=day(-20) + " 09:00:00",
-             closed_at=day(-15) + " 09:00:00", priority="P3", category="Bug", escalated=True),
-        # Closed before the date: not open, not escalated.
-        dict(ticket_id="T3", account_id="H1", opened_at=day(-40) + " 09:00:00",
-             closed_at=day(-39) + " 09:00:00", priority="P2", category="Bug", escalated=False),
+    accounts = [
+        account("H1", tier="named", seats=10),
+        account("H2", tier="tech-touch", seats=0),
+        account("H3", tier="pooled", seats=5),
     ]
-    nps = [dict(response_id="N1", account_id="H1", responded_at=day(-100) + " 10:00:00", score=9),
-           dict(response_id="N2", account_id="H3", responded_at=day(-400) + " 10:00:00", score=3)]
-    touches = [dict(touchpoint_id="P1", account_id="H1", csm_id="C1",
-                    occurred_at=day(-45) + " 10:00:00", type="check-in", channel="video"),
-               dict(touchpoint_id="P2", account_id="H3", csm_id="C1",
-                    occurred_at=day(-200) + " 10:00:00", type="check-in", channel="video")]
-    return build_tiny(tmp_path, {"accounts": accounts, "contracts": contracts,
-                                 "usage_daily": usage_rows, "tickets": tickets,
-                                 "nps_responses": nps, "touchpoints": touches}, D)
+    contracts = [
+        dict(
+            contract_id=f"K{a}",
+            account_id=a,
+            start_date="2025-01-01",
+            end_date="2027-01-01",
+            arr=1000,
+            seats=s,
+        )
+        for a, s in (("H1", 10), ("H2", 0), ("H3", 5))
+    ]
+    usage_rows = usage("H1", -89, -30, 4) + usage("H1", -29, 0, 6) + usage("H3", -89, 0, 0)
+    tickets = [
+        dict(
+            ticket_id="T1",
+            account_id="H1",
+            opened_at=day(-10) + " 09:00:00",
+            closed_at=None,
+            priority="P1",
+            category="Bug",
+            escalated=False,
+        ),
+        dict(
+            ticket_id="T2",
+            account_id="H1",
+            opened_at=day(-20) + " 09:00:00",
+            closed_at=day(-15) + " 09:00:00",
+            priority="P3",
+            category="Bug",
+            escalated=True,
+        ),
+        # Closed before the date: not open, not escalated.
+        dict(
+            ticket_id="T3",
+            account_id="H1",
+            opened_at=day(-40) + " 09:00:00",
+            closed_at=day(-39) + " 09:00:00",
+            priority="P2",
+            category="Bug",
+            escalated=False,
+        ),
+    ]
+    nps = [
+        dict(response_id="N1", account_id="H1", responded_at=day(-100) + " 10:00:00", score=9),
+        dict(response_id="N2", account_id="H3", responded_at=day(-400) + " 10:00:00", score=3),
+    ]
+    touches = [
+        dict(
+            touchpoint_id="P1",
+            account_id="H1",
+            csm_id="C1",
+            occurred_at=day(-45) + " 10:00:00",
+            type="check-in",
+            channel="video",
+        ),
+        dict(
+            touchpoint_id="P2",
+            account_id="H3",
+            csm_id="C1",
+            occurred_at=day(-200) + " 10:00:00",
+            type="check-in",
+            channel="video",
+        ),
+    ]
+    return build_tiny(
+        tmp_path,
+        {
+            "accounts": accounts,
+            "contracts": contracts,
+            "usage_daily": usage_rows,
+            "tickets": tickets,
+            "nps_responses": nps,
+            "touchpoints": touches,
+        },
+        D,
+    )
 
 
 def scores(db, account_id, on=D):
-    df = db.query("SELECT * FROM health_snapshots WHERE account_id = ? AND snapshot_date = ?",
-                  [account_id, on])
+    df = db.query(
+        "SELECT * FROM health_snapshots WHERE account_id = ? AND snapshot_date = ?",
+        [account_id, on],
+    )
     assert len(df) == 1
     return df.iloc[0]
 
@@ -100,9 +167,23 @@ def test_health_as_of_an_earlier_date_uses_only_what_was_known(db):
 
 
 def test_no_snapshot_before_the_first_contract(tmp_path):
-    db = build_tiny(tmp_path, {"accounts": [account("X")], "contracts": [dict(
-        contract_id="K", account_id="X", start_date="2026-06-01", end_date="2027-06-01",
-        arr=10, seats=1)]}, D)
+    db = build_tiny(
+        tmp_path,
+        {
+            "accounts": [account("X")],
+            "contracts": [
+                dict(
+                    contract_id="K",
+                    account_id="X",
+                    start_date="2026-06-01",
+                    end_date="2027-06-01",
+                    arr=10,
+                    seats=1,
+                )
+            ],
+        },
+        D,
+    )
     rows = db.query("SELECT snapshot_date FROM health_snapshots WHERE account_id = 'X'")
     assert len(rows) == 5  # weekly snapshots from 2 Jun to 30 Jun only
     assert snapshot_dates(db)[-1] == D

@@ -22,16 +22,27 @@ def snap(account_id, on, arr, score, band, missing=None, sentiment=80.0, usage=8
 
 
 def renewal(rid, account_id, on, arr_up, outcome, renewed):
-    return dict(renewal_id=rid, account_id=account_id, renewal_date=on.isoformat(),
-                arr_up_for_renewal=arr_up, forecast_category="commit", outcome=outcome,
-                renewed_arr=renewed, closed_date=on.isoformat() if outcome != "open" else None)
+    return dict(
+        renewal_id=rid,
+        account_id=account_id,
+        renewal_date=on.isoformat(),
+        arr_up_for_renewal=arr_up,
+        forecast_category="commit",
+        outcome=outcome,
+        renewed_arr=renewed,
+        closed_date=on.isoformat() if outcome != "open" else None,
+    )
 
 
 @pytest.fixture
 def db(tmp_path):
-    accounts = [account("S1", "SMB", owner="C1"), account("S2", "SMB", owner="C1"),
-                account("E1", "Enterprise", owner="C2"), account("E2", "Enterprise", owner="C2"),
-                account("S3", "SMB", owner="C1")]
+    accounts = [
+        account("S1", "SMB", owner="C1"),
+        account("S2", "SMB", owner="C1"),
+        account("E1", "Enterprise", owner="C2"),
+        account("E2", "Enterprise", owner="C2"),
+        account("S3", "SMB", owner="C1"),
+    ]
     renewals = [
         renewal("R1", "S1", RENEWAL_DAY, 100, "renewed", 100),
         renewal("R2", "S2", RENEWAL_DAY, 300, "churned", 0),
@@ -44,21 +55,28 @@ def db(tmp_path):
     built = build_tiny(tmp_path, {"accounts": accounts, "renewals": renewals}, D)
     scored = D - timedelta(days=98)
     rows = [
-        snap("S1", D, 100, 80, "green"), snap("S2", D, 300, 30, "red", "NPS", sentiment=20.0),
-        snap("E1", D, 1000, 50, "yellow"), snap("E2", D, 600, 20, "red"),
+        snap("S1", D, 100, 80, "green"),
+        snap("S2", D, 300, 30, "red", "NPS", sentiment=20.0),
+        snap("E1", D, 1000, 50, "yellow"),
+        snap("E2", D, 600, 20, "red"),
         snap("S1", D - timedelta(days=28), 100, 85, "green"),
         snap("S2", D - timedelta(days=28), 300, 60, "yellow", sentiment=100.0),
         snap("E1", D - timedelta(days=28), 1000, 55, "yellow", usage=100.0),
         snap("E2", D - timedelta(days=28), 600, 20, "red"),
-        snap("S1", scored, 100, 75, "green"), snap("S2", scored, 300, 30, "red"),
-        snap("E1", scored, 1000, 72, "green"), snap("E2", scored, 600, 35, "red"),
+        snap("S1", scored, 100, 75, "green"),
+        snap("S2", scored, 300, 30, "red"),
+        snap("E1", scored, 1000, 72, "green"),
+        snap("E2", scored, 600, 35, "red"),
         snap("S3", scored, 50, 90, "green"),
     ]
     con = duckdb.connect(str(built.path))
     con.execute("DELETE FROM health_snapshots")
-    con.executemany("INSERT INTO health_snapshots (snapshot_date, account_id, arr, seats, usage_score, "
-                    "trend_score, support_score, sentiment_score, engagement_score, health_score, band, "
-                    "missing_inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany(
+        "INSERT INTO health_snapshots (snapshot_date, account_id, arr, seats, usage_score, "
+        "trend_score, support_score, sentiment_score, engagement_score, health_score, band, "
+        "missing_inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     create_renewal_scores(con)
     con.close()
     return Database(built.path)
@@ -70,7 +88,9 @@ def test_summary(db):
     assert s["avg_health"] == pytest.approx((80 + 30 + 50 + 20) / 4)
     assert s["pct_arr_red"] == pytest.approx(900 / 2000)
     assert s["health_coverage"] == pytest.approx(3 / 4)
-    assert health.health_summary(db, Filters(segment=("SMB",)), D)["pct_arr_red"] == pytest.approx(0.75)
+    assert health.health_summary(db, Filters(segment=("SMB",)), D)["pct_arr_red"] == pytest.approx(
+        0.75
+    )
 
 
 def test_band_mix_and_owner_table(db):
@@ -114,7 +134,9 @@ def test_accounts_list_matches_the_numbers_it_drills_from(db):
     assert account_totals(db, Filters(), AccountDrill(search="e2"), D)["accounts"] == 1
     assert account_totals(db, Filters(), AccountDrill(search="%"), D)["accounts"] == 0
     drill = AccountDrill(validation_band="green")
-    assert account_totals(db, Filters(), drill, D)["accounts"] == 3  # S1, E1 and S3 (no longer a customer)
+    assert (
+        account_totals(db, Filters(), drill, D)["accounts"] == 3
+    )  # S1, E1 and S3 (no longer a customer)
     second = account_page(db, Filters(), AccountDrill(), D, (("health_score", "desc"),), 1, 2)
     assert list(second.account_id) == ["E1", "S2"]
 

@@ -10,8 +10,9 @@ from services.errors import DataUnavailable, ImportRejected
 from tests.unit.tiny import account, build_tiny, write_source
 
 AS_OF = date(2026, 6, 30)
-CONTRACT = dict(contract_id="K", account_id="A", start_date="2026-01-01", end_date="2027-01-01",
-                arr=10, seats=1)
+CONTRACT = dict(
+    contract_id="K", account_id="A", start_date="2026-01-01", end_date="2027-01-01", arr=10, seats=1
+)
 
 
 def _good(tmp_path):
@@ -28,22 +29,37 @@ def test_bad_date_names_file_row_and_column_and_keeps_old_data(tmp_path):
     db = _good(tmp_path)
     build_id = db.info().build_id
     bad = dict(CONTRACT, start_date="31/01/2026")
-    _rejected(tmp_path, {"accounts": [account("A")], "contracts": [CONTRACT | {"contract_id": "K0"}, bad]},
-              r"contracts\.csv, row 2, line 3, column start_date: '31/01/2026' is not a valid DATE")
+    _rejected(
+        tmp_path,
+        {"accounts": [account("A")], "contracts": [CONTRACT | {"contract_id": "K0"}, bad]},
+        r"contracts\.csv, row 2, line 3, column start_date: '31/01/2026' is not a valid DATE",
+    )
     assert Database(db.path).info().build_id == build_id
     assert not list(tmp_path.glob("tiny.duckdb.tmp*"))
 
 
-@pytest.mark.parametrize("tables, match", [
-    ({"accounts": [account("A", segment="Startup")]},
-     r"accounts\.csv, row 1, line 2, column segment: 'Startup' is not one of SMB, Mid-Market, Enterprise"),
-    ({"accounts": [account("A"), account("A")]}, r"accounts\.csv, row 2, .*duplicate key 'A'"),
-    ({"accounts": [account("A") | {"name": ""}]}, r"accounts\.csv, row 1, .*column name: a value is required"),
-    ({"accounts": [account("A")], "contracts": [CONTRACT | {"account_id": "Z"}]},
-     r"contracts: column account_id refers to 'Z', which is not in accounts"),
-    ({"accounts": [account("A")], "contracts": [CONTRACT | {"arr": "lots"}]},
-     r"contracts\.csv, row 1, line 2, column arr: 'lots' is not a valid DOUBLE"),
-])
+@pytest.mark.parametrize(
+    "tables, match",
+    [
+        (
+            {"accounts": [account("A", segment="Startup")]},
+            r"accounts\.csv, row 1, line 2, column segment: 'Startup' is not one of SMB, Mid-Market, Enterprise",
+        ),
+        ({"accounts": [account("A"), account("A")]}, r"accounts\.csv, row 2, .*duplicate key 'A'"),
+        (
+            {"accounts": [account("A") | {"name": ""}]},
+            r"accounts\.csv, row 1, .*column name: a value is required",
+        ),
+        (
+            {"accounts": [account("A")], "contracts": [CONTRACT | {"account_id": "Z"}]},
+            r"contracts: column account_id refers to 'Z', which is not in accounts",
+        ),
+        (
+            {"accounts": [account("A")], "contracts": [CONTRACT | {"arr": "lots"}]},
+            r"contracts\.csv, row 1, line 2, column arr: 'lots' is not a valid DOUBLE",
+        ),
+    ],
+)
 def test_contract_violations_are_named(tmp_path, tables, match):
     _rejected(tmp_path, tables, match)
 
@@ -67,7 +83,12 @@ def test_missing_or_corrupt_database_says_how_to_build(tmp_path):
 def test_swapped_file_is_picked_up(tmp_path):
     db = _good(tmp_path)
     first = db.info().build_id
-    build(write_source(tmp_path / "again", {"accounts": [account("A"), account("B")],
-                                            "contracts": [CONTRACT]}), db.path, as_of=AS_OF)
+    build(
+        write_source(
+            tmp_path / "again", {"accounts": [account("A"), account("B")], "contracts": [CONTRACT]}
+        ),
+        db.path,
+        as_of=AS_OF,
+    )
     assert db.info().build_id != first
     assert db.scalar("SELECT COUNT(*) FROM accounts") == 2

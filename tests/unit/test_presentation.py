@@ -14,8 +14,17 @@ def test_every_metric_is_fully_defined():
         assert m.unit in formatting.FORMATTERS
 
 
-@pytest.mark.parametrize("value, text", [(1_234_567, "$1.2M"), (950, "$950"), (12_500, "$12.5K"),
-                                         (2.5e9, "$2.5B"), (None, "–"), (-3_400_000, "-$3.4M")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (1_234_567, "$1.2M"),
+        (950, "$950"),
+        (12_500, "$12.5K"),
+        (2.5e9, "$2.5B"),
+        (None, "–"),
+        (-3_400_000, "-$3.4M"),
+    ],
+)
 def test_money(value, text):
     assert formatting.money(value) == text
 
@@ -28,8 +37,14 @@ def test_deltas_know_which_direction_is_good():
 
 
 def test_band_mix_figure_carries_drill_data_and_states_the_takeaway():
-    df = pd.DataFrame({"grp": ["SMB", "SMB", "Enterprise"], "band": ["red", "green", "green"],
-                       "accounts": [1, 3, 2], "arr": [100.0, 300.0, 1000.0]})
+    df = pd.DataFrame(
+        {
+            "grp": ["SMB", "SMB", "Enterprise"],
+            "band": ["red", "green", "green"],
+            "accounts": [1, 3, 2],
+            "arr": [100.0, 300.0, 1000.0],
+        }
+    )
     fig = charts.band_mix_figure(df, "arr")
     assert fig["layout"]["title"]["text"] == "SMB has the largest red share: 25.0% of its ARR"
     red = next(t for t in fig["data"] if t["name"].startswith("Red"))
@@ -41,15 +56,21 @@ def test_band_mix_figure_carries_drill_data_and_states_the_takeaway():
 
 
 def test_history_and_validation_figures():
-    history = pd.DataFrame({"snapshot_date": pd.to_datetime(["2026-01-05", "2026-01-05", "2026-01-12"]),
-                            "band": ["red", "green", "green"], "accounts": [1, 3, 4],
-                            "arr": [100.0, 300.0, 400.0]})
+    history = pd.DataFrame(
+        {
+            "snapshot_date": pd.to_datetime(["2026-01-05", "2026-01-05", "2026-01-12"]),
+            "band": ["red", "green", "green"],
+            "accounts": [1, 3, 4],
+            "arr": [100.0, 300.0, 400.0],
+        }
+    )
     fig = charts.band_history_figure(history, "arr")
     assert fig["layout"]["title"]["text"] == "Red share of ARR: 0.0% now vs 25.0% on 05 Jan 2026"
     red = fig["data"][0]
     assert red["y"] == [0.25, 0.0] and red["customdata"][0] == ["2026-01-05", "red", "$100"]
-    by_band = pd.DataFrame({"band": ["green", "yellow", "red"], "renewals": [10, 5, 2],
-                            "loss_rate": [0.1, 0.2, 0.5]})
+    by_band = pd.DataFrame(
+        {"band": ["green", "yellow", "red"], "renewals": [10, 5, 2], "loss_rate": [0.1, 0.2, 0.5]}
+    )
     v = charts.validation_figure(by_band, 0.2, 2.5)
     assert v["layout"]["title"]["text"] == "Red accounts lost ARR 2.5× as often as average"
     assert v["layout"]["shapes"][0]["y0"] == 0.2
@@ -67,3 +88,25 @@ def test_memoize_keys_on_arguments(monkeypatch):
     cache.configure()
     assert square("db-v1", 3) == 9 and square("db-v1", 3) == 9 and square("db-v2", 3) == 9
     assert calls == [3, 3]  # a new data version (repr of db) is a new key
+
+
+def test_guarded_callbacks_show_messages_not_tracebacks():
+    from pages._shared import guarded
+    from services.errors import QueryFailed
+
+    @guarded(figures=2)
+    def charts_fail():
+        raise QueryFailed("The query could not be answered (IOException).")
+
+    @guarded([])
+    def table_crashes():
+        raise ZeroDivisionError
+
+    first, second = charts_fail()
+    assert (
+        first["layout"]["annotations"][0]["text"]
+        == "The query could not be answered (IOException)."
+    )
+    assert second["layout"]["annotations"][0]["text"] == first["layout"]["annotations"][0]["text"]
+    message, rows = table_crashes()
+    assert "Something went wrong" in message.children and rows == []

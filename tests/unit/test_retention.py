@@ -13,23 +13,33 @@ AS_OF = date(2026, 6, 30)
 
 @pytest.fixture
 def db(tmp_path):
-    accounts = [account("A", "SMB"), account("B", "SMB", owner="C2"), account("C", "Enterprise"),
-                account("D", "Enterprise"), account("E", "SMB", created="2025-09-01")]
+    accounts = [
+        account("A", "SMB"),
+        account("B", "SMB", owner="C2"),
+        account("C", "Enterprise"),
+        account("D", "Enterprise"),
+        account("E", "SMB", created="2025-09-01"),
+    ]
     contracts = [
         # A churns: 100 at the cohort start, nothing at the end.
         ("K1", "A", "2024-07-01", "2025-07-01", 100),
         # B contracts: 200 -> 150.
-        ("K2", "B", "2024-07-15", "2025-07-15", 200), ("K3", "B", "2025-07-15", "2026-07-15", 150),
+        ("K2", "B", "2024-07-15", "2025-07-15", 200),
+        ("K3", "B", "2025-07-15", "2026-07-15", 150),
         # C expands through an add-on: 300 -> 360.
-        ("K4", "C", "2025-01-01", "2026-01-01", 300), ("K5", "C", "2026-01-01", "2027-01-01", 300),
+        ("K4", "C", "2025-01-01", "2026-01-01", 300),
+        ("K5", "C", "2026-01-01", "2027-01-01", 300),
         ("K6", "C", "2026-03-01", "2027-01-01", 60),
         # D renews flat at 400.
-        ("K7", "D", "2025-06-01", "2026-06-01", 400), ("K8", "D", "2026-06-01", "2027-06-01", 400),
+        ("K7", "D", "2025-06-01", "2026-06-01", 400),
+        ("K8", "D", "2026-06-01", "2027-06-01", 400),
         # E is a new logo: excluded from the cohort.
         ("K9", "E", "2025-09-01", "2026-09-01", 500),
     ]
-    rows = [dict(contract_id=k, account_id=a, start_date=s, end_date=e, arr=v, seats=10)
-            for k, a, s, e, v in contracts]
+    rows = [
+        dict(contract_id=k, account_id=a, start_date=s, end_date=e, arr=v, seats=10)
+        for k, a, s, e, v in contracts
+    ]
     return build_tiny(tmp_path, {"accounts": accounts, "contracts": rows}, AS_OF)
 
 

@@ -12,19 +12,65 @@ from services.build import build
 from services.db import Database
 
 COLUMNS = {
-    "csms": ["csm_id", "name", "email", "team", "manager_id", "region", "role", "hire_date",
-             "end_date", "capacity_points"],
-    "accounts": ["account_id", "name", "segment", "region", "industry", "coverage_tier",
-                 "owner_csm_id", "created_date", "lifecycle_stage", "plan", "seats_purchased"],
+    "csms": [
+        "csm_id",
+        "name",
+        "email",
+        "team",
+        "manager_id",
+        "region",
+        "role",
+        "hire_date",
+        "end_date",
+        "capacity_points",
+    ],
+    "accounts": [
+        "account_id",
+        "name",
+        "segment",
+        "region",
+        "industry",
+        "coverage_tier",
+        "owner_csm_id",
+        "created_date",
+        "lifecycle_stage",
+        "plan",
+        "seats_purchased",
+    ],
     "contracts": ["contract_id", "account_id", "start_date", "end_date", "arr", "seats"],
-    "renewals": ["renewal_id", "account_id", "contract_id", "renewal_date", "arr_up_for_renewal",
-                 "forecast_category", "risk_reason", "has_close_plan", "outcome", "renewed_arr",
-                 "closed_date"],
-    "expansions": ["opportunity_id", "account_id", "type", "stage", "amount_arr", "created_date",
-                   "close_date", "outcome"],
+    "renewals": [
+        "renewal_id",
+        "account_id",
+        "contract_id",
+        "renewal_date",
+        "arr_up_for_renewal",
+        "forecast_category",
+        "risk_reason",
+        "has_close_plan",
+        "outcome",
+        "renewed_arr",
+        "closed_date",
+    ],
+    "expansions": [
+        "opportunity_id",
+        "account_id",
+        "type",
+        "stage",
+        "amount_arr",
+        "created_date",
+        "close_date",
+        "outcome",
+    ],
     "usage_daily": ["account_id", "day", "active_users", "events", "features_used"],
-    "tickets": ["ticket_id", "account_id", "opened_at", "closed_at", "priority", "category",
-                "escalated"],
+    "tickets": [
+        "ticket_id",
+        "account_id",
+        "opened_at",
+        "closed_at",
+        "priority",
+        "category",
+        "escalated",
+    ],
     "nps_responses": ["response_id", "account_id", "responded_at", "score", "comment"],
     "touchpoints": ["touchpoint_id", "account_id", "csm_id", "occurred_at", "type", "channel"],
 }
@@ -34,11 +80,25 @@ CSMS = [
 ]
 
 
-def account(account_id: str, segment: str = "SMB", tier: str = "named", owner: str = "C1",
-            seats: int = 10, created: str = "2023-01-01", region: str = "North America") -> dict[str, Any]:
-    return {"account_id": account_id, "name": f"Account {account_id}", "segment": segment,
-            "region": region, "coverage_tier": tier, "owner_csm_id": owner,
-            "created_date": created, "seats_purchased": seats}
+def account(
+    account_id: str,
+    segment: str = "SMB",
+    tier: str = "named",
+    owner: str = "C1",
+    seats: int = 10,
+    created: str = "2023-01-01",
+    region: str = "North America",
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "name": f"Account {account_id}",
+        "segment": segment,
+        "region": region,
+        "coverage_tier": tier,
+        "owner_csm_id": owner,
+        "created_date": created,
+        "seats_purchased": seats,
+    }
 
 
 def write_source(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> Path:
