@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data.loader import schema_columns
+
 DEFAULT_AS_OF = date(2026, 11, 20)
 USAGE_DAYS = 548  # 18 months: health 90 days before every renewal of the past year needs it
 HISTORY_MONTHS = 50  # 4 years of account creation + contract history, plus a margin
@@ -56,6 +58,7 @@ TEAMS = [
     ("Pooled Success", 10),
     ("Scale Digital", 3),
 ]
+SEGMENT_CHURN = {"SMB": 1.4, "Mid-Market": 1.0, "Enterprise": 0.55}  # relative churn propensity
 RISK_REASONS = [
     "Low adoption",
     "Champion left",
@@ -399,7 +402,6 @@ class DemoGenerator:
         rng, as_of = self.rng, self.spec.as_of
         contracts, renewals, expansions = [], [], []
         churn_day = {}
-        seg_churn = {"SMB": 1.4, "Mid-Market": 1.0, "Enterprise": 0.55}
         k = r = o = 0
         for i, acc in enumerate(accounts.itertuples(index=False)):
             start = acc.created_date.date()
@@ -475,41 +477,10 @@ class DemoGenerator:
                 reason = rng.choice(RISK_REASONS) if risky else None
                 plan = bool(rng.random() < (0.6 if risky else 0.1))
                 if end > as_of:
-                    renewals.append(
-                        (
-                            f"R{r:07d}",
-                            acc.account_id,
-                            base_id,
-                            end,
-                            term_arr,
-                            category,
-                            reason,
-                            plan,
-                            "open",
-                            None,
-                            None,
-                        )
-                    )
-                    break
-                p_churn = min(0.85, seg_churn[acc.segment] * 0.9 * (1 - pre) ** 3)
-                p_contract = 0.03 + 0.32 * (1 - pre) ** 2
-                p_expand = 0.08 + 0.50 * pre**2
-                u = rng.random()
-                if u < p_churn:
-                    outcome, renewed = "churned", 0.0
-                elif u < p_churn + p_contract:
-                    outcome, renewed = (
-                        "contracted",
-                        round(term_arr * (1 - rng.uniform(0.1, 0.4)), -2),
-                    )
-                elif u < p_churn + p_contract + p_expand:
-                    outcome, renewed = (
-                        "expanded",
-                        round(term_arr * (1 + rng.uniform(0.1, 0.45)), -2),
-                    )
+                    outcome, renewed, closed = "open", None, None
                 else:
-                    outcome, renewed = "renewed", term_arr
-                closed = min(as_of, end + timedelta(days=int(rng.integers(-25, 6))))
+                    outcome, renewed = self._renewal_outcome(acc.segment, pre, term_arr)
+                    closed = min(as_of, end + timedelta(days=int(rng.integers(-25, 6))))
                 renewals.append(
                     (
                         f"R{r:07d}",
@@ -525,6 +496,8 @@ class DemoGenerator:
                         closed,
                     )
                 )
+                if outcome == "open":
+                    break
                 if outcome == "churned":
                     churn_day[acc.account_id] = end
                     break
@@ -546,40 +519,26 @@ class DemoGenerator:
                         "open",
                     )
                 )
-        contracts = pd.DataFrame(
-            contracts,
-            columns=["contract_id", "account_id", "start_date", "end_date", "arr", "seats"],
-        )
-        renewals = pd.DataFrame(
-            renewals,
-            columns=[
-                "renewal_id",
-                "account_id",
-                "contract_id",
-                "renewal_date",
-                "arr_up_for_renewal",
-                "forecast_category",
-                "risk_reason",
-                "has_close_plan",
-                "outcome",
-                "renewed_arr",
-                "closed_date",
-            ],
-        )
-        expansions = pd.DataFrame(
-            expansions,
-            columns=[
-                "opportunity_id",
-                "account_id",
-                "type",
-                "stage",
-                "amount_arr",
-                "created_date",
-                "close_date",
-                "outcome",
-            ],
-        )
+        columns = schema_columns()
+        contracts = pd.DataFrame(contracts, columns=columns["contracts"])
+        renewals = pd.DataFrame(renewals, columns=columns["renewals"])
+        expansions = pd.DataFrame(expansions, columns=columns["expansions"])
         return contracts, renewals, expansions, churn_day
+
+    def _renewal_outcome(self, segment: str, pre: float, term_arr: float) -> tuple[str, float]:
+        """Outcome and renewed ARR, driven by the latent health in the months before renewal."""
+        rng = self.rng
+        p_churn = min(0.85, SEGMENT_CHURN[segment] * 0.9 * (1 - pre) ** 3)
+        p_contract = 0.03 + 0.32 * (1 - pre) ** 2
+        p_expand = 0.08 + 0.50 * pre**2
+        u = rng.random()
+        if u < p_churn:
+            return "churned", 0.0
+        if u < p_churn + p_contract:
+            return "contracted", round(term_arr * (1 - rng.uniform(0.1, 0.4)), -2)
+        if u < p_churn + p_contract + p_expand:
+            return "expanded", round(term_arr * (1 + rng.uniform(0.1, 0.45)), -2)
+        return "renewed", term_arr
 
     # ---- activity -----------------------------------------------------------------------
     def _daily_health(self, h: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -594,7 +553,6 @@ class DemoGenerator:
         days = self.as_of - np.arange(USAGE_DAYS - 1, -1, -1).astype("timedelta64[D]")
         weekday = (days.astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
         weekday_factor = np.where(weekday >= 5, 0.5, 1.0)
-        hd_all = self._daily_health(h, days)
         created = accounts["created_date"].to_numpy().astype("datetime64[D]")
         ends = np.array(
             [
@@ -610,7 +568,7 @@ class DemoGenerator:
         total, chunk = 0, 4000
         for part, lo in enumerate(range(0, len(accounts), chunk)):
             hi = min(lo + chunk, len(accounts))
-            hd = hd_all[lo:hi]
+            hd = self._daily_health(h[lo:hi], days)  # per chunk: all days x 1M accounts is GBs
             active = (
                 (days[None, :] >= created[lo:hi, None])
                 & (days[None, :] < ends[lo:hi, None])

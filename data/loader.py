@@ -89,6 +89,16 @@ def contract_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[Column]]:
     return tables
 
 
+def schema_columns() -> dict[str, list[str]]:
+    """Column names of every contract table, in schema order (for writers of source files)."""
+    con = duckdb.connect()
+    try:
+        con.execute(SCHEMA_PATH.read_text())
+        return {table: [c.name for c in cols] for table, cols in contract_columns(con).items()}
+    finally:
+        con.close()
+
+
 def find_source(folder: Path, table: str) -> tuple[str, list[str]]:
     """Return (reader kind, file list) for one table, or raise naming what is missing."""
     candidates = [folder / f"{table}.parquet", folder / f"{table}.csv"]

@@ -75,6 +75,11 @@ def guarded(*fallback_outputs: Any, figures: int = 0) -> Callable:
     return decorate
 
 
+def clicked_row_id(cell: Mapping[str, Any] | None) -> str | None:
+    """The row id of an AG Grid `cellClicked` event (None when nothing usable was clicked)."""
+    return (cell or {}).get("rowId") or None
+
+
 def accounts_href(filters: Filters, **drill: Any) -> str:
     """Link to the Accounts list under `filters` plus drill parameters."""
     return "/accounts" + filters.to_search(drill)

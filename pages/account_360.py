@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from components import charts, formatting
-from components.grids import BAND_STYLE, MONEY, records_grid
+from components.grids import MONEY, records_grid
 from components.shell import page_header, panel
 from components.states import empty_state, error_state, notice
 from components.theme import BAND_COLORS
@@ -45,6 +45,63 @@ def layout(account_id: str | None = None, **params):
             dcc.Loading(html.Div(id=CONTENT), type="dot", delay_show=150),
         ]
     )
+
+
+TICKET_COLUMNS = [
+    {"field": "opened_at", "headerName": "Opened"},
+    {"field": "priority", "maxWidth": 90},
+    {"field": "category"},
+    {"field": "escalated", "maxWidth": 110},
+    {"field": "closed_at", "headerName": "Closed"},
+]
+NPS_COLUMNS = [
+    {"field": "responded_at", "headerName": "Answered"},
+    {"field": "score", "maxWidth": 90},
+    {"field": "comment", "minWidth": 220},
+]
+TOUCHPOINT_COLUMNS = [
+    {"field": "occurred_at", "headerName": "When"},
+    {"field": "type"},
+    {"field": "channel"},
+    {"field": "csm", "headerName": "CSM"},
+]
+CONTRACT_COLUMNS = [
+    {"field": "start_date", "headerName": "Start"},
+    {"field": "end_date", "headerName": "End"},
+    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
+    {"field": "seats", "type": "rightAligned"},
+]
+RENEWAL_COLUMNS = [
+    {"field": "renewal_date", "headerName": "Renewal date"},
+    {
+        "field": "arr_up_for_renewal",
+        "headerName": "ARR up",
+        "valueFormatter": MONEY,
+        "type": "rightAligned",
+    },
+    {"field": "forecast_category", "headerName": "CSM call"},
+    {"field": "risk_reason", "headerName": "Risk"},
+    {"field": "outcome"},
+    {
+        "field": "renewed_arr",
+        "headerName": "Renewed ARR",
+        "valueFormatter": MONEY,
+        "type": "rightAligned",
+    },
+]
+EXPANSION_COLUMNS = [
+    {"field": "created_date", "headerName": "Created"},
+    {"field": "type", "minWidth": 130},
+    {"field": "stage"},
+    {"field": "amount_arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
+    {"field": "outcome"},
+]
+
+
+def _table(title: str, key: str, columns, df, width: int, height: int = 300) -> dbc.Col:
+    """One history table of the account, titled with its row count."""
+    grid = records_grid(f"account360-{key}", columns, height=height, df=df)
+    return dbc.Col(panel(f"{title} ({len(df)})", grid), lg=width, className="mb-3")
 
 
 def _fact(label: str, value: str) -> html.Div:
@@ -143,136 +200,18 @@ def render_account(data):
     )
     tables = dbc.Row(
         [
-            dbc.Col(
-                panel(
-                    f"Tickets ({len(acc.tickets)})",
-                    records_grid(
-                        "account360-tickets",
-                        [
-                            {"field": "opened_at", "headerName": "Opened"},
-                            {"field": "priority", "maxWidth": 90},
-                            {"field": "category"},
-                            {"field": "escalated", "maxWidth": 110},
-                            {"field": "closed_at", "headerName": "Closed"},
-                        ],
-                        height=300,
-                        df=acc.tickets,
-                    ),
-                ),
-                lg=6,
-                className="mb-3",
-            ),
-            dbc.Col(
-                panel(
-                    f"NPS answers ({len(acc.nps)})",
-                    records_grid(
-                        "account360-nps",
-                        [
-                            {"field": "responded_at", "headerName": "Answered"},
-                            {"field": "score", "maxWidth": 90},
-                            {"field": "comment", "minWidth": 220},
-                        ],
-                        height=300,
-                        df=acc.nps,
-                    ),
-                ),
-                lg=6,
-                className="mb-3",
-            ),
-            dbc.Col(
-                panel(
-                    f"Touchpoints ({len(acc.touchpoints)})",
-                    records_grid(
-                        "account360-touchpoints",
-                        [
-                            {"field": "occurred_at", "headerName": "When"},
-                            {"field": "type"},
-                            {"field": "channel"},
-                            {"field": "csm", "headerName": "CSM"},
-                        ],
-                        height=300,
-                        df=acc.touchpoints,
-                    ),
-                ),
-                lg=6,
-                className="mb-3",
-            ),
-            dbc.Col(
-                panel(
-                    "Contracts",
-                    records_grid(
-                        "account360-contracts",
-                        [
-                            {"field": "start_date", "headerName": "Start"},
-                            {"field": "end_date", "headerName": "End"},
-                            {
-                                "field": "arr",
-                                "headerName": "ARR",
-                                "valueFormatter": MONEY,
-                                "type": "rightAligned",
-                            },
-                            {"field": "seats", "type": "rightAligned"},
-                        ],
-                        height=300,
-                        df=acc.contracts,
-                    ),
-                ),
-                lg=6,
-                className="mb-3",
-            ),
-            dbc.Col(
-                panel(
-                    "Renewals",
-                    records_grid(
-                        "account360-renewals",
-                        [
-                            {"field": "renewal_date", "headerName": "Renewal date"},
-                            {
-                                "field": "arr_up_for_renewal",
-                                "headerName": "ARR up",
-                                "valueFormatter": MONEY,
-                                "type": "rightAligned",
-                            },
-                            {"field": "forecast_category", "headerName": "CSM call"},
-                            {"field": "risk_reason", "headerName": "Risk"},
-                            {"field": "outcome", "cellStyle": BAND_STYLE},
-                            {
-                                "field": "renewed_arr",
-                                "headerName": "Renewed ARR",
-                                "valueFormatter": MONEY,
-                                "type": "rightAligned",
-                            },
-                        ],
-                        height=260,
-                        df=acc.renewals,
-                    ),
-                ),
-                lg=7,
-                className="mb-3",
-            ),
-            dbc.Col(
-                panel(
-                    f"Expansion opportunities ({len(acc.expansions)})",
-                    records_grid(
-                        "account360-expansions",
-                        [
-                            {"field": "created_date", "headerName": "Created"},
-                            {"field": "type", "minWidth": 130},
-                            {"field": "stage"},
-                            {
-                                "field": "amount_arr",
-                                "headerName": "ARR",
-                                "valueFormatter": MONEY,
-                                "type": "rightAligned",
-                            },
-                            {"field": "outcome"},
-                        ],
-                        height=260,
-                        df=acc.expansions,
-                    ),
-                ),
-                lg=5,
-                className="mb-3",
+            _table("Tickets", "tickets", TICKET_COLUMNS, acc.tickets, width=6),
+            _table("NPS answers", "nps", NPS_COLUMNS, acc.nps, width=6),
+            _table("Touchpoints", "touchpoints", TOUCHPOINT_COLUMNS, acc.touchpoints, width=6),
+            _table("Contracts", "contracts", CONTRACT_COLUMNS, acc.contracts, width=6),
+            _table("Renewals", "renewals", RENEWAL_COLUMNS, acc.renewals, width=7, height=260),
+            _table(
+                "Expansion opportunities",
+                "expansions",
+                EXPANSION_COLUMNS,
+                acc.expansions,
+                width=5,
+                height=260,
             ),
         ]
     )

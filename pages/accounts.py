@@ -15,7 +15,7 @@ from components.grids import (
 )
 from components.shell import page_header
 from components.states import error_state, notice
-from pages._shared import account_href, from_store, guarded, view_state
+from pages._shared import account_href, clicked_row_id, from_store, guarded, view_state
 from services.accounts import AccountDrill, account_page, account_totals
 from services.db import get_database
 from services.errors import ServiceError
@@ -157,6 +157,5 @@ def serve_rows(request, data):
 def open_account(cell, data):
     """Opens Account 360. Called when: a row of the grid is clicked."""
     filters, _ = from_store(data)
-    if not cell or not cell.get("rowId"):
-        return no_update
-    return account_href(cell["rowId"], filters)
+    row_id = clicked_row_id(cell)
+    return account_href(row_id, filters) if row_id else no_update

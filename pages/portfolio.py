@@ -13,7 +13,14 @@ from components.grids import BAND_STYLE, MONEY, PERCENT, SCORE, SIGNED, records_
 from components.kpi import kpi_card
 from components.shell import page_header, panel
 from components.states import empty_state, error_state, notice
-from pages._shared import account_href, accounts_href, from_store, guarded, view_state
+from pages._shared import (
+    account_href,
+    accounts_href,
+    clicked_row_id,
+    from_store,
+    guarded,
+    view_state,
+)
 from services import health
 from services.db import get_database
 from services.health_model import COMPONENT_LABELS
@@ -349,9 +356,8 @@ def drill_from_charts(mix_click, history_click, validation_click, data):
 def drill_from_owner(cell, data):
     """Opens the owner's accounts. Called when: a row of the owner table is clicked."""
     filters, _ = from_store(data)
-    if not cell or not cell.get("rowId"):
-        return no_update
-    return accounts_href(filters.with_values(owner=cell["rowId"]))
+    row_id = clicked_row_id(cell)
+    return accounts_href(filters.with_values(owner=row_id)) if row_id else no_update
 
 
 @callback(
@@ -363,9 +369,8 @@ def drill_from_owner(cell, data):
 def drill_from_mover(cell, data):
     """Opens Account 360 of a mover. Called when: a row of the movers table is clicked."""
     filters, _ = from_store(data)
-    if not cell or not cell.get("rowId"):
-        return no_update
-    return account_href(cell["rowId"], filters)
+    row_id = clicked_row_id(cell)
+    return account_href(row_id, filters) if row_id else no_update
 
 
 def _date(text: str) -> date:

@@ -7,73 +7,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from data.loader import SOURCE_TABLES
+from data.loader import SOURCE_TABLES, schema_columns
 from services.build import build
 from services.db import Database
 
-COLUMNS = {
-    "csms": [
-        "csm_id",
-        "name",
-        "email",
-        "team",
-        "manager_id",
-        "region",
-        "role",
-        "hire_date",
-        "end_date",
-        "capacity_points",
-    ],
-    "accounts": [
-        "account_id",
-        "name",
-        "segment",
-        "region",
-        "industry",
-        "coverage_tier",
-        "owner_csm_id",
-        "created_date",
-        "lifecycle_stage",
-        "plan",
-        "seats_purchased",
-    ],
-    "contracts": ["contract_id", "account_id", "start_date", "end_date", "arr", "seats"],
-    "renewals": [
-        "renewal_id",
-        "account_id",
-        "contract_id",
-        "renewal_date",
-        "arr_up_for_renewal",
-        "forecast_category",
-        "risk_reason",
-        "has_close_plan",
-        "outcome",
-        "renewed_arr",
-        "closed_date",
-    ],
-    "expansions": [
-        "opportunity_id",
-        "account_id",
-        "type",
-        "stage",
-        "amount_arr",
-        "created_date",
-        "close_date",
-        "outcome",
-    ],
-    "usage_daily": ["account_id", "day", "active_users", "events", "features_used"],
-    "tickets": [
-        "ticket_id",
-        "account_id",
-        "opened_at",
-        "closed_at",
-        "priority",
-        "category",
-        "escalated",
-    ],
-    "nps_responses": ["response_id", "account_id", "responded_at", "score", "comment"],
-    "touchpoints": ["touchpoint_id", "account_id", "csm_id", "occurred_at", "type", "channel"],
-}
+COLUMNS = schema_columns()
 CSMS = [
     {"csm_id": "C1", "name": "Ana Adams", "team": "East", "role": "CSM", "region": "NA"},
     {"csm_id": "C2", "name": "Ben Baker", "team": "West", "role": "CSM", "region": "NA"},
