@@ -107,6 +107,7 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
     from services import health
     from services.accounts import AccountDrill, account_360, account_page, account_totals
     from services.portfolio import portfolio_kpis
+    from services.retention import renewal_rate, year_before
 
     red = AccountDrill(band=("red",))
     return [
@@ -122,6 +123,10 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
         ("portfolio: health by owner", lambda f, i: health.health_by_owner(db, f, snapshot)),
         ("portfolio: movers", lambda f, i: health.movers(db, f, snapshot, limit=25)),
         ("portfolio: validation", lambda f, i: health.validation(db, f, snapshot)),
+        (
+            "portfolio: renewal rate",
+            lambda f, i: renewal_rate(db, f, year_before(snapshot), snapshot),
+        ),
         ("accounts: totals (band=red)", lambda f, i: account_totals(db, f, red, snapshot)),
         (
             "accounts: first 100 rows (band=red)",
@@ -323,8 +328,17 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 lambda f, i: {"portfolio-view.data": view(f)},
             ),
             (
-                "portfolio: band charts (2 figures)",
+                "portfolio: band mix",
                 "portfolio-band-mix.figure",
+                lambda f, i: {
+                    "portfolio-view.data": view(f),
+                    "portfolio-measure.value": "arr",
+                    "portfolio-mix-by.value": "segment",
+                },
+            ),
+            (
+                "portfolio: weekly band mix",
+                "portfolio-band-history.figure",
                 lambda f, i: {"portfolio-view.data": view(f), "portfolio-measure.value": "arr"},
             ),
             (
@@ -409,13 +423,11 @@ def service_table(cold: list[Sample], warm: list[Sample]) -> list[str]:
 
 HTTP_TO_SERVICE = {
     "portfolio: KPI cards": ["portfolio: KPIs (7 metrics, now and 90 days earlier)"],
-    "portfolio: band charts (2 figures)": [
-        "portfolio: band mix by segment",
-        "portfolio: weekly band mix (26 weeks)",
-    ],
+    "portfolio: band mix": ["portfolio: band mix by segment"],
+    "portfolio: weekly band mix": ["portfolio: weekly band mix (26 weeks)"],
     "portfolio: owner table": ["portfolio: health by owner"],
     "portfolio: movers": ["portfolio: movers"],
-    "portfolio: validation": ["portfolio: validation"],
+    "portfolio: validation": ["portfolio: validation", "portfolio: renewal rate"],
     "accounts: totals + export link": ["accounts: totals (band=red)"],
     "accounts: grid rows (100)": [
         "accounts: first 100 rows (band=red)",

@@ -273,8 +273,10 @@ def components_figure(row: pd.Series) -> Figure:
     )
 
 
-def usage_figure(df: pd.DataFrame, seats: float | None) -> Figure:
-    """Daily active users over the last 365 days against seats under contract."""
+def usage_figure(
+    df: pd.DataFrame, seats: float | None, touchpoints: pd.DataFrame | None = None
+) -> Figure:
+    """Daily active users over the last 365 days against seats, with CSM touchpoints marked."""
     if df.empty:
         return empty_figure("Usage (365 days)", "No usage recorded")
     days = pd.to_datetime(df["day"])
@@ -298,6 +300,21 @@ def usage_figure(df: pd.DataFrame, seats: float | None) -> Figure:
             "line": {"color": NEUTRAL[0], "width": 2.5},
         },
     ]
+    if touchpoints is not None and not touchpoints.empty:
+        shown = touchpoints[pd.to_datetime(touchpoints["occurred_at"]) >= days.min()]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "CSM touchpoint",
+                "x": pd.to_datetime(shown["occurred_at"]).dt.strftime("%Y-%m-%d").tolist(),
+                "y": [0] * len(shown),
+                "text": shown["type"].tolist(),
+                "marker": {"symbol": "triangle-up", "size": 10, "color": "#5c6f82"},
+                "hovertemplate": "%{x|%d %b %Y}: %{text}<extra></extra>",
+                "cliponaxis": False,
+            }
+        )
     shapes, notes = [], []
     if seats:
         shape, note = _hline(seats, f"{seats:,.0f} seats")

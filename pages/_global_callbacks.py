@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from components import ids
-from services.accounts import dimension_options
+from services.accounts import dimension_options, owner_teams
 from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
 from services.filters import DIMENSIONS, Filters, parse_query
@@ -23,12 +23,19 @@ def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
     """Dropdown options plus any value from the URL the data does not have, so the control
     keeps it (and the page shows an empty state) instead of silently dropping the filter."""
     try:
-        known = dimension_options(get_database())
+        db = get_database()
+        known, teams = dimension_options(db), owner_teams(db)
     except ServiceError:
-        known = {}
+        known, teams = {}, {}
     result = []
     for dim in DIMENSIONS:
         options = list(known.get(dim, []))
+        if dim == "owner" and filters.team:  # a manager picks a team, then one of its CSMs
+            options = [
+                o
+                for o in options
+                if teams.get(o["value"]) in filters.team or o["value"] in filters.owner
+            ]
         values = {o["value"] for o in options}
         options += [
             {"label": f"{v[:40]} (not in the data)", "value": v}
@@ -73,10 +80,19 @@ def sync_filters(search, *values):
         )
     keep = [no_update for _ in dims]
     if ctx.triggered_id == ids.FILTER_RESET:
-        return (_search_with_filters(search, Filters()), *[[] for _ in dims], *keep, None)
+        return (
+            _search_with_filters(search, Filters()),
+            *[[] for _ in dims],
+            *_options_with(Filters()),
+            None,
+        )
     chosen = dict(zip(dims, values[: len(dims)], strict=True))
     filters = Filters.from_params({**chosen, "as_of": values[len(dims)]})
-    return (_search_with_filters(search, filters), *keep, *keep, no_update)
+    options = [
+        opts if dim == "owner" else no_update
+        for dim, opts in zip(dims, _options_with(filters), strict=True)
+    ]
+    return (_search_with_filters(search, filters), *keep, *options, no_update)
 
 
 @callback(

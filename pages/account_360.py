@@ -193,7 +193,7 @@ def render_account(data):
     usage = panel(
         "Usage, last 365 days",
         dcc.Graph(
-            figure=charts.usage_figure(acc.usage, seats),
+            figure=charts.usage_figure(acc.usage, seats, acc.touchpoints),
             id="account360-usage",
             config={"displayModeBar": False},
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
@@ -16,7 +18,7 @@ from components.grids import (
 from components.shell import page_header
 from components.states import error_state, notice
 from pages._shared import account_href, clicked_row_id, from_store, guarded, view_state
-from services.accounts import AccountDrill, account_page, account_totals
+from services.accounts import AccountDrill, account_page, account_totals, dimension_options
 from services.db import get_database
 from services.errors import ServiceError
 from services.filters import DIMENSION_LABELS
@@ -42,20 +44,12 @@ def layout(**params):
             data["drill"] = drill.to_params()
         except ServiceError as exc:
             data = {"error": str(exc)}
-    described = drill.describe() + [
-        f"{DIMENSION_LABELS[d].lower()} {', '.join(getattr(filters, d))}"
-        for d in DIMENSION_LABELS
-        if filters and getattr(filters, d)
-    ]
-    subtitle = (
-        f"As of {as_of.date:%d %b %Y}" + (" · " + "; ".join(described) if described else "")
-        if as_of
-        else None
-    )
+    subtitle = f"As of {as_of.date:%d %b %Y}" if as_of else None
     return html.Div(
         [
             dcc.Store(id=STORE, data=data),
             page_header("Accounts", subtitle),
+            drill_chips(params) if "error" not in data else None,
             error_state(data["error"])
             if "error" in data
             else notice(as_of.notice if as_of else None),
@@ -95,6 +89,55 @@ def layout(**params):
             ),
         ]
     )
+
+
+DRILL_LABELS = {
+    "band": "Health band",
+    "inputs": "Health inputs",
+    "validation_band": "Band 90 days before a renewal (last 4 quarters)",
+    "as_of": "As of",
+    "q": "Search",
+}
+
+
+def drill_chips(params: dict) -> html.Div | None:
+    """One chip per filter or drill value, each with a link to the same list without it."""
+    query = {
+        k: (v if isinstance(v, list) else [v]) for k, v in params.items() if v not in (None, "")
+    }
+    labels = {**DIMENSION_LABELS, **DRILL_LABELS}
+    owners = _owner_names()
+    chips = []
+    for key, values in query.items():
+        if key not in labels:
+            continue
+        for value in values:
+            rest = {**query, key: [v for v in values if v != value]}
+            shown = owners.get(value, value) if key == "owner" else value
+            chips.append(
+                html.Span(
+                    [
+                        f"{labels[key]}: {shown} ",
+                        dcc.Link(
+                            "×",
+                            href="/accounts"
+                            + ("?" + urlencode(rest, doseq=True) if any(rest.values()) else ""),
+                            className="chip-remove",
+                            title="Remove this filter",
+                        ),
+                    ],
+                    className="drill-chip",
+                )
+            )
+    return html.Div(chips, className="drill-chips mb-2", id="accounts-chips") if chips else None
+
+
+def _owner_names() -> dict[str, str]:
+    try:
+        options = dimension_options(get_database())["owner"]
+    except ServiceError:
+        return {}
+    return {o["value"]: o["label"] for o in options}
 
 
 def _view(data):

@@ -23,9 +23,11 @@ from pages._shared import (
 )
 from services import health
 from services.db import get_database
+from services.filters import DIMENSION_LABELS
 from services.health_model import COMPONENT_LABELS
 from services.metrics import metric
 from services.portfolio import portfolio_kpis
+from services.retention import renewal_rate
 
 dash.register_page(
     __name__, path="/", name="Portfolio health", title="Portfolio health · CS Ops Console", order=0
@@ -35,6 +37,11 @@ GRAPH_CONFIG = {"displayModeBar": False}
 STORE = "portfolio-view"
 KPI_ROW = "portfolio-kpis"
 MEASURE = "portfolio-measure"
+MIX_BY = "portfolio-mix-by"
+MIX_BY_OPTIONS = [
+    {"label": DIMENSION_LABELS[d].replace(" (CSM)", ""), "value": d}
+    for d in ("segment", "region", "team", "tier")
+]
 BAND_MIX = "portfolio-band-mix"
 BAND_HISTORY = "portfolio-band-history"
 OWNERS = "portfolio-owners"
@@ -120,8 +127,16 @@ def layout(**params):
                         [
                             dbc.Col(
                                 panel(
-                                    "Health band mix by segment",
+                                    "Health band mix",
                                     dcc.Graph(id=BAND_MIX, config=GRAPH_CONFIG),
+                                    tools=dcc.Dropdown(
+                                        id=MIX_BY,
+                                        options=MIX_BY_OPTIONS,
+                                        value="segment",
+                                        clearable=False,
+                                        searchable=False,
+                                        className="mix-by",
+                                    ),
                                     help_text=metric("health_score").definition
                                     + " Click a bar to list its accounts.",
                                 ),
@@ -231,18 +246,24 @@ def render_kpis(data):
 
 @callback(
     Output(BAND_MIX, "figure"),
-    Output(BAND_HISTORY, "figure"),
     Input(STORE, "data"),
     Input(MEASURE, "value"),
+    Input(MIX_BY, "value"),
 )
-@guarded(figures=2)
-def render_band_charts(data, measure):
-    """Redraws both band charts. Called when: the view or the ARR/accounts toggle changes."""
+@guarded(figures=1)
+def render_band_mix(data, measure, by):
+    """Redraws the band mix. Called when: the view, the ARR/accounts toggle or the grouping changes."""
     filters, snapshot = from_store(data)
-    db = get_database()
-    return (
-        charts.band_mix_figure(health.band_mix(db, filters, snapshot), measure),
-        charts.band_history_figure(health.band_history(db, filters, snapshot), measure),
+    return charts.band_mix_figure(health.band_mix(get_database(), filters, snapshot, by), measure)
+
+
+@callback(Output(BAND_HISTORY, "figure"), Input(STORE, "data"), Input(MEASURE, "value"))
+@guarded(figures=1)
+def render_band_history(data, measure):
+    """Redraws the weekly band mix. Called when: the view or the ARR/accounts toggle changes."""
+    filters, snapshot = from_store(data)
+    return charts.band_history_figure(
+        health.band_history(get_database(), filters, snapshot), measure
     )
 
 
@@ -289,6 +310,7 @@ def render_validation(data):
         return fig, empty_state(
             "No renewals closed in the last 4 quarters under these filters.", None
         )
+    rate = renewal_rate(get_database(), filters, v.window_start, v.window_end)
     stats = [
         (
             "Renewals scored",
@@ -310,6 +332,11 @@ def render_validation(data):
             formatting.ratio(v.lift_red),
             metric("health_lift").definition,
         ),
+        (
+            metric("renewal_rate").label + ", same renewals",
+            formatting.percent(rate["renewal_rate"]),
+            metric("renewal_rate").definition,
+        ),
     ]
     return fig, html.Dl(
         [
@@ -330,9 +357,10 @@ def render_validation(data):
     Input(BAND_HISTORY, "clickData"),
     Input(VALIDATION, "clickData"),
     State(STORE, "data"),
+    State(MIX_BY, "value"),
     prevent_initial_call=True,
 )
-def drill_from_charts(mix_click, history_click, validation_click, data):
+def drill_from_charts(mix_click, history_click, validation_click, data, mix_by):
     """Opens the Accounts list behind a clicked bar. Called when: a chart bar is clicked."""
     filters, _ = from_store(data)
     trigger = dash.ctx.triggered_id
@@ -341,7 +369,9 @@ def drill_from_charts(mix_click, history_click, validation_click, data):
     if not custom:
         return no_update
     if trigger == BAND_MIX:
-        return accounts_href(filters.with_values(segment=custom[0]), band=custom[1])
+        return accounts_href(
+            filters.with_values(**{mix_by or "segment": custom[0]}), band=custom[1]
+        )
     if trigger == BAND_HISTORY:
         return accounts_href(filters.with_values(as_of=_date(custom[0])), band=custom[1])
     return accounts_href(filters, validation_band=custom[0])

@@ -245,6 +245,15 @@ def dimension_options(db: Database) -> dict[str, list[dict[str, str]]]:
     }
 
 
+@memoize
+def owner_teams(db: Database) -> dict[str, str]:
+    """Owner CSM id -> team, to narrow the owner filter to the chosen teams."""
+    df = db.query(
+        "SELECT DISTINCT owner_csm_id, team FROM account_dim WHERE owner_csm_id IS NOT NULL"
+    )
+    return dict(zip(df["owner_csm_id"], df["team"], strict=True))
+
+
 @dataclass(frozen=True)
 class Account360:
     """Everything the Account 360 page shows about one account."""

@@ -103,3 +103,28 @@ def trailing_retention(db: Database, filters: Filters, as_of: date) -> dict[str,
             "expansion_arr",
         )
     }
+
+
+@memoize
+def renewal_rate(db: Database, filters: Filters, start: date, end: date) -> dict[str, float | None]:
+    """Renewal rate (ARR) over renewals closed with a renewal date in (start, end].
+
+    Expansion counts only up to the amount that was up for renewal.
+    """
+    where, params = filters.where("ad")
+    df = db.query(
+        f"""
+        SELECT COUNT(*) AS renewals, COALESCE(SUM(r.arr_up_for_renewal), 0) AS arr_up,
+               SUM(LEAST(COALESCE(r.renewed_arr, 0), r.arr_up_for_renewal))
+                   / NULLIF(SUM(r.arr_up_for_renewal), 0) AS renewal_rate
+        FROM renewals r JOIN account_dim ad ON ad.account_id = r.account_id
+        WHERE {where} AND r.outcome <> 'open' AND r.renewal_date > ? AND r.renewal_date <= ?
+        """,
+        [*params, start, end],
+    )
+    row = df.iloc[0]
+    return {
+        "renewals": int(row["renewals"]),
+        "arr_up": float(row["arr_up"]),
+        "renewal_rate": None if pd.isna(row["renewal_rate"]) else float(row["renewal_rate"]),
+    }

@@ -108,3 +108,29 @@ def test_missing_database_tells_how_to_build(dash_duo, tmp_path, use_db):
     dash_duo.start_server(console_app.app)
     dash_duo.wait_for_contains_text(".page-body", "make demo-data", timeout=30)
     assert "No database at" in dash_duo.find_element(".page-body").text
+
+
+def test_drill_chips_show_and_remove_filters(console):
+    console.wait_for_page(url=console.server_url + "/accounts?segment=SMB&band=red")
+    console.wait_for_contains_text("#accounts-chips", "Health band: red", timeout=30)
+    assert "Segment: SMB" in console.find_element("#accounts-chips").text
+    chip = console.driver.find_element(
+        "xpath", "//*[@id='accounts-chips']/span[contains(., 'Health band: red')]/a"
+    )
+    chip.click()
+    console.wait_for_text_to_equal(
+        "#accounts-count",
+        formatting.count(_totals(Filters(segment=("SMB",)), AccountDrill())["accounts"]),
+        timeout=20,
+    )
+    assert "band=red" not in console.driver.current_url
+
+
+def test_account_360_marks_touchpoints_on_usage(console):
+    db = get_database()
+    snapshot = resolve_as_of(db, Filters()).date
+    top = account_page(db, Filters(), AccountDrill(), snapshot, (("arr", "desc"),), 0, 1).iloc[0]
+    console.wait_for_page(url=f"{console.server_url}/accounts/{top['account_id']}")
+    console.wait_for_element("#account360-usage .scatter", timeout=30)
+    legend = console.find_element("#account360-usage .legend").text
+    assert "CSM touchpoint" in legend

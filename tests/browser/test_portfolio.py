@@ -160,3 +160,48 @@ def test_hostile_and_malformed_urls_give_messages_not_errors(console):
     )
     assert not console.driver.find_elements(By.CSS_SELECTOR, ".error-state")
     assert console.get_logs() == []
+
+
+def test_band_mix_by_team_drills_to_that_team(console):
+    console.wait_for_element("#portfolio-band-mix .trace.bars", timeout=30)
+    console.find_element("#portfolio-mix-by").click()
+    wait(
+        console,
+        lambda d: d.find_elements(By.XPATH, "//*[@role='option'][normalize-space(.)='Team']"),
+    )
+    console.driver.find_element(By.XPATH, "//*[@role='option'][normalize-space(.)='Team']").click()
+    console.wait_for_contains_text("#portfolio-band-mix", "Scale Digital", timeout=20)
+    click_bar(console, "portfolio-band-mix", trace_index=2, point_index=0)  # green, smallest team
+    params = query(url_contains(console, "team="))
+    assert params["band"] == ["green"] and len(params["team"]) == 1
+    expected = accounts_count(Filters(team=tuple(params["team"])), AccountDrill(band=("green",)))
+    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
+
+
+def test_team_filter_narrows_the_owner_choices(console):
+    console.wait_for_element("#kpi-value-accounts", timeout=30)
+    choose(console, "filter-team", "Enterprise Americas")
+    url_contains(console, "team=Enterprise+Americas")
+    console.find_element("#filter-owner").click()
+    wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "[role=option]"))
+    labels = [o.text for o in console.driver.find_elements(By.CSS_SELECTOR, "[role=option]")]
+    assert labels and all("(Enterprise Americas)" in label for label in labels)
+
+
+def test_as_of_date_snaps_to_the_weekly_snapshot(console):
+    db = get_database()
+    grid_day = resolve_as_of(db, Filters()).date
+    requested = (
+        grid_day.replace(day=1)
+        if grid_day.day > 7
+        else grid_day.replace(day=10, month=grid_day.month - 1)
+    )
+    console.wait_for_page(url=f"{console.server_url}/?as_of={requested.isoformat()}")
+    snapped = resolve_as_of(db, Filters(as_of=requested))
+    console.wait_for_contains_text(
+        ".notice", f"Showing the weekly snapshot of {snapped.date:%d %b %Y}", timeout=30
+    )
+    kpis = expected_kpis(Filters(as_of=requested))
+    console.wait_for_text_to_equal(
+        "#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=20
+    )

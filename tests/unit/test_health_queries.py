@@ -149,3 +149,13 @@ def test_kpis_and_options(db):
     options = dimension_options(db)
     assert [o["value"] for o in options["segment"]] == ["Enterprise", "SMB"]
     assert {o["value"] for o in options["owner"]} == {"C1", "C2"}
+
+
+def test_renewal_rate_caps_expansion_at_the_amount_up(db):
+    from services.retention import renewal_rate, year_before
+
+    r = renewal_rate(db, Filters(), year_before(D), D)
+    # R1..R5: up 100+300+1000+600+50 = 2050; kept 100+0+800+min(700,600)+50 = 1550
+    assert r["renewals"] == 5 and r["arr_up"] == 2050
+    assert r["renewal_rate"] == pytest.approx(1550 / 2050)
+    assert renewal_rate(db, Filters(segment=("Nope",)), year_before(D), D)["renewal_rate"] is None
