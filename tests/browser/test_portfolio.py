@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 from selenium.webdriver.common.by import By
@@ -191,11 +192,7 @@ def test_team_filter_narrows_the_owner_choices(console):
 def test_as_of_date_snaps_to_the_weekly_snapshot(console):
     db = get_database()
     grid_day = resolve_as_of(db, Filters()).date
-    requested = (
-        grid_day.replace(day=1)
-        if grid_day.day > 7
-        else grid_day.replace(day=10, month=grid_day.month - 1)
-    )
+    requested = grid_day - timedelta(days=10)  # not a multiple of 7: between two snapshots
     console.wait_for_page(url=f"{console.server_url}/?as_of={requested.isoformat()}")
     snapped = resolve_as_of(db, Filters(as_of=requested))
     console.wait_for_contains_text(
