@@ -34,7 +34,7 @@ def filter_bar(
             ),
             xs=12,
             sm=6,
-            lg=2,
+            lg=True,
             className="mb-2",
         )
         for dim, label in DIMENSION_LABELS.items()
@@ -52,7 +52,7 @@ def filter_bar(
         ),
         xs=8,
         sm=4,
-        lg=1,
+        lg=2,
         className="mb-2",
     )
     reset = dbc.Col(
@@ -66,7 +66,7 @@ def filter_bar(
         ),
         xs=4,
         sm=2,
-        lg=1,
+        lg="auto",
         className="mb-2",
     )
     return html.Div(

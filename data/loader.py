@@ -254,6 +254,7 @@ def build_database(
     target: Path,
     as_of: date | None = None,
     derive: Callable[[duckdb.DuckDBPyConnection, date], None] | None = None,
+    memory_limit: str = "8GB",
 ) -> dict[str, int]:
     """Build `target` from the files in `source`; the old file is replaced only on success.
 
@@ -262,6 +263,7 @@ def build_database(
         target: the DuckDB file to (re)place.
         as_of: the data's "today"; defaults to meta.json's as_of_date, else the last usage day.
         derive: builds derived tables (health snapshots, ...) inside the new file.
+        memory_limit: DuckDB's memory limit for the build (beyond it, work spills to disk).
     """
     source, target = Path(source), Path(target)
     if not source.is_dir():
@@ -269,9 +271,7 @@ def build_database(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     # A bounded buffer pool: a 1M-account build spills to disk instead of taking the machine.
-    con = duckdb.connect(
-        str(tmp), config={"memory_limit": os.environ.get("CSOPS_BUILD_MEMORY", "8GB")}
-    )
+    con = duckdb.connect(str(tmp), config={"memory_limit": memory_limit})
     try:
         con.execute(SCHEMA_PATH.read_text())
         columns = contract_columns(con)

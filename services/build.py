@@ -74,7 +74,13 @@ def create_renewal_scores(con) -> None:
 def build(source: Path, target: Path, as_of: date | None = None) -> dict[str, int]:
     """Build `target` from `source`; raises ImportRejected with a user-facing message."""
     try:
-        return build_database(source, target, as_of=as_of, derive=derive_tables)
+        return build_database(
+            source,
+            target,
+            as_of=as_of,
+            derive=derive_tables,
+            memory_limit=load_settings().build_memory,
+        )
     except ImportError_ as exc:
         raise ImportRejected(str(exc)) from exc
 

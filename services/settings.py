@@ -20,6 +20,7 @@ class Settings:
     cache_timeout_seconds: int
     port: int
     duckdb_memory: str
+    build_memory: str
 
 
 def load_settings() -> Settings:
@@ -37,4 +38,5 @@ def load_settings() -> Settings:
         cache_timeout_seconds=int(os.environ.get("CSOPS_CACHE_TIMEOUT", "86400")),
         port=int(os.environ.get("CSOPS_PORT", "8050")),
         duckdb_memory=os.environ.get("CSOPS_DUCKDB_MEMORY", "256MB"),
+        build_memory=os.environ.get("CSOPS_BUILD_MEMORY", "8GB"),
     )
