@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from dash import Input, Output, State, callback, no_update
 from dash.exceptions import PreventUpdate
 
+from components import ids
 from components.charts import empty_figure
 from components.states import error_state
 from services.asof import AsOf, resolve_as_of
@@ -78,6 +80,22 @@ def guarded(*fallback_outputs: Any, figures: int = 0) -> Callable:
 def clicked_row_id(cell: Mapping[str, Any] | None) -> str | None:
     """The row id of an AG Grid `cellClicked` event (None when nothing usable was clicked)."""
     return (cell or {}).get("rowId") or None
+
+
+def link_rows_to_account_360(grid_id: str, store_id: str) -> None:
+    """Register: clicking a row of `grid_id` (row id = account id) opens that Account 360."""
+
+    @callback(
+        Output(ids.URL, "href", allow_duplicate=True),
+        Input(grid_id, "cellClicked"),
+        State(store_id, "data"),
+        prevent_initial_call=True,
+    )
+    def open_account_360(cell, data):
+        """Opens Account 360. Called when: a row of the grid is clicked."""
+        filters, _ = from_store(data)
+        row_id = clicked_row_id(cell)
+        return account_href(row_id, filters) if row_id else no_update
 
 
 def accounts_href(filters: Filters, **drill: Any) -> str:

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components import formatting, ids
+from components import formatting
 from components.grids import (
     accounts_grid,
     search_filter_model,
@@ -17,7 +17,7 @@ from components.grids import (
 )
 from components.shell import page_header
 from components.states import error_state, notice
-from pages._shared import account_href, clicked_row_id, from_store, guarded, view_state
+from pages._shared import from_store, guarded, link_rows_to_account_360, view_state
 from services.accounts import AccountDrill, account_page, account_totals, dimension_options
 from services.db import get_database
 from services.errors import ServiceError
@@ -191,14 +191,4 @@ def serve_rows(request, data):
     }
 
 
-@callback(
-    Output(ids.URL, "href", allow_duplicate=True),
-    Input(GRID, "cellClicked"),
-    State(STORE, "data"),
-    prevent_initial_call=True,
-)
-def open_account(cell, data):
-    """Opens Account 360. Called when: a row of the grid is clicked."""
-    filters, _ = from_store(data)
-    row_id = clicked_row_id(cell)
-    return account_href(row_id, filters) if row_id else no_update
+link_rows_to_account_360(GRID, STORE)

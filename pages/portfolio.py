@@ -14,11 +14,11 @@ from components.kpi import kpi_card
 from components.shell import page_header, panel
 from components.states import empty_state, error_state, notice
 from pages._shared import (
-    account_href,
     accounts_href,
     clicked_row_id,
     from_store,
     guarded,
+    link_rows_to_account_360,
     view_state,
 )
 from services import health
@@ -390,17 +390,7 @@ def drill_from_owner(cell, data):
     return accounts_href(filters.with_values(owner=row_id)) if row_id else no_update
 
 
-@callback(
-    Output(ids.URL, "href", allow_duplicate=True),
-    Input(MOVER_GRID, "cellClicked"),
-    State(STORE, "data"),
-    prevent_initial_call=True,
-)
-def drill_from_mover(cell, data):
-    """Opens Account 360 of a mover. Called when: a row of the movers table is clicked."""
-    filters, _ = from_store(data)
-    row_id = clicked_row_id(cell)
-    return account_href(row_id, filters) if row_id else no_update
+link_rows_to_account_360(MOVER_GRID, STORE)
 
 
 def _date(text: str) -> date:
