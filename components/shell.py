@@ -80,3 +80,8 @@ def panel(
         className="panel h-100",
         **extra,
     )
+
+
+def panel_col(width: int, title: str, body: Any, **panel_kwargs: Any) -> dbc.Col:
+    """A panel in a grid column `width` twelfths wide on large screens."""
+    return dbc.Col(panel(title, body, **panel_kwargs), lg=width, className="mb-3")

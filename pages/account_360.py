@@ -9,7 +9,7 @@ from dash import Input, Output, callback, dcc, html
 
 from components import charts, formatting
 from components.grids import MONEY, records_grid
-from components.shell import page_header, panel
+from components.shell import page_header, panel, panel_col
 from components.states import empty_state, error_state, notice
 from components.theme import BAND_COLORS
 from pages._shared import accounts_href, from_store, guarded, view_state
@@ -26,6 +26,7 @@ dash.register_page(
     nav=False,
 )
 
+GRAPH_CONFIG = {"displayModeBar": False}
 STORE = "account360-view"
 CONTENT = "account360-content"
 
@@ -101,7 +102,7 @@ EXPANSION_COLUMNS = [
 def _table(title: str, key: str, columns, df, width: int, height: int = 300) -> dbc.Col:
     """One history table of the account, titled with its row count."""
     grid = records_grid(f"account360-{key}", columns, height=height, df=df)
-    return dbc.Col(panel(f"{title} ({len(df)})", grid), lg=width, className="mb-3")
+    return panel_col(width, f"{title} ({len(df)})", grid)
 
 
 def _fact(label: str, value: str) -> html.Div:
@@ -157,35 +158,30 @@ def render_account(data):
         className="facts d-flex flex-wrap gap-4 mb-3",
     )
     missing = latest["missing_inputs"] if latest is not None and band else None
+    components = (
+        dcc.Graph(
+            figure=charts.components_figure(latest), id="account360-components", config=GRAPH_CONFIG
+        )
+        if band
+        else empty_state("No health score on this date.", None)
+    )
     health_row = dbc.Row(
         [
-            dbc.Col(
-                panel(
-                    "Health components",
-                    dcc.Graph(
-                        figure=charts.components_figure(latest),
-                        id="account360-components",
-                        config={"displayModeBar": False},
-                    )
-                    if band
-                    else empty_state("No health score on this date.", None),
-                    help_text="Missing inputs score a neutral 50."
-                    + (f" Missing now: {missing}." if missing else ""),
-                ),
-                lg=5,
-                className="mb-3",
+            panel_col(
+                5,
+                "Health components",
+                components,
+                help_text="Missing inputs score a neutral 50."
+                + (f" Missing now: {missing}." if missing else ""),
             ),
-            dbc.Col(
-                panel(
-                    "Health, last 26 weeks",
-                    dcc.Graph(
-                        figure=charts.account_health_figure(acc.health),
-                        id="account360-health",
-                        config={"displayModeBar": False},
-                    ),
+            panel_col(
+                7,
+                "Health, last 26 weeks",
+                dcc.Graph(
+                    figure=charts.account_health_figure(acc.health),
+                    id="account360-health",
+                    config=GRAPH_CONFIG,
                 ),
-                lg=7,
-                className="mb-3",
             ),
         ]
     )
@@ -195,7 +191,7 @@ def render_account(data):
         dcc.Graph(
             figure=charts.usage_figure(acc.usage, seats, acc.touchpoints),
             id="account360-usage",
-            config={"displayModeBar": False},
+            config=GRAPH_CONFIG,
         ),
     )
     tables = dbc.Row(

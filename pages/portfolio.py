@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from components import charts, formatting, ids
 from components.grids import BAND_STYLE, MONEY, PERCENT, SCORE, SIGNED, records_grid, to_records
 from components.kpi import kpi_card
-from components.shell import page_header, panel
+from components.shell import page_header, panel_col
 from components.states import empty_state, error_state, notice
 from pages._shared import (
     accounts_href,
@@ -101,6 +101,21 @@ KPI_DRILL = {
 }
 
 
+MIX_HELP = metric("health_score").definition + " Click a bar to list its accounts."
+HISTORY_HELP = (
+    "Share of ARR (or accounts) in each band at each weekly snapshot. "
+    "Click a bar to list those accounts as of that week."
+)
+MOVERS_HELP = (
+    metric("health_drop_30d").definition
+    + " The driver is the component whose weighted score fell most."
+)
+VALIDATION_HELP = (
+    "Renewals closed in the last 4 quarters, grouped by the band the account had "
+    "90 days before its renewal date. Click a bar for the accounts."
+)
+
+
 def layout(**params):
     data, _, as_of = view_state(params)
     subtitle = (
@@ -113,6 +128,67 @@ def layout(**params):
         inline=True,
         className="small measure-toggle",
     )
+    mix_by = dcc.Dropdown(
+        id=MIX_BY,
+        options=MIX_BY_OPTIONS,
+        value="segment",
+        clearable=False,
+        searchable=False,
+        className="mix-by",
+    )
+    views = [
+        dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
+        dbc.Row(
+            [
+                panel_col(
+                    6,
+                    "Health band mix",
+                    dcc.Graph(id=BAND_MIX, config=GRAPH_CONFIG),
+                    tools=mix_by,
+                    help_text=MIX_HELP,
+                ),
+                panel_col(
+                    6,
+                    "Weekly band mix, last 26 weeks",
+                    dcc.Graph(id=BAND_HISTORY, config=GRAPH_CONFIG),
+                    help_text=HISTORY_HELP,
+                ),
+            ]
+        ),
+        dbc.Row(
+            [
+                panel_col(
+                    7,
+                    "Health by owner (CSM)",
+                    [
+                        html.Div(id=OWNERS),
+                        records_grid(OWNER_GRID, OWNER_COLUMNS, "owner_csm_id", 380),
+                    ],
+                    help_text="Click a row to list that CSM's accounts.",
+                ),
+                panel_col(
+                    5,
+                    "Biggest movers (4 weeks)",
+                    [
+                        html.Div(id=MOVERS),
+                        records_grid(MOVER_GRID, MOVER_COLUMNS, "account_id", 380),
+                    ],
+                    help_text=MOVERS_HELP,
+                ),
+            ]
+        ),
+        dbc.Row(
+            [
+                panel_col(
+                    7,
+                    "Health model validation",
+                    dcc.Graph(id=VALIDATION, config=GRAPH_CONFIG),
+                    help_text=VALIDATION_HELP,
+                ),
+                panel_col(5, "Does the score predict losses?", html.Div(id=VALIDATION_STATS)),
+            ]
+        ),
+    ]
     return html.Div(
         [
             dcc.Store(id=STORE, data=data),
@@ -120,96 +196,7 @@ def layout(**params):
             error_state(data["error"])
             if "error" in data
             else notice(as_of.notice if as_of else None),
-            html.Div(
-                [
-                    dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
-                    dbc.Row(
-                        [
-                            dbc.Col(
-                                panel(
-                                    "Health band mix",
-                                    dcc.Graph(id=BAND_MIX, config=GRAPH_CONFIG),
-                                    tools=dcc.Dropdown(
-                                        id=MIX_BY,
-                                        options=MIX_BY_OPTIONS,
-                                        value="segment",
-                                        clearable=False,
-                                        searchable=False,
-                                        className="mix-by",
-                                    ),
-                                    help_text=metric("health_score").definition
-                                    + " Click a bar to list its accounts.",
-                                ),
-                                lg=6,
-                                className="mb-3",
-                            ),
-                            dbc.Col(
-                                panel(
-                                    "Weekly band mix, last 26 weeks",
-                                    dcc.Graph(id=BAND_HISTORY, config=GRAPH_CONFIG),
-                                    help_text="Share of ARR (or accounts) in each band at each weekly snapshot. "
-                                    "Click a bar to list those accounts as of that week.",
-                                ),
-                                lg=6,
-                                className="mb-3",
-                            ),
-                        ]
-                    ),
-                    dbc.Row(
-                        [
-                            dbc.Col(
-                                panel(
-                                    "Health by owner (CSM)",
-                                    [
-                                        html.Div(id=OWNERS),
-                                        records_grid(
-                                            OWNER_GRID, OWNER_COLUMNS, "owner_csm_id", 380
-                                        ),
-                                    ],
-                                    help_text="Click a row to list that CSM's accounts.",
-                                ),
-                                lg=7,
-                                className="mb-3",
-                            ),
-                            dbc.Col(
-                                panel(
-                                    "Biggest movers (4 weeks)",
-                                    [
-                                        html.Div(id=MOVERS),
-                                        records_grid(MOVER_GRID, MOVER_COLUMNS, "account_id", 380),
-                                    ],
-                                    help_text=metric("health_drop_30d").definition
-                                    + " The driver is the component whose weighted score fell most.",
-                                ),
-                                lg=5,
-                                className="mb-3",
-                            ),
-                        ]
-                    ),
-                    dbc.Row(
-                        [
-                            dbc.Col(
-                                panel(
-                                    "Health model validation",
-                                    dcc.Graph(id=VALIDATION, config=GRAPH_CONFIG),
-                                    help_text="Renewals closed in the last 4 quarters, grouped by the band the "
-                                    "account had 90 days before its renewal date. Click a bar for the accounts.",
-                                ),
-                                lg=7,
-                                className="mb-3",
-                            ),
-                            dbc.Col(
-                                panel(
-                                    "Does the score predict losses?", html.Div(id=VALIDATION_STATS)
-                                ),
-                                lg=5,
-                                className="mb-3",
-                            ),
-                        ]
-                    ),
-                ],
-                style={"display": "none"} if "error" in data else {},
-            ),
+            html.Div(views, style={"display": "none"} if "error" in data else {}),
         ]
     )
 
