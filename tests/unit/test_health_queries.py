@@ -159,3 +159,18 @@ def test_renewal_rate_caps_expansion_at_the_amount_up(db):
     assert r["renewals"] == 5 and r["arr_up"] == 2050
     assert r["renewal_rate"] == pytest.approx(1550 / 2050)
     assert renewal_rate(db, Filters(segment=("Nope",)), year_before(D), D)["renewal_rate"] is None
+
+
+def test_account_360_facts_and_unknown_account(db):
+    from services.accounts import account_360
+
+    acc = account_360(db, "S2", D)
+    assert acc.facts["name"] == "Account S2" and acc.facts["owner_name"] == "Ana Adams"
+    assert list(acc.renewals["renewal_date"].dt.date) == [RENEWAL_DAY, D - timedelta(days=400)]
+    # Its weekly snapshots within 26 weeks: D - 98, D - 28 and D.
+    assert [d.date() for d in acc.health["snapshot_date"]] == [
+        D - timedelta(days=98),
+        D - timedelta(days=28),
+        D,
+    ]
+    assert account_360(db, "NOPE", D) is None

@@ -92,3 +92,35 @@ def test_swapped_file_is_picked_up(tmp_path):
     )
     assert db.info().build_id != first
     assert db.scalar("SELECT COUNT(*) FROM accounts") == 2
+
+
+def test_parquet_sources_report_rows_too(tmp_path):
+    import pandas as pd
+
+    source = write_source(tmp_path / "pq", {"accounts": [account("A")], "contracts": [CONTRACT]})
+    (source / "accounts.csv").unlink()
+    pd.DataFrame([account("A"), account("B"), account("A")]).to_parquet(source / "accounts.parquet")
+    with pytest.raises(
+        ImportRejected,
+        match=r"accounts\.parquet, row 3, column account_id: duplicate key 'A' \(first at row 1\)",
+    ):
+        build(source, tmp_path / "x.duckdb", as_of=AS_OF)
+
+
+def test_a_new_import_invalidates_cached_results(tmp_path, monkeypatch):
+    from services import cache
+    from services.filters import Filters
+    from services.retention import arr_at
+
+    monkeypatch.setenv("CSOPS_CACHE_DIR", str(tmp_path / "cache"))
+    cache.configure("filesystem")
+    db = _good(tmp_path)
+    assert arr_at(db, Filters(), AS_OF)["arr"] == 10
+    assert arr_at(db, Filters(), AS_OF)["arr"] == 10  # served from the cache
+    bigger = CONTRACT | {"arr": 25}
+    build(
+        write_source(tmp_path / "v2", {"accounts": [account("A")], "contracts": [bigger]}),
+        db.path,
+        as_of=AS_OF,
+    )
+    assert arr_at(db, Filters(), AS_OF)["arr"] == 25
