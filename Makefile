@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8050
 ACCOUNTS ?= 5000
+BENCH_SIZES ?= 5000 100000
 CSOPS_DB ?= data/csops.duckdb
 export CSOPS_DB
 
@@ -42,7 +43,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 bench: install
-	$(PY) -m bench.run
+	$(PY) -m bench.run --sizes $(BENCH_SIZES)
 
 clean:
 	rm -rf $(VENV) .bench .cache data/demo data/csops.duckdb
