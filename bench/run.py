@@ -105,7 +105,14 @@ def filter_variants(db) -> list:
 def service_calls(db, snapshot: date, account_ids: list[str]):
     """(name, function(filters, i)) for every service call the three pages make."""
     from services import health
-    from services.accounts import AccountDrill, account_360, account_page, account_totals
+    from services.accounts import (
+        AccountDrill,
+        account_360,
+        account_page,
+        account_totals,
+        dimension_options,
+        owner_teams,
+    )
     from services.portfolio import portfolio_kpis
     from services.retention import renewal_rate, year_before
 
@@ -139,18 +146,8 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
             ),
         ),
         ("account 360", lambda f, i: account_360(db, account_ids[i % len(account_ids)], snapshot)),
+        ("shell: filter options", lambda f, i: (dimension_options(db), owner_teams(db))),
     ]
-
-
-def uncached(fn: Callable) -> Callable:
-    """Call a service with the result cache switched off."""
-    from services import cache
-
-    def run(*args):
-        cache.configure("null")
-        return fn(*args)
-
-    return run
 
 
 def bench_services(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample]]:
@@ -376,6 +373,11 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                     "account360-view.data": {**view(Filters()), "account_id": ids[i % len(ids)]}
                 },
             ),
+            (
+                "shell: filter bar from the URL",
+                "filter-owner.options",
+                lambda f, i: {"url.search": f.to_search()},
+            ),
         ]
         cold, warm = [], []
         for name, fragment, values in cases:
@@ -434,6 +436,7 @@ HTTP_TO_SERVICE = {
         "accounts: totals (band=red)",
     ],
     "account 360": ["account 360"],
+    "shell: filter bar from the URL": ["shell: filter options"],
 }
 
 
