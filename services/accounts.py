@@ -14,9 +14,9 @@ from services.db import Database
 from services.errors import InvalidFilter
 from services.filters import Filters
 from services.health import MOVER_WINDOW_DAYS, VALIDATION_LEAD_DAYS
+from services.health_model import BANDS
 from services.retention import year_before
 
-BAND_VALUES = ("green", "yellow", "red")
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
 SORTABLE = {
     "name": "ad.name",
@@ -35,24 +35,6 @@ SORTABLE = {
     "missing_inputs": "h.missing_inputs",
     "account_id": "ad.account_id",
 }
-LIST_COLUMNS = (
-    "account_id",
-    "name",
-    "segment",
-    "region",
-    "coverage_tier",
-    "owner_name",
-    "team",
-    "arr",
-    "health_score",
-    "band",
-    "health_change",
-    "missing_inputs",
-    "next_renewal_date",
-    "renewal_arr",
-    "forecast_category",
-    "lifecycle_stage",
-)
 
 
 @dataclass(frozen=True)
@@ -79,7 +61,7 @@ class AccountDrill:
         unknown = [
             b
             for b in bands + ((first("validation_band"),) if first("validation_band") else ())
-            if b not in BAND_VALUES
+            if b not in BANDS
         ]
         if unknown:
             raise InvalidFilter(
