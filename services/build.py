@@ -29,7 +29,8 @@ from services.health_model import (
 )
 from services.settings import load_settings
 
-SNAPSHOT_WEEKS = 70  # 26-week history + 90 days before renewals of the past 4 quarters
+SNAPSHOT_WEEKS = 70
+HEALTH_CHUNK_ACCOUNTS = 100_000  # 26-week history + 90 days before renewals of the past 4 quarters
 
 
 def derive_tables(con, as_of: date, params: HealthParams = DEFAULT_HEALTH) -> None:
@@ -45,10 +46,24 @@ def derive_tables(con, as_of: date, params: HealthParams = DEFAULT_HEALTH) -> No
         "CREATE TABLE snapshot_dates AS SELECT CAST(unnest(?) AS DATE) AS snapshot_date",
         [[d.isoformat() for d in dates]],
     )
+    # Scored in ranges of accounts: the usage windows of a million accounts at once need more
+    # scratch space than a machine has; a range at a time keeps it to one range's worth.
+    ids = [
+        r[0] for r in con.execute("SELECT account_id FROM accounts ORDER BY account_id").fetchall()
+    ]
+    bounds = [None, *ids[HEALTH_CHUNK_ACCOUNTS::HEALTH_CHUNK_ACCOUNTS], None]
     con.execute(
-        "CREATE TABLE health_snapshots AS " + HEALTH_SQL + " ORDER BY snapshot_date, account_id",
-        health_sql_params(dates, params),
+        "CREATE TEMP TABLE scored AS " + HEALTH_SQL + " LIMIT 0", health_sql_params(dates, params)
     )
+    for first_id, end_id in zip(bounds, bounds[1:], strict=False):
+        con.execute(
+            "INSERT INTO scored " + HEALTH_SQL, health_sql_params(dates, params, first_id, end_id)
+        )
+    # Clustered by date: every page reads one snapshot date (or a range of them).
+    con.execute(
+        "CREATE TABLE health_snapshots AS SELECT * FROM scored ORDER BY snapshot_date, account_id"
+    )
+    con.execute("DROP TABLE scored")
     create_renewal_scores(con)
 
 

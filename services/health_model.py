@@ -56,6 +56,8 @@ WITH snap AS (SELECT DISTINCT CAST(unnest($dates) AS DATE) AS d),
 active AS (
     SELECT s.d, c.account_id, SUM(c.arr) AS arr, SUM(c.seats) AS contract_seats
     FROM snap s JOIN contracts c ON c.start_date <= s.d AND s.d < c.end_date
+    WHERE ($first_id IS NULL OR c.account_id >= $first_id)
+      AND ($end_id IS NULL OR c.account_id < $end_id)
     GROUP BY s.d, c.account_id
     HAVING SUM(c.arr) > 0
 ),
@@ -69,6 +71,8 @@ usage_cum AS (
            SUM(active_users) OVER w AS cum_users,
            COUNT(*) OVER w AS cum_days
     FROM usage_daily
+    WHERE ($first_id IS NULL OR account_id >= $first_id)
+      AND ($end_id IS NULL OR account_id < $end_id)
     WINDOW w AS (PARTITION BY account_id ORDER BY day
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
@@ -161,10 +165,14 @@ FROM weighted
 
 
 def health_sql_params(
-    dates: Sequence[date], params: HealthParams = DEFAULT_HEALTH
+    dates: Sequence[date],
+    params: HealthParams = DEFAULT_HEALTH,
+    first_id: str | None = None,
+    end_id: str | None = None,
 ) -> dict[str, Any]:
-    """Named parameters for HEALTH_SQL."""
+    """Named parameters for HEALTH_SQL; [first_id, end_id) limits it to a range of accounts."""
     values: dict[str, Any] = asdict(params)
+    values["first_id"], values["end_id"] = first_id, end_id
     values["w_total"] = sum(params.weights().values())
     values["dates"] = [d.isoformat() for d in dates]
     return values

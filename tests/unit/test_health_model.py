@@ -2,9 +2,11 @@
 
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 
 from services.asof import snapshot_dates
+from services.db import Database
 from services.health_model import HealthParams, weekly_grid
 from tests.unit.tiny import account, build_tiny
 
@@ -192,3 +194,17 @@ def test_no_snapshot_before_the_first_contract(tmp_path):
 def test_weekly_grid_and_weights():
     assert weekly_grid(D, 3) == [D - timedelta(days=14), D - timedelta(days=7), D]
     assert sum(HealthParams().weights().values()) == 100
+
+
+def test_scoring_in_account_ranges_gives_the_same_snapshots(db, tmp_path, monkeypatch):
+    import services.build
+
+    whole = db.query("SELECT * FROM health_snapshots ORDER BY snapshot_date, account_id")
+    monkeypatch.setattr(services.build, "HEALTH_CHUNK_ACCOUNTS", 1)  # one account per range
+    source = tmp_path / "source"
+    services.build.build(source, tmp_path / "chunked.duckdb", as_of=D)
+    chunked = Database(tmp_path / "chunked.duckdb").query(
+        "SELECT * FROM health_snapshots ORDER BY snapshot_date, account_id"
+    )
+    assert len(whole) > 3
+    pd.testing.assert_frame_equal(whole, chunked)
