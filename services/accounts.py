@@ -101,19 +101,30 @@ class AccountDrill:
         return parts
 
 
-def _list_sql(filters: Filters, drill: AccountDrill, snapshot: date) -> tuple[str, list[Any]]:
-    """FROM ... WHERE of the Accounts list and its parameters, in textual order."""
+NEXT_RENEWAL_SQL = """
+    SELECT account_id, MIN(renewal_date) AS renewal_date,
+           arg_min(arr_up_for_renewal, renewal_date) AS arr_up_for_renewal,
+           arg_min(forecast_category, renewal_date) AS forecast_category
+    FROM renewals WHERE renewal_date > ? {accounts} GROUP BY account_id
+"""
+NEXT_RENEWAL_FIELDS = ("next_renewal_date", "renewal_arr")
+
+
+def _list_sql(
+    filters: Filters, drill: AccountDrill, snapshot: date, with_next_renewal: bool = False
+) -> tuple[str, list[Any]]:
+    """FROM ... WHERE of the Accounts list and its parameters, in textual order.
+
+    The next-renewal join (`nr`) is costly at 1M accounts; it is added only when sorting by it.
+    """
     sql = """
         FROM account_dim ad
         LEFT JOIN health_snapshots p ON p.account_id = ad.account_id AND p.snapshot_date = ?
-        LEFT JOIN (
-            SELECT account_id, MIN(renewal_date) AS renewal_date,
-                   arg_min(arr_up_for_renewal, renewal_date) AS arr_up_for_renewal,
-                   arg_min(forecast_category, renewal_date) AS forecast_category
-            FROM renewals WHERE renewal_date > ? GROUP BY account_id
-        ) nr ON nr.account_id = ad.account_id
     """
-    bind: list[Any] = [snapshot - timedelta(days=MOVER_WINDOW_DAYS), snapshot]
+    bind: list[Any] = [snapshot - timedelta(days=MOVER_WINDOW_DAYS)]
+    if with_next_renewal:
+        sql += f" LEFT JOIN ({NEXT_RENEWAL_SQL.format(accounts='')}) nr ON nr.account_id = ad.account_id"
+        bind.append(snapshot)
     if drill.validation_band:
         # The accounts behind one band of the validation panel: not necessarily customers today.
         sql += """
@@ -166,26 +177,37 @@ def account_page(
     limit: int = 100,
 ) -> pd.DataFrame:
     """One page of the Accounts list, sorted server-side (sort = ((field, 'asc'|'desc'), ...))."""
-    from_where, bind = _list_sql(filters, drill, snapshot)
-    order = [
-        f"{SORTABLE[f]} {'DESC' if d == 'desc' else 'ASC'} NULLS LAST"
-        for f, d in sort
-        if f in SORTABLE
-    ] or ["h.arr DESC NULLS LAST"]
-    order.append("ad.account_id")
-    return db.query(
+    sort = tuple((f, d) for f, d in sort if f in SORTABLE)
+    by_renewal = any(f in NEXT_RENEWAL_FIELDS for f, _ in sort)
+    from_where, bind = _list_sql(filters, drill, snapshot, with_next_renewal=by_renewal)
+    order = [f"{SORTABLE[f]} {'DESC' if d == 'desc' else 'ASC'} NULLS LAST" for f, d in sort]
+    order = [*(order or ["h.arr DESC NULLS LAST"]), "ad.account_id"]
+    rows = db.query(
         f"""
         SELECT ad.account_id, ad.name, ad.segment, ad.region, ad.coverage_tier, ad.owner_name,
                ad.team, COALESCE(h.arr, 0) AS arr, h.health_score, h.band,
                ROUND(h.health_score - p.health_score, 1) AS health_change, h.missing_inputs,
-               nr.renewal_date AS next_renewal_date, nr.arr_up_for_renewal AS renewal_arr,
-               nr.forecast_category, ad.lifecycle_stage
+               ad.lifecycle_stage
         {from_where}
         ORDER BY {", ".join(order)}
         LIMIT ? OFFSET ?
         """,
         [*bind, max(1, min(int(limit), 1000)), max(0, int(start))],
     )
+    # Next renewal for just this page's accounts (left merge keeps the page order).
+    renewals = db.query(
+        NEXT_RENEWAL_SQL.format(accounts="AND list_contains(?, account_id)"),
+        [snapshot, rows["account_id"].tolist()],
+    ).rename(columns={"renewal_date": "next_renewal_date", "arr_up_for_renewal": "renewal_arr"})
+    page = rows.merge(renewals, on="account_id", how="left")
+    columns = [
+        *rows.columns[:-1],
+        "next_renewal_date",
+        "renewal_arr",
+        "forecast_category",
+        "lifecycle_stage",
+    ]
+    return page[columns]
 
 
 def account_rows_for_export(

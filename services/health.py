@@ -21,36 +21,34 @@ MOVER_WINDOW_DAYS = 28  # four weekly snapshots: the grid's closest match to "30
 @memoize
 def health_summary(db: Database, filters: Filters, snapshot: date) -> dict[str, float | None]:
     """Average health, % of ARR in red, coverage, ARR and customers at one snapshot."""
-    where, params = filters.where("ad")
+    where, params = filters.where("hc")
     df = db.query(
         f"""
-        SELECT COUNT(*) AS accounts, COALESCE(SUM(h.arr), 0) AS arr,
-               AVG(h.health_score) AS avg_health,
-               SUM(h.arr) FILTER (WHERE h.band = 'red') / NULLIF(SUM(h.arr), 0) AS pct_arr_red,
-               COUNT(*) FILTER (WHERE h.missing_inputs IS NULL) / NULLIF(COUNT(*), 0) AS health_coverage
-        FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
-        WHERE {where} AND h.snapshot_date = ?
+        SELECT COALESCE(SUM(hc.accounts), 0) AS accounts, COALESCE(SUM(hc.arr), 0) AS arr,
+               SUM(hc.health_sum) / NULLIF(SUM(hc.accounts), 0) AS avg_health,
+               COALESCE(SUM(hc.arr) FILTER (WHERE hc.band = 'red'), 0)
+                   / NULLIF(SUM(hc.arr), 0) AS pct_arr_red,
+               SUM(hc.complete) / NULLIF(SUM(hc.accounts), 0) AS health_coverage
+        FROM health_cube hc
+        WHERE {where} AND hc.snapshot_date = ?
         """,
         [*params, snapshot],
     )
     row = df.iloc[0]
-    out = {k: (None if pd.isna(row[k]) else float(row[k])) for k in df.columns}
-    if out["pct_arr_red"] is None and out["arr"]:
-        out["pct_arr_red"] = 0.0
-    return out
+    return {k: (None if pd.isna(row[k]) else float(row[k])) for k in df.columns}
 
 
 @memoize
 def band_mix(db: Database, filters: Filters, snapshot: date, by: str = "segment") -> pd.DataFrame:
     """Accounts and ARR per (group, band) at one snapshot."""
-    where, params = filters.where("ad")
+    where, params = filters.where("hc")
     column = DIMENSIONS[by] if by in DIMENSIONS else "segment"
     return db.query(
         f"""
-        SELECT ad.{column} AS grp, h.band, COUNT(*) AS accounts, SUM(h.arr) AS arr
-        FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
-        WHERE {where} AND h.snapshot_date = ?
-        GROUP BY ALL ORDER BY grp, h.band
+        SELECT hc.{column} AS grp, hc.band, SUM(hc.accounts) AS accounts, SUM(hc.arr) AS arr
+        FROM health_cube hc
+        WHERE {where} AND hc.snapshot_date = ?
+        GROUP BY ALL ORDER BY grp, hc.band
         """,
         [*params, snapshot],
     )
@@ -59,14 +57,14 @@ def band_mix(db: Database, filters: Filters, snapshot: date, by: str = "segment"
 @memoize
 def band_history(db: Database, filters: Filters, end: date, weeks: int = 26) -> pd.DataFrame:
     """Accounts and ARR per band for each weekly snapshot in the `weeks` up to `end`."""
-    where, params = filters.where("ad")
+    where, params = filters.where("hc")
     start = end - timedelta(days=7 * (weeks - 1))
     return db.query(
         f"""
-        SELECT h.snapshot_date, h.band, COUNT(*) AS accounts, SUM(h.arr) AS arr
-        FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
-        WHERE {where} AND h.snapshot_date BETWEEN ? AND ?
-        GROUP BY ALL ORDER BY h.snapshot_date, h.band
+        SELECT hc.snapshot_date, hc.band, SUM(hc.accounts) AS accounts, SUM(hc.arr) AS arr
+        FROM health_cube hc
+        WHERE {where} AND hc.snapshot_date BETWEEN ? AND ?
+        GROUP BY ALL ORDER BY hc.snapshot_date, hc.band
         """,
         [*params, start, end],
     )
@@ -80,17 +78,18 @@ def health_by_owner(
 
     The `limit` owners with the highest share of ARR in red; `owners_total` counts them all.
     """
-    where, params = filters.where("ad")
+    where, params = filters.where("hc")
     return db.query(
         f"""
-        SELECT ad.owner_csm_id, ad.owner_name, ad.team, COUNT(*) AS accounts,
-               SUM(h.arr) AS arr, ROUND(AVG(h.health_score), 1) AS avg_health,
-               COALESCE(SUM(h.arr) FILTER (WHERE h.band = 'red'), 0) / NULLIF(SUM(h.arr), 0) AS pct_arr_red,
-               COUNT(*) FILTER (WHERE h.band = 'red') AS red_accounts,
+        SELECT hc.owner_csm_id, hc.owner_name, hc.team, SUM(hc.accounts) AS accounts,
+               SUM(hc.arr) AS arr, ROUND(SUM(hc.health_sum) / SUM(hc.accounts), 1) AS avg_health,
+               COALESCE(SUM(hc.arr) FILTER (WHERE hc.band = 'red'), 0)
+                   / NULLIF(SUM(hc.arr), 0) AS pct_arr_red,
+               COALESCE(SUM(hc.accounts) FILTER (WHERE hc.band = 'red'), 0) AS red_accounts,
                COUNT(*) OVER () AS owners_total
-        FROM health_snapshots h JOIN account_dim ad ON ad.account_id = h.account_id
-        WHERE {where} AND h.snapshot_date = ?
-        GROUP BY ALL ORDER BY pct_arr_red DESC, arr DESC, ad.owner_csm_id
+        FROM health_cube hc
+        WHERE {where} AND hc.snapshot_date = ?
+        GROUP BY ALL ORDER BY pct_arr_red DESC, arr DESC, hc.owner_csm_id
         LIMIT ?
         """,
         [*params, snapshot, limit],

@@ -6,6 +6,7 @@ from datetime import date
 
 import pandas as pd
 
+from services.asof import snapshot_dates
 from services.cache import memoize
 from services.db import Database
 from services.filters import DIMENSIONS, Filters
@@ -85,9 +86,35 @@ def cohort_movement(
     )
 
 
+@memoize
+def _retention_from_cube(db: Database, filters: Filters, snapshot: date) -> pd.DataFrame:
+    where, params = filters.where("rc")
+    return db.query(
+        f"""
+        SELECT SUM(start_arr) AS start_arr, SUM(end_arr) AS end_arr,
+               SUM(churned_arr) AS churned_arr, SUM(contraction_arr) AS contraction_arr,
+               SUM(expansion_arr) AS expansion_arr,
+               (SUM(start_arr) - SUM(churned_arr) - SUM(contraction_arr))
+                   / NULLIF(SUM(start_arr), 0) AS grr,
+               SUM(end_arr) / NULLIF(SUM(start_arr), 0) AS nrr,
+               SUM(logos_retained) / NULLIF(SUM(logos_start), 0) AS logo_retention
+        FROM retention_cube rc WHERE {where} AND rc.snapshot_date = ?
+        HAVING SUM(start_arr) > 0
+        """,
+        [*params, snapshot],
+    )
+
+
 def trailing_retention(db: Database, filters: Filters, as_of: date) -> dict[str, float | None]:
-    """GRR, NRR and logo retention over the 12 months to `as_of` (None when no cohort)."""
-    df = cohort_movement(db, filters, year_before(as_of), as_of)
+    """GRR, NRR and logo retention over the 12 months to `as_of` (None when no cohort).
+
+    On a snapshot date the answer comes from `retention_cube` (summed at build time); on any
+    other date it is computed from contracts. Both follow the same definition.
+    """
+    if as_of in snapshot_dates(db):
+        df = _retention_from_cube(db, filters, as_of)
+    else:
+        df = cohort_movement(db, filters, year_before(as_of), as_of)
     if df.empty:
         return {"grr": None, "nrr": None, "logo_retention": None, "start_arr": 0.0}
     row = df.iloc[0]

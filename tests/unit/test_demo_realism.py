@@ -62,3 +62,25 @@ def test_arr_is_heavy_tailed(demo):
         "GROUP BY 1"
     ).set_index("segment")["arr"]
     assert medians["Enterprise"] >= 10 * medians["SMB"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(), Filters(segment=("SMB",)), Filters(team=("Scale Digital",), region=("EMEA",))],
+)
+def test_build_time_aggregates_agree_with_the_direct_queries(demo, filters):
+    from services.accounts import AccountDrill, account_totals
+    from services.health import health_summary
+    from services.retention import cohort_movement, year_before
+
+    as_of = resolve_as_of(demo, Filters()).date
+    cube = trailing_retention(demo, filters, as_of)
+    direct = cohort_movement(demo, filters, year_before(as_of), as_of).iloc[0]
+    for key in ("grr", "nrr", "logo_retention", "churned_arr", "expansion_arr"):
+        assert cube[key] == pytest.approx(float(direct[key]))
+    summary = health_summary(demo, filters, as_of)
+    listed = account_totals(demo, filters, AccountDrill(), as_of)
+    assert (summary["accounts"], summary["arr"]) == (
+        listed["accounts"],
+        pytest.approx(listed["arr"]),
+    )

@@ -3,11 +3,12 @@
 from datetime import date, timedelta
 
 import duckdb
+import pandas as pd
 import pytest
 
 from services import health
 from services.accounts import AccountDrill, account_page, account_totals, dimension_options
-from services.build import create_renewal_scores
+from services.build import create_health_aggregates
 from services.db import Database
 from services.filters import Filters
 from services.portfolio import portfolio_kpis
@@ -77,7 +78,7 @@ def db(tmp_path):
         "missing_inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    create_renewal_scores(con)
+    create_health_aggregates(con)
     con.close()
     return Database(built.path)
 
@@ -174,3 +175,16 @@ def test_account_360_facts_and_unknown_account(db):
         D,
     ]
     assert account_360(db, "NOPE", D) is None
+
+
+def test_accounts_list_next_renewal_with_and_without_sorting_by_it(db):
+    by_arr = account_page(db, Filters(), AccountDrill(), D, (), 0, 10)
+    assert list(by_arr.account_id) == ["E1", "E2", "S2", "S1"]
+    e1 = by_arr.set_index("account_id").loc["E1"]
+    assert e1.next_renewal_date.date() == D + timedelta(days=30) and e1.renewal_arr == 800
+    assert by_arr.set_index("account_id").loc["S1"].next_renewal_date is pd.NaT
+    by_renewal = account_page(
+        db, Filters(), AccountDrill(), D, (("next_renewal_date", "asc"),), 0, 10
+    )
+    assert list(by_renewal.account_id) == ["E1", "E2", "S1", "S2"]  # then account id (no renewal)
+    assert list(by_renewal.columns) == list(by_arr.columns)
