@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dash_ag_grid as dag
@@ -118,12 +119,15 @@ def accounts_grid(grid_id: str, search: str = "") -> dag.AgGrid:
 
 
 def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows for a grid: dates as ISO text, missing values as null."""
-    data = df.copy()
+    """Rows for a grid: dates as ISO text, missing values as null.
+
+    Goes through pandas' JSON writer: several times faster than `astype(object).where(...)`.
+    """
+    data = df.copy(deep=False)
     for col in data.columns:
         if pd.api.types.is_datetime64_any_dtype(data[col]):
             data[col] = data[col].dt.strftime("%Y-%m-%d")
-    return data.astype(object).where(data.notna(), None).to_dict("records")
+    return json.loads(data.to_json(orient="records", date_format="iso"))
 
 
 def records_grid(

@@ -110,3 +110,20 @@ def test_guarded_callbacks_show_messages_not_tracebacks():
     assert second["layout"]["annotations"][0]["text"] == first["layout"]["annotations"][0]["text"]
     message, rows = table_crashes()
     assert "Something went wrong" in message.children and rows == []
+
+
+def test_grid_records_use_iso_dates_and_null():
+    from components.grids import to_records
+
+    df = pd.DataFrame(
+        {
+            "arr": [1.5, None],
+            "day": pd.to_datetime(["2026-01-02", None]),
+            "name": ["x", None],
+            "flag": [True, False],
+        }
+    )
+    assert to_records(df) == [
+        {"arr": 1.5, "day": "2026-01-02", "name": "x", "flag": True},
+        {"arr": None, "day": None, "name": None, "flag": False},
+    ]
