@@ -82,8 +82,14 @@ def clicked_row_id(cell: Mapping[str, Any] | None) -> str | None:
     return (cell or {}).get("rowId") or None
 
 
-def link_rows_to_account_360(grid_id: str, store_id: str) -> None:
-    """Register: clicking a row of `grid_id` (row id = account id) opens that Account 360."""
+def link_grid_rows(
+    grid_id: str, store_id: str, href_for: Callable[[str, Filters], str] | None = None
+) -> None:
+    """Register: clicking a row of `grid_id` navigates to `href_for(row id, filters)`.
+
+    By default the row id is an account id and the row opens that Account 360.
+    """
+    href_for = href_for or account_href
 
     @callback(
         Output(ids.URL, "href", allow_duplicate=True),
@@ -91,11 +97,11 @@ def link_rows_to_account_360(grid_id: str, store_id: str) -> None:
         State(store_id, "data"),
         prevent_initial_call=True,
     )
-    def open_account_360(cell, data):
-        """Opens Account 360. Called when: a row of the grid is clicked."""
+    def open_row(cell, data):
+        """Opens the page behind a row. Called when: a row of the grid is clicked."""
         filters, _ = from_store(data)
         row_id = clicked_row_id(cell)
-        return account_href(row_id, filters) if row_id else no_update
+        return href_for(row_id, filters) if row_id else no_update
 
 
 def accounts_href(filters: Filters, **drill: Any) -> str:

@@ -17,7 +17,7 @@ from components.grids import (
 )
 from components.shell import page_header
 from components.states import error_state, notice
-from pages._shared import from_store, guarded, link_rows_to_account_360, view_state
+from pages._shared import from_store, guarded, link_grid_rows, view_state
 from services.accounts import AccountDrill, account_page, account_totals, dimension_options
 from services.db import get_database
 from services.errors import ServiceError
@@ -191,4 +191,4 @@ def serve_rows(request, data):
     }
 
 
-link_rows_to_account_360(GRID, STORE)
+link_grid_rows(GRID, STORE)

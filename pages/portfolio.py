@@ -15,10 +15,9 @@ from components.shell import page_header, panel_col
 from components.states import empty_state, error_state, notice
 from pages._shared import (
     accounts_href,
-    clicked_row_id,
     from_store,
     guarded,
-    link_rows_to_account_360,
+    link_grid_rows,
     view_state,
 )
 from services import health
@@ -364,20 +363,10 @@ def drill_from_charts(mix_click, history_click, validation_click, data, mix_by):
     return accounts_href(filters, validation_band=custom[0])
 
 
-@callback(
-    Output(ids.URL, "href", allow_duplicate=True),
-    Input(OWNER_GRID, "cellClicked"),
-    State(STORE, "data"),
-    prevent_initial_call=True,
+link_grid_rows(
+    OWNER_GRID, STORE, lambda owner, filters: accounts_href(filters.with_values(owner=owner))
 )
-def drill_from_owner(cell, data):
-    """Opens the owner's accounts. Called when: a row of the owner table is clicked."""
-    filters, _ = from_store(data)
-    row_id = clicked_row_id(cell)
-    return accounts_href(filters.with_values(owner=row_id)) if row_id else no_update
-
-
-link_rows_to_account_360(MOVER_GRID, STORE)
+link_grid_rows(MOVER_GRID, STORE)
 
 
 def _date(text: str) -> date:

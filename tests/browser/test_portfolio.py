@@ -202,3 +202,13 @@ def test_as_of_date_snaps_to_the_weekly_snapshot(console):
     console.wait_for_text_to_equal(
         "#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=20
     )
+
+
+def test_mover_row_opens_account_360(console):
+    cell = console.wait_for_element(
+        "#portfolio-movers-grid .ag-row[row-index='0'] [col-id='name']", timeout=30
+    )
+    name = cell.text
+    cell.click()
+    url_contains(console, "/accounts/A")
+    console.wait_for_contains_text(".page-header h1", name, timeout=20)
