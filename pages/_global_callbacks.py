@@ -5,10 +5,11 @@ from __future__ import annotations
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from components import ids
-from services.accounts import dimension_options, owner_teams
+from services.accounts import dimension_options, owner_options_matching, owner_teams
 from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
 from services.filters import DIMENSIONS, Filters, parse_query
+from services.settings import load_settings
 
 FILTER_KEYS = (*DIMENSIONS, "as_of")
 
@@ -36,6 +37,10 @@ def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
                 for o in options
                 if teams.get(o["value"]) in filters.team or o["value"] in filters.owner
             ]
+        if dim == "owner" and len(options) > load_settings().max_owner_options:
+            # Thousands of CSMs would make every answer heavy: send the chosen ones and let
+            # typing load the rest (see `search_owners`).
+            options = [o for o in options if o["value"] in filters.owner]
         values = {o["value"] for o in options}
         options += [
             {"label": f"{v[:40]} (not in the data)", "value": v}
@@ -93,6 +98,30 @@ def sync_filters(search, *values):
         for dim, opts in zip(dims, _options_with(filters), strict=True)
     ]
     return (_search_with_filters(search, filters), *keep, *options, no_update)
+
+
+@callback(
+    Output(ids.filter_id("owner"), "options", allow_duplicate=True),
+    Input(ids.filter_id("owner"), "search_value"),
+    State(ids.filter_id("owner"), "value"),
+    State(ids.filter_id("owner"), "options"),
+    State(ids.filter_id("team"), "value"),
+    prevent_initial_call=True,
+)
+def search_owners(text, chosen, shown, teams):
+    """Loads owners matching the typed text when the list is too long to send whole.
+
+    Called when: the user types in the owner filter.
+    """
+    db = get_database()
+    if (
+        len(text or "") < 2
+        or len(dimension_options(db)["owner"]) <= load_settings().max_owner_options
+    ):
+        return no_update
+    kept = [o for o in shown or [] if o["value"] in (chosen or [])]
+    found = owner_options_matching(db, text, tuple(teams or ()))
+    return kept + [o for o in found if o["value"] not in (chosen or [])]
 
 
 @callback(

@@ -110,6 +110,12 @@ NEXT_RENEWAL_SQL = """
 NEXT_RENEWAL_FIELDS = ("next_renewal_date", "renewal_arr")
 
 
+def contains_pattern(text: str) -> str:
+    """ILIKE pattern (with ESCAPE '\\') matching `text` anywhere, wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _list_sql(
     filters: Filters, drill: AccountDrill, snapshot: date, with_next_renewal: bool = False
 ) -> tuple[str, list[Any]]:
@@ -151,8 +157,7 @@ def _list_sql(
             "(ad.name ILIKE ? ESCAPE '\\' OR ad.account_id ILIKE ? ESCAPE '\\' "
             "OR ad.owner_name ILIKE ? ESCAPE '\\')"
         )
-        escaped = drill.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        bind += ["%" + escaped + "%"] * 3
+        bind += [contains_pattern(drill.search)] * 3
     return sql + " WHERE " + " AND ".join(clauses), bind
 
 
@@ -256,6 +261,24 @@ def owner_teams(db: Database) -> dict[str, str]:
         "SELECT DISTINCT owner_csm_id, team FROM account_dim WHERE owner_csm_id IS NOT NULL"
     )
     return dict(zip(df["owner_csm_id"], df["team"], strict=True))
+
+
+def owner_options_matching(
+    db: Database, text: str, teams: tuple[str, ...] = (), limit: int = 50
+) -> list[dict[str, str]]:
+    """Owner dropdown options whose name contains `text` (optionally within teams)."""
+    team_filter = Filters(team=teams).where("ad")
+    df = db.query(
+        f"""
+        SELECT DISTINCT ad.owner_csm_id AS value, ad.owner_name || ' (' || ad.team || ')' AS label
+        FROM account_dim ad
+        WHERE {team_filter[0]} AND ad.owner_csm_id IS NOT NULL
+          AND ad.owner_name ILIKE ? ESCAPE '\\'
+        ORDER BY label LIMIT ?
+        """,
+        [*team_filter[1], contains_pattern(text[:60]), limit],
+    )
+    return df.to_dict("records")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class Settings:
     port: int
     duckdb_memory: str
     build_memory: str
+    max_owner_options: int
 
 
 def load_settings() -> Settings:
@@ -39,4 +40,5 @@ def load_settings() -> Settings:
         port=int(os.environ.get("CSOPS_PORT", "8050")),
         duckdb_memory=os.environ.get("CSOPS_DUCKDB_MEMORY", "256MB"),
         build_memory=os.environ.get("CSOPS_BUILD_MEMORY", "8GB"),
+        max_owner_options=int(os.environ.get("CSOPS_MAX_OWNER_OPTIONS", "1000")),
     )

@@ -212,3 +212,18 @@ def test_mover_row_opens_account_360(console):
     cell.click()
     url_contains(console, "/accounts/A")
     console.wait_for_contains_text(".page-header h1", name, timeout=20)
+
+
+def test_owner_filter_loads_matches_as_you_type_when_there_are_many(console, monkeypatch):
+    monkeypatch.setenv("CSOPS_MAX_OWNER_OPTIONS", "10")  # the demo's 39 CSMs count as "many"
+    console.wait_for_page(url=console.server_url + "/")
+    console.wait_for_element("#kpi-value-accounts", timeout=30)
+    console.find_element("#filter-owner").click()
+    search = console.wait_for_element(".dash-dropdown-search", timeout=10)
+    assert not console.driver.find_elements(By.CSS_SELECTOR, "[role=option]")
+    search.send_keys("Ana")
+    wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "[role=option]"))
+    labels = [o.text for o in console.driver.find_elements(By.CSS_SELECTOR, "[role=option]")]
+    assert labels and all("ana" in label.lower() for label in labels)
+    console.driver.find_elements(By.CSS_SELECTOR, "[role=option]")[0].click()
+    url_contains(console, "owner=")

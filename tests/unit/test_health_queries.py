@@ -188,3 +188,13 @@ def test_accounts_list_next_renewal_with_and_without_sorting_by_it(db):
     )
     assert list(by_renewal.account_id) == ["E1", "E2", "S1", "S2"]  # then account id (no renewal)
     assert list(by_renewal.columns) == list(by_arr.columns)
+
+
+def test_owner_search_matches_names_within_teams(db):
+    from services.accounts import owner_options_matching
+
+    assert owner_options_matching(db, "ana") == [{"value": "C1", "label": "Ana Adams (East)"}]
+    assert owner_options_matching(db, "a", ("West",)) == [
+        {"value": "C2", "label": "Ben Baker (West)"}
+    ]
+    assert owner_options_matching(db, "%") == []  # a wildcard is just a character
