@@ -68,13 +68,19 @@ OWNER_COLUMNS = [
     },
 ]
 MOVER_COLUMNS = [
-    {"field": "name", "headerName": "Account", "minWidth": 150, "cellClass": "link-cell"},
+    {
+        "field": "name",
+        "headerName": "Account",
+        "minWidth": 130,
+        "flex": 2,
+        "cellClass": "link-cell",
+    },
     {
         "field": "change",
-        "headerName": "Δ health",
+        "headerName": "Change",
         "valueFormatter": SIGNED,
         "type": "rightAligned",
-        "minWidth": 80,
+        "minWidth": 88,
         "maxWidth": 95,
     },
     {
@@ -86,7 +92,7 @@ MOVER_COLUMNS = [
         "type": "rightAligned",
     },
     {"field": "band", "cellStyle": BAND_STYLE, "minWidth": 70, "maxWidth": 85},
-    {"field": "driver", "headerName": "Driver", "minWidth": 100},
+    {"field": "driver", "headerName": "Driver", "minWidth": 118},
 ]
 # KPI card -> drill parameters of the Accounts list (None: the card has no account list).
 KPI_DRILL = {
