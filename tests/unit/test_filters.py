@@ -7,7 +7,7 @@ import pytest
 from services.errors import InvalidFilter
 from services.filters import Filters, parse_query
 from services.retention import arr_at
-from tests.unit.tiny import account, build_tiny
+from tests.unit.tiny import account, build_tiny, contract
 
 HOSTILE = ["'; DROP TABLE accounts; --", "<script>alert(1)</script>", "Unknown segment"]
 
@@ -57,16 +57,7 @@ def test_hostile_values_match_nothing_and_harm_nothing(tmp_path):
         tmp_path,
         {
             "accounts": [account("A")],
-            "contracts": [
-                dict(
-                    contract_id="K",
-                    account_id="A",
-                    start_date="2026-01-01",
-                    end_date="2027-01-01",
-                    arr=10,
-                    seats=1,
-                )
-            ],
+            "contracts": [contract("A", "2026-01-01", "2027-01-01")],
         },
         date(2026, 6, 30),
     )

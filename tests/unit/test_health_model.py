@@ -8,7 +8,7 @@ import pytest
 from services.asof import snapshot_dates
 from services.db import Database
 from services.health_model import HealthParams, weekly_grid
-from tests.unit.tiny import account, build_tiny
+from tests.unit.tiny import account, build_tiny, contract
 
 D = date(2026, 6, 30)
 
@@ -173,16 +173,7 @@ def test_no_snapshot_before_the_first_contract(tmp_path):
         tmp_path,
         {
             "accounts": [account("X")],
-            "contracts": [
-                dict(
-                    contract_id="K",
-                    account_id="X",
-                    start_date="2026-06-01",
-                    end_date="2027-06-01",
-                    arr=10,
-                    seats=1,
-                )
-            ],
+            "contracts": [contract("X", "2026-06-01", "2027-06-01")],
         },
         D,
     )

@@ -7,12 +7,10 @@ import pytest
 from services.build import build
 from services.db import Database
 from services.errors import DataUnavailable, ImportRejected
-from tests.unit.tiny import account, build_tiny, write_source
+from tests.unit.tiny import account, build_tiny, contract, write_source
 
 AS_OF = date(2026, 6, 30)
-CONTRACT = dict(
-    contract_id="K", account_id="A", start_date="2026-01-01", end_date="2027-01-01", arr=10, seats=1
-)
+CONTRACT = contract("A", "2026-01-01", "2027-01-01", contract_id="K")
 
 
 def _good(tmp_path):

@@ -39,6 +39,19 @@ def account(
     }
 
 
+def contract(
+    account_id: str, start: str, end: str, arr: float = 10, seats: int = 1, contract_id: str = ""
+) -> dict[str, Any]:
+    return {
+        "contract_id": contract_id or f"K-{account_id}-{start}",
+        "account_id": account_id,
+        "start_date": start,
+        "end_date": end,
+        "arr": arr,
+        "seats": seats,
+    }
+
+
 def write_source(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for table in SOURCE_TABLES:
