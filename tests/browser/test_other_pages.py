@@ -99,6 +99,7 @@ def test_definitions_page_lists_every_metric(console):
 def test_404_page(console):
     console.wait_for_page(url=console.server_url + "/no/such/page")
     console.wait_for_contains_text(".not-found", "Page not found", timeout=30)
+    screenshot(console, "not-found")
 
 
 def test_missing_database_tells_how_to_build(dash_duo, tmp_path, use_db):
