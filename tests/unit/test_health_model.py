@@ -17,6 +17,33 @@ def day(offset: int) -> str:
     return (D + timedelta(days=offset)).isoformat()
 
 
+def ticket(
+    ticket_id: str, account_id: str, opened: int, closed: int | None, priority: str, escalated: bool
+) -> dict:
+    """A support ticket opened (and maybe closed) at 09:00 on days offset from D."""
+    return dict(
+        ticket_id=ticket_id,
+        account_id=account_id,
+        opened_at=day(opened) + " 09:00:00",
+        closed_at=None if closed is None else day(closed) + " 09:00:00",
+        priority=priority,
+        category="Bug",
+        escalated=escalated,
+    )
+
+
+def touch(touchpoint_id: str, account_id: str, offset: int) -> dict:
+    """A video check-in by C1 at 10:00 on the day `offset` from D."""
+    return dict(
+        touchpoint_id=touchpoint_id,
+        account_id=account_id,
+        csm_id="C1",
+        occurred_at=day(offset) + " 10:00:00",
+        type="check-in",
+        channel="video",
+    )
+
+
 def usage(account_id: str, first: int, last: int, users: int) -> list[dict]:
     return [
         dict(
@@ -50,57 +77,16 @@ def db(tmp_path):
     ]
     usage_rows = usage("H1", -89, -30, 4) + usage("H1", -29, 0, 6) + usage("H3", -89, 0, 0)
     tickets = [
-        dict(
-            ticket_id="T1",
-            account_id="H1",
-            opened_at=day(-10) + " 09:00:00",
-            closed_at=None,
-            priority="P1",
-            category="Bug",
-            escalated=False,
-        ),
-        dict(
-            ticket_id="T2",
-            account_id="H1",
-            opened_at=day(-20) + " 09:00:00",
-            closed_at=day(-15) + " 09:00:00",
-            priority="P3",
-            category="Bug",
-            escalated=True,
-        ),
+        ticket("T1", "H1", opened=-10, closed=None, priority="P1", escalated=False),
+        ticket("T2", "H1", opened=-20, closed=-15, priority="P3", escalated=True),
         # Closed before the date: not open, not escalated.
-        dict(
-            ticket_id="T3",
-            account_id="H1",
-            opened_at=day(-40) + " 09:00:00",
-            closed_at=day(-39) + " 09:00:00",
-            priority="P2",
-            category="Bug",
-            escalated=False,
-        ),
+        ticket("T3", "H1", opened=-40, closed=-39, priority="P2", escalated=False),
     ]
     nps = [
         dict(response_id="N1", account_id="H1", responded_at=day(-100) + " 10:00:00", score=9),
         dict(response_id="N2", account_id="H3", responded_at=day(-400) + " 10:00:00", score=3),
     ]
-    touches = [
-        dict(
-            touchpoint_id="P1",
-            account_id="H1",
-            csm_id="C1",
-            occurred_at=day(-45) + " 10:00:00",
-            type="check-in",
-            channel="video",
-        ),
-        dict(
-            touchpoint_id="P2",
-            account_id="H3",
-            csm_id="C1",
-            occurred_at=day(-200) + " 10:00:00",
-            type="check-in",
-            channel="video",
-        ),
-    ]
+    touches = [touch("P1", "H1", -45), touch("P2", "H3", -200)]
     return build_tiny(
         tmp_path,
         {
