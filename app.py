@@ -14,10 +14,10 @@ from components.shell import navbar
 from components.states import error_state
 from components.theme import register_template
 from services import cache
-from services.accounts import dimension_options
 from services.asof import snapshot_dates
 from services.db import get_database
 from services.errors import ServiceError
+from services.filter_options import dimension_options
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 register_template()

@@ -85,7 +85,7 @@ def ensure_database(accounts: int) -> tuple[Path, dict]:
 
 
 def filter_variants(db) -> list:
-    from services.accounts import dimension_options
+    from services.filter_options import dimension_options
     from services.filters import Filters
 
     options = dimension_options(db)
@@ -105,14 +105,9 @@ def filter_variants(db) -> list:
 def service_calls(db, snapshot: date, account_ids: list[str]):
     """(name, function(filters, i)) for every service call the three pages make."""
     from services import health
-    from services.accounts import (
-        AccountDrill,
-        account_360,
-        account_page,
-        account_totals,
-        dimension_options,
-        owner_teams,
-    )
+    from services.account_360 import account_360
+    from services.account_list import AccountDrill, account_page, account_totals
+    from services.filter_options import dimension_options, owner_teams
     from services.portfolio import portfolio_kpis
     from services.retention import renewal_rate, year_before
 
@@ -152,7 +147,7 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
 
 def bench_services(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample]]:
     from services import cache
-    from services.accounts import AccountDrill, account_page
+    from services.account_list import AccountDrill, account_page
     from services.asof import resolve_as_of
     from services.db import Database
     from services.filters import Filters
@@ -297,7 +292,7 @@ def worker_memory_mb(proc: subprocess.Popen) -> list[float]:
 
 
 def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], list[float]]:
-    from services.accounts import AccountDrill, account_page
+    from services.account_list import AccountDrill, account_page
     from services.asof import resolve_as_of
     from services.db import Database
     from services.filters import Filters

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, request
 
-from services.accounts import AccountDrill, account_rows_for_export
+from services.account_list import AccountDrill, account_rows_for_export
 from services.asof import resolve_as_of
 from services.db import get_database
 from services.errors import ServiceError

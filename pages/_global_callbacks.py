@@ -5,9 +5,9 @@ from __future__ import annotations
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from components import ids
-from services.accounts import dimension_options, owner_options_matching, owner_teams
 from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
+from services.filter_options import dimension_options, owner_options_matching, owner_teams
 from services.filters import DIMENSIONS, Filters, parse_query
 from services.settings import load_settings
 

@@ -13,7 +13,7 @@ from components.shell import page_header, panel, panel_col
 from components.states import empty_state, error_state, notice
 from components.theme import BAND_COLORS
 from pages._shared import accounts_href, from_store, guarded, view_state
-from services.accounts import account_360
+from services.account_360 import account_360
 from services.db import get_database
 from services.filters import Filters
 

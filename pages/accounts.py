@@ -18,9 +18,10 @@ from components.grids import (
 from components.shell import page_header
 from components.states import error_state, notice
 from pages._shared import from_store, guarded, link_grid_rows, view_state
-from services.accounts import AccountDrill, account_page, account_totals, dimension_options
+from services.account_list import AccountDrill, account_page, account_totals
 from services.db import get_database
 from services.errors import ServiceError
+from services.filter_options import dimension_options
 from services.filters import DIMENSION_LABELS
 
 dash.register_page(

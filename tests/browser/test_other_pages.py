@@ -8,7 +8,7 @@ import io
 import requests
 
 from components import formatting
-from services.accounts import AccountDrill, account_page, account_totals
+from services.account_list import AccountDrill, account_page, account_totals
 from services.asof import resolve_as_of
 from services.db import get_database
 from services.filters import Filters

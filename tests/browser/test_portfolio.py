@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 from selenium.webdriver.common.by import By
 
 from components import formatting
-from services.accounts import AccountDrill, account_totals
+from services.account_list import AccountDrill, account_totals
 from services.asof import resolve_as_of
 from services.db import get_database
 from services.filters import Filters

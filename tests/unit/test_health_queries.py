@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from services import health
-from services.accounts import AccountDrill, account_page, account_totals, dimension_options
+from services.account_list import AccountDrill, account_page, account_totals
 from services.build import create_health_aggregates
 from services.db import Database
+from services.filter_options import dimension_options
 from services.filters import Filters
 from services.portfolio import portfolio_kpis
 from tests.unit.tiny import account, build_tiny
@@ -163,7 +164,7 @@ def test_renewal_rate_caps_expansion_at_the_amount_up(db):
 
 
 def test_account_360_facts_and_unknown_account(db):
-    from services.accounts import account_360
+    from services.account_360 import account_360
 
     acc = account_360(db, "S2", D)
     assert acc.facts["name"] == "Account S2" and acc.facts["owner_name"] == "Ana Adams"
@@ -191,7 +192,7 @@ def test_accounts_list_next_renewal_with_and_without_sorting_by_it(db):
 
 
 def test_owner_search_matches_names_within_teams(db):
-    from services.accounts import owner_options_matching
+    from services.filter_options import owner_options_matching
 
     assert owner_options_matching(db, "ana") == [{"value": "C1", "label": "Ana Adams (East)"}]
     assert owner_options_matching(db, "a", ("West",)) == [

@@ -1,0 +1,93 @@
+"""Account 360: everything known about one account up to an as-of date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from services.cache import memoize
+from services.db import Database
+
+
+@dataclass(frozen=True)
+class Account360:
+    """Everything the Account 360 page shows about one account."""
+
+    facts: dict[str, Any]
+    health: pd.DataFrame
+    usage: pd.DataFrame
+    tickets: pd.DataFrame
+    nps: pd.DataFrame
+    touchpoints: pd.DataFrame
+    contracts: pd.DataFrame
+    renewals: pd.DataFrame
+    expansions: pd.DataFrame
+
+
+@memoize
+def account_360(db: Database, account_id: str, as_of: date) -> Account360 | None:
+    """One account's full history up to `as_of`; None if the account does not exist."""
+    facts = db.query(
+        """
+        SELECT ad.*, (SELECT COALESCE(SUM(arr), 0) FROM contracts c
+                      WHERE c.account_id = ad.account_id AND c.start_date <= ? AND ? < c.end_date) AS arr,
+               (SELECT COALESCE(SUM(seats), 0) FROM contracts c
+                      WHERE c.account_id = ad.account_id AND c.start_date <= ? AND ? < c.end_date) AS contract_seats,
+               (SELECT MIN(renewal_date) FROM renewals r
+                      WHERE r.account_id = ad.account_id AND r.renewal_date > ?) AS next_renewal_date
+        FROM account_dim ad WHERE ad.account_id = ?
+        """,
+        [as_of, as_of, as_of, as_of, as_of, account_id],
+    )
+    if facts.empty:
+        return None
+    year_ago = as_of - timedelta(days=365)
+    end_ts = as_of + timedelta(days=1)
+    return Account360(
+        facts=facts.iloc[0].to_dict(),
+        health=db.query(
+            "SELECT * FROM health_snapshots WHERE account_id = ? AND snapshot_date <= ? "
+            "AND snapshot_date > ? ORDER BY snapshot_date",
+            [account_id, as_of, as_of - timedelta(days=7 * 26)],
+        ),
+        usage=db.query(
+            "SELECT day, active_users, events, features_used FROM usage_daily "
+            "WHERE account_id = ? AND day > ? AND day <= ? ORDER BY day",
+            [account_id, year_ago, as_of],
+        ),
+        tickets=db.query(
+            "SELECT ticket_id, opened_at, closed_at, priority, category, escalated "
+            "FROM tickets WHERE account_id = ? AND opened_at < ? ORDER BY opened_at DESC",
+            [account_id, end_ts],
+        ),
+        nps=db.query(
+            "SELECT responded_at, score, comment FROM nps_responses WHERE account_id = ? "
+            "AND responded_at < ? ORDER BY responded_at DESC",
+            [account_id, end_ts],
+        ),
+        touchpoints=db.query(
+            "SELECT t.occurred_at, t.type, t.channel, c.name AS csm FROM touchpoints t "
+            "LEFT JOIN csms c ON c.csm_id = t.csm_id WHERE t.account_id = ? "
+            "AND t.occurred_at < ? ORDER BY t.occurred_at DESC",
+            [account_id, end_ts],
+        ),
+        contracts=db.query(
+            "SELECT contract_id, start_date, end_date, arr, seats FROM contracts "
+            "WHERE account_id = ? ORDER BY start_date DESC",
+            [account_id],
+        ),
+        renewals=db.query(
+            "SELECT renewal_date, arr_up_for_renewal, forecast_category, risk_reason, "
+            "has_close_plan, outcome, renewed_arr, closed_date FROM renewals "
+            "WHERE account_id = ? ORDER BY renewal_date DESC",
+            [account_id],
+        ),
+        expansions=db.query(
+            "SELECT created_date, close_date, type, stage, amount_arr, outcome "
+            "FROM expansions WHERE account_id = ? ORDER BY created_date DESC",
+            [account_id],
+        ),
+    )
