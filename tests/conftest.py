@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -12,7 +13,8 @@ from selenium.webdriver.chrome.options import Options
 from services import cache
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_CACHE = ROOT / ".cache" / "test-demo"
+# A helper building with changed sources can point this elsewhere (CSOPS_TEST_DEMO_DIR).
+DEMO_CACHE = Path(os.environ.get("CSOPS_TEST_DEMO_DIR", ROOT / ".cache" / "test-demo"))
 
 
 def pytest_setup_options():
@@ -35,14 +37,17 @@ def pytest_setup_options():
 
 
 def _source_fingerprint() -> str:
-    files = [
-        ROOT / "data" / "generate_demo.py",
-        ROOT / "data" / "loader.py",
-        ROOT / "data" / "schema.sql",
-        ROOT / "services" / "build.py",
-        ROOT / "services" / "health_model.py",
-    ]
-    return str(sum(int(f.stat().st_mtime_ns) + f.stat().st_size for f in files))
+    """Hash of every file that can change the demo database: generator, loader, schema, services."""
+    digest = hashlib.sha256()
+    for f in sorted(
+        [
+            *(ROOT / "data").glob("*.py"),
+            *(ROOT / "data").glob("*.sql"),
+            *(ROOT / "services").glob("*.py"),
+        ]
+    ):
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
 
 
 @pytest.fixture(scope="session")
