@@ -45,6 +45,52 @@ def arr_at(db: Database, filters: Filters, day: date) -> dict[str, float]:
     return {"arr": float(df.at[0, "arr"]), "accounts": int(df.at[0, "accounts"])}
 
 
+# Cohort movement, defined once (ARCHITECTURE §4). The cohort is every account with a0 > 0;
+# new logos are excluded. `build.py` sums the same definition into `retention_cube`.
+MOVEMENTS = ("churned", "contracted", "expanded", "flat")
+MOVEMENT_SQL = """
+    CASE WHEN a1 = 0 THEN 'churned'
+         WHEN a1 > 0 AND a1 < a0 THEN 'contracted'
+         WHEN a1 > a0 THEN 'expanded'
+         ELSE 'flat' END
+"""
+
+
+def cohort_sql(accounts: str) -> str:
+    """One row per cohort account of `accounts` (a relation with account_id): a0, a1, movement.
+
+    Binds four parameters after those of `accounts`: start, start, end, end.
+    """
+    return f"""
+        SELECT account_id, a0, a1, {MOVEMENT_SQL} AS movement FROM (
+            SELECT c.account_id,
+                   COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= ? AND ? < c.end_date), 0) AS a0,
+                   COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= ? AND ? < c.end_date), 0) AS a1
+            FROM contracts c JOIN {accounts} acc_ ON acc_.account_id = c.account_id
+            GROUP BY c.account_id
+        ) WHERE a0 > 0
+    """
+
+
+def cohort_params(start: date, end: date) -> list[date]:
+    return [start, start, end, end]
+
+
+# Sums over cohort rows (a0, a1, movement), then the ratios over those sums.
+MOVEMENT_SUMS_SQL = """
+    COALESCE(SUM(a0), 0) AS start_arr, COALESCE(SUM(a1), 0) AS end_arr,
+    COALESCE(SUM(a0) FILTER (WHERE movement = 'churned'), 0) AS churned_arr,
+    COALESCE(SUM(a0 - a1) FILTER (WHERE movement = 'contracted'), 0) AS contraction_arr,
+    COALESCE(SUM(a1 - a0) FILTER (WHERE movement = 'expanded'), 0) AS expansion_arr,
+    COUNT(*) AS logos_start, COUNT(*) FILTER (WHERE a1 > 0) AS logos_retained
+"""
+RATIOS_SQL = """
+    (start_arr - churned_arr - contraction_arr) / NULLIF(start_arr, 0) AS grr,
+    end_arr / NULLIF(start_arr, 0) AS nrr,
+    logos_retained / NULLIF(logos_start, 0) AS logo_retention
+"""
+
+
 @memoize
 def cohort_movement(
     db: Database, filters: Filters, start: date, end: date, by: str | None = None
@@ -58,31 +104,15 @@ def cohort_movement(
         f"""
         WITH acc AS (
             SELECT ad.account_id, {_group_expr(by)} AS grp FROM account_dim ad WHERE {where}
-        ), per_account AS (
-            SELECT c.account_id,
-                   COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= ? AND ? < c.end_date), 0) AS a0,
-                   COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= ? AND ? < c.end_date), 0) AS a1
-            FROM contracts c JOIN acc ON acc.account_id = c.account_id
-            GROUP BY c.account_id
+        ), cohort AS ({cohort_sql("acc")}
         ), moved AS (
-            SELECT acc.grp,
-                   SUM(a0) AS start_arr, SUM(a1) AS end_arr,
-                   SUM(CASE WHEN a1 = 0 THEN a0 ELSE 0 END) AS churned_arr,
-                   SUM(CASE WHEN a1 > 0 AND a1 < a0 THEN a0 - a1 ELSE 0 END) AS contraction_arr,
-                   SUM(CASE WHEN a1 > a0 THEN a1 - a0 ELSE 0 END) AS expansion_arr,
-                   COUNT(*) AS logos_start,
-                   COUNT(*) FILTER (WHERE a1 > 0) AS logos_retained
-            FROM per_account JOIN acc ON acc.account_id = per_account.account_id
-            WHERE a0 > 0
+            SELECT acc.grp, {MOVEMENT_SUMS_SQL}
+            FROM cohort JOIN acc ON acc.account_id = cohort.account_id
             GROUP BY acc.grp
         )
-        SELECT *,
-               (start_arr - churned_arr - contraction_arr) / NULLIF(start_arr, 0) AS grr,
-               end_arr / NULLIF(start_arr, 0) AS nrr,
-               logos_retained / NULLIF(logos_start, 0) AS logo_retention
-        FROM moved ORDER BY grp
+        SELECT *, {RATIOS_SQL} FROM moved ORDER BY grp
         """,
-        [*params, start, start, end, end],
+        [*params, *cohort_params(start, end)],
     )
 
 
@@ -91,15 +121,13 @@ def _retention_from_cube(db: Database, filters: Filters, snapshot: date) -> pd.D
     where, params = filters.where("rc")
     return db.query(
         f"""
-        SELECT SUM(start_arr) AS start_arr, SUM(end_arr) AS end_arr,
-               SUM(churned_arr) AS churned_arr, SUM(contraction_arr) AS contraction_arr,
-               SUM(expansion_arr) AS expansion_arr,
-               (SUM(start_arr) - SUM(churned_arr) - SUM(contraction_arr))
-                   / NULLIF(SUM(start_arr), 0) AS grr,
-               SUM(end_arr) / NULLIF(SUM(start_arr), 0) AS nrr,
-               SUM(logos_retained) / NULLIF(SUM(logos_start), 0) AS logo_retention
-        FROM retention_cube rc WHERE {where} AND rc.snapshot_date = ?
-        HAVING SUM(start_arr) > 0
+        SELECT *, {RATIOS_SQL} FROM (
+            SELECT SUM(start_arr) AS start_arr, SUM(end_arr) AS end_arr,
+                   SUM(churned_arr) AS churned_arr, SUM(contraction_arr) AS contraction_arr,
+                   SUM(expansion_arr) AS expansion_arr, SUM(logos_start) AS logos_start,
+                   SUM(logos_retained) AS logos_retained
+            FROM retention_cube rc WHERE {where} AND rc.snapshot_date = ?
+            HAVING SUM(start_arr) > 0)
         """,
         [*params, snapshot],
     )
