@@ -3,13 +3,15 @@
 Every table of `schema.sql` is read from `<folder>/<table>.parquet`, `<table>.csv` or a
 `<table>/` folder of such files, checked column by column (types, required values, allowed
 values, duplicate keys, references to accounts and CSMs), and inserted. Errors name the file,
-row and column. The file is written next to the target and renamed into place only after
-everything succeeded, so a failed import leaves the previous database intact.
+row and column. Each build is a new versioned file in `<target>.builds/`; the target is a
+symlink swapped to it only after everything succeeded, so a failed import leaves the previous
+database intact and readers move to the new file without reopening a path they already hold.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import uuid
@@ -21,6 +23,11 @@ from pathlib import Path
 import duckdb
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
+# Bumped whenever schema.sql or the derived tables change: the app refuses files built before.
+SCHEMA_VERSION = 2
+BUILDS_SUFFIX = ".builds"  # data/csops.duckdb -> data/csops.duckdb.builds/<build_id>.duckdb
+BUILD_SUFFIX = ".duckdb"
+PARTIAL_SUFFIX = ".partial"
 SOURCE_TABLES = (
     "csms",
     "accounts",
@@ -54,6 +61,9 @@ REFERENCES = {
     ("nps_responses", "account_id"): ("accounts", "account_id"),
     ("touchpoints", "account_id"): ("accounts", "account_id"),
 }
+
+
+log = logging.getLogger(__name__)
 
 
 class ImportError_(Exception):  # noqa: N801 - the builtin name is taken
@@ -249,29 +259,100 @@ def read_source_meta(folder: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def builds_folder(target: Path) -> Path:
+    """The folder of versioned builds beside a target: `<target>.builds/`."""
+    target = Path(target)
+    return target.with_name(target.name + BUILDS_SUFFIX)
+
+
+def new_build_id() -> str:
+    """A build id that sorts by time: `YYYYmmddHHMMSS-<8 hex>`."""
+    return f"{datetime.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def point_to(target: Path, build_file: Path) -> None:
+    """Atomically make `target` a symlink to `build_file` (relative, so the folder can move).
+
+    A new symlink is made beside the target and renamed onto it: a reader sees either the old
+    pointer or the new one, never none. A plain file left there by an older version of the app
+    is replaced the same way (with its stale WAL, if any).
+    """
+    target = Path(target)
+    was_plain_file = target.exists() and not target.is_symlink()
+    link = target.with_name(f".{target.name}.link-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    os.symlink(os.path.relpath(build_file, target.parent), link)
+    try:
+        os.replace(link, target)
+    except BaseException:
+        link.unlink(missing_ok=True)
+        raise
+    if was_plain_file:
+        target.with_name(target.name + ".wal").unlink(missing_ok=True)
+
+
+def current_build_file(target: Path) -> Path | None:
+    """The versioned file the target points to (None if the target is not a pointer)."""
+    target = Path(target)
+    if not target.is_symlink():
+        return None
+    return Path(os.path.realpath(target))
+
+
+def prune_builds(target: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` builds (never the one the target points to).
+
+    Returns the files deleted. A reader in another process that still has a deleted file open
+    keeps reading it (POSIX); its next query follows the pointer to the current build.
+    """
+    folder = builds_folder(target)
+    current = current_build_file(target)
+    builds = sorted(
+        folder.glob("*" + BUILD_SUFFIX), key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True
+    )
+    deleted = []
+    for old in builds[max(keep, 1) :]:
+        if current is not None and old.resolve() == current:
+            continue
+        for f in (old, old.with_name(old.name + ".wal")):
+            f.unlink(missing_ok=True)
+        deleted.append(old)
+    return deleted
+
+
 def build_database(
     source: Path,
     target: Path,
     as_of: date | None = None,
     derive: Callable[[duckdb.DuckDBPyConnection, date], None] | None = None,
     memory_limit: str = "8GB",
+    keep_builds: int = 3,
 ) -> dict[str, int]:
-    """Build `target` from the files in `source`; the old file is replaced only on success.
+    """Build a new versioned file from the files in `source` and point `target` to it.
+
+    The build is written to `<target>.builds/<build_id>.duckdb` and `target` (a symlink) is
+    swapped to it only when everything succeeded: a failed import leaves the pointer and the
+    current build untouched and removes its own partial file. The newest `keep_builds` builds
+    are kept for rollback; older ones are deleted (never the current one).
 
     Args:
         source: folder with one file (or folder of files) per contract table.
-        target: the DuckDB file to (re)place.
+        target: the pointer to (re)place, e.g. data/csops.duckdb.
         as_of: the data's "today"; defaults to meta.json's as_of_date, else the last usage day.
         derive: builds derived tables (health snapshots, ...) inside the new file.
         memory_limit: DuckDB's memory limit for the build (beyond it, work spills to disk).
+        keep_builds: how many builds to keep in the builds folder (at least 1).
     """
     source, target = Path(source), Path(target)
     if not source.is_dir():
         raise ImportError_(f"Source folder {source} does not exist.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    folder = builds_folder(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    build_id = new_build_id()
+    final = folder / f"{build_id}{BUILD_SUFFIX}"
+    # Written under a name no reader or pruner looks at, renamed once complete and closed.
+    partial = folder / f"{build_id}{PARTIAL_SUFFIX}"
     # A bounded buffer pool: a 1M-account build spills to disk instead of taking the machine.
-    con = duckdb.connect(str(tmp), config={"memory_limit": memory_limit})
+    con = duckdb.connect(str(partial), config={"memory_limit": memory_limit})
     try:
         con.execute(SCHEMA_PATH.read_text())
         columns = contract_columns(con)
@@ -289,17 +370,31 @@ def build_database(
             raise ImportError_("Cannot tell the data's as-of date: give --as-of or usage rows.")
         if derive is not None:
             derive(con, as_of)
-        build_id = f"{datetime.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
         con.execute(
-            "INSERT INTO meta VALUES (?, ?, ?, ?, ?)",
-            [build_id, datetime.now(), as_of, meta.get("source", str(source)), json.dumps(counts)],
+            "INSERT INTO meta (build_id, built_at, as_of_date, source, row_counts, schema_version) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                build_id,
+                datetime.now(),
+                as_of,
+                meta.get("source", str(source)),
+                json.dumps(counts),
+                SCHEMA_VERSION,
+            ],
         )
         con.execute("CHECKPOINT")
         con.close()
-        os.replace(tmp, target)
-        return counts
+        os.replace(partial, final)
+        point_to(target, final)
     except BaseException:
         con.close()
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        for leftover in (partial, partial.with_name(partial.name + ".wal")):
             leftover.unlink(missing_ok=True)
+        if final.exists() and current_build_file(target) != final.resolve():
+            final.unlink()
         raise
+    try:
+        prune_builds(target, keep_builds)
+    except OSError:  # the new build is in place; an old file that will not go is no failure
+        log.warning("could not delete old builds in %s", folder, exc_info=True)
+    return counts

@@ -99,9 +99,10 @@ CREATE TABLE touchpoints (
 );
 
 CREATE TABLE meta (
-    build_id   VARCHAR NOT NULL,
-    built_at   TIMESTAMP NOT NULL,
-    as_of_date DATE NOT NULL,
-    source     VARCHAR,
-    row_counts VARCHAR
+    build_id       VARCHAR NOT NULL,
+    built_at       TIMESTAMP NOT NULL,
+    as_of_date     DATE NOT NULL,
+    source         VARCHAR,
+    row_counts     VARCHAR,
+    schema_version INTEGER NOT NULL  -- data/loader.py SCHEMA_VERSION; the app refuses older files
 );

@@ -161,14 +161,20 @@ def create_renewal_scores(con) -> None:
 
 
 def build(source: Path, target: Path, as_of: date | None = None) -> dict[str, int]:
-    """Build `target` from `source`; raises ImportRejected with a user-facing message."""
+    """Build a new version of `target` from `source` and point `target` to it.
+
+    The build lands in `<target>.builds/`; the last CSOPS_KEEP_BUILDS builds are kept.
+    Raises ImportRejected with a user-facing message (the current build stays in place).
+    """
+    settings = load_settings()
     try:
         return build_database(
             source,
             target,
             as_of=as_of,
             derive=derive_tables,
-            memory_limit=load_settings().build_memory,
+            memory_limit=settings.build_memory,
+            keep_builds=settings.keep_builds,
         )
     except ImportError_ as exc:
         raise ImportRejected(str(exc)) from exc

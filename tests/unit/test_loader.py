@@ -33,7 +33,7 @@ def test_bad_date_names_file_row_and_column_and_keeps_old_data(tmp_path):
         r"contracts\.csv, row 2, line 3, column start_date: '31/01/2026' is not a valid DATE",
     )
     assert Database(db.path).info().build_id == build_id
-    assert not list(tmp_path.glob("tiny.duckdb.tmp*"))
+    assert [p.name for p in (tmp_path / "tiny.duckdb.builds").iterdir()] == [f"{build_id}.duckdb"]
 
 
 @pytest.mark.parametrize(
@@ -69,13 +69,16 @@ def test_missing_table_is_named(tmp_path):
         build(source, tmp_path / "x.duckdb", as_of=AS_OF)
 
 
-def test_missing_or_corrupt_database_says_how_to_build(tmp_path):
-    with pytest.raises(DataUnavailable, match="make demo-data"):
+def test_missing_or_corrupt_database_says_what_to_do_without_path_or_command(tmp_path):
+    with pytest.raises(DataUnavailable, match="No data has been loaded yet") as missing:
         Database(tmp_path / "nope.duckdb").info()
     corrupt = tmp_path / "corrupt.duckdb"
     corrupt.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(DataUnavailable, match="cannot be read"):
+    with pytest.raises(DataUnavailable, match="cannot be read") as unreadable:
         Database(corrupt).info()
+    for message in (str(missing.value), str(unreadable.value)):
+        assert str(tmp_path) not in message and ".duckdb" not in message
+        assert "make" not in message and "python" not in message
 
 
 def test_swapped_file_is_picked_up(tmp_path):
