@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+import pandas as pd
 
 from services.metrics import Metric
 
@@ -12,15 +16,51 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _round_half_up(value: float, digits: int) -> float:
+    """Round like JavaScript's `toFixed` (ties away from zero on the exact binary value)."""
+    exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return float(exact)
+
+
+# Compact money: the largest unit in which the *rounded* value stays below 1,000.
+# assets/dashAgGridFunctions.js `compactMoney` applies the same rules in the grids.
+MONEY_UNITS = ((1.0, "", 0), (1e3, "K", 1), (1e6, "M", 1), (1e9, "B", 1))
+
+
 def money(value: float | None) -> str:
+    """Compact money for cards, grids and axes: $950, $12.5K, $1.0M, -$3.4M, $2.5B.
+
+    Rounds first, then picks the unit, so 999,950 is $1.0M (never $1000.0K).
+    """
     if _missing(value):
         return "–"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if v >= limit:
-            return f"{sign}${v / limit:.1f}{suffix}"
-    return f"{sign}${v:,.0f}"
+    v = abs(float(value))
+    limit, suffix, digits = next(
+        (u for u in MONEY_UNITS if _round_half_up(v / u[0], u[2]) < 1000), MONEY_UNITS[-1]
+    )
+    shown = _round_half_up(v / limit, digits)
+    sign = "-" if value < 0 and shown != 0 else ""
+    return f"{sign}${shown:,.{digits}f}{suffix}"
+
+
+def money_exact(value: float | None) -> str:
+    """The exact amount to the dollar, shown on hover beside a compact figure: $5,305,120."""
+    if _missing(value):
+        return "–"
+    sign = "-" if value < 0 and round(abs(value)) != 0 else ""
+    return f"{sign}${_round_half_up(abs(float(value)), 0):,.0f}"
+
+
+def money_tick(value: float) -> str:
+    """An axis tick in the money format without a trailing ".0": $0, $500K, $1.5M, $2B."""
+    return re.sub(r"\.0(?=[KMB]$)", "", money(value))
+
+
+def date(value: Any) -> str:
+    """The one date format on screen: 05 Nov 2026 ("–" when missing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "–"
+    return f"{pd.Timestamp(value):%d %b %Y}"
 
 
 def percent(value: float | None) -> str:

@@ -8,7 +8,14 @@ from typing import Any
 import dash_ag_grid as dag
 import pandas as pd
 
-MONEY = {"function": "params.value == null ? '–' : d3.format('$,.0f')(params.value)"}
+from components.labels import label_formatter
+
+# Compact money ($5.3M) as components/formatting.money, written once in assets/dashAgGridFunctions.js;
+# MONEY_TOOLTIP shows the exact amount on hover. DATE shows ISO dates as 05 Nov 2026 (data stays ISO,
+# so sorting works).
+MONEY = {"function": "compactMoney(params.value)"}
+MONEY_TOOLTIP = {"function": "exactMoney(params.value)"}
+DATE = {"function": "isoDate(params.value)"}
 PERCENT = {"function": "params.value == null ? '–' : d3.format('.1%')(params.value)"}
 SCORE = {"function": "params.value == null ? '–' : d3.format('.1f')(params.value)"}
 SIGNED = {"function": "params.value == null ? '–' : d3.format('+.1f')(params.value)"}
@@ -19,6 +26,19 @@ BAND_STYLE = {
         {"condition": "params.value == 'green'", "style": {"color": "#1f7a45", "fontWeight": 600}},
     ]
 }
+
+
+def money_column(field: str, header: str, **extra: Any) -> dict[str, Any]:
+    """A right-aligned money column: compact value in the cell, the exact amount on hover."""
+    return {
+        "field": field,
+        "headerName": header,
+        "valueFormatter": MONEY,
+        "tooltipValueGetter": MONEY_TOOLTIP,
+        "type": "rightAligned",
+        **extra,
+    }
+
 
 ACCOUNT_COLUMNS = [
     {
@@ -36,13 +56,7 @@ ACCOUNT_COLUMNS = [
     },
     {"field": "segment", "minWidth": 110},
     {"field": "owner_name", "headerName": "Owner", "minWidth": 140},
-    {
-        "field": "arr",
-        "headerName": "ARR",
-        "valueFormatter": MONEY,
-        "type": "rightAligned",
-        "minWidth": 125,
-    },
+    money_column("arr", "ARR", minWidth=100),
     {
         "field": "health_score",
         "headerName": "Health",
@@ -50,7 +64,13 @@ ACCOUNT_COLUMNS = [
         "type": "rightAligned",
         "maxWidth": 110,
     },
-    {"field": "band", "headerName": "Band", "cellStyle": BAND_STYLE, "maxWidth": 100},
+    {
+        "field": "band",
+        "headerName": "Band",
+        "valueFormatter": label_formatter("band"),
+        "cellStyle": BAND_STYLE,
+        "maxWidth": 100,
+    },
     {
         "field": "health_change",
         "headerName": "Δ 4 wks",
@@ -58,19 +78,33 @@ ACCOUNT_COLUMNS = [
         "type": "rightAligned",
         "maxWidth": 110,
     },
-    {"field": "next_renewal_date", "headerName": "Next renewal", "minWidth": 120},
     {
-        "field": "renewal_arr",
-        "headerName": "Renewal ARR",
-        "valueFormatter": MONEY,
-        "type": "rightAligned",
-        "minWidth": 135,
+        "field": "next_renewal_date",
+        "headerName": "Next renewal",
+        "valueFormatter": DATE,
+        "minWidth": 120,
     },
-    {"field": "forecast_category", "headerName": "CSM call", "minWidth": 100},
+    money_column("renewal_arr", "Renewal ARR", minWidth=125),
+    {
+        "field": "forecast_category",
+        "headerName": "CSM call",
+        "valueFormatter": label_formatter("forecast_category"),
+        "minWidth": 100,
+    },
     {"field": "region", "minWidth": 120},
-    {"field": "coverage_tier", "headerName": "Tier", "minWidth": 100},
+    {
+        "field": "coverage_tier",
+        "headerName": "Tier",
+        "valueFormatter": label_formatter("coverage_tier"),
+        "minWidth": 100,
+    },
     {"field": "team", "minWidth": 170},
-    {"field": "lifecycle_stage", "headerName": "Stage", "minWidth": 100},
+    {
+        "field": "lifecycle_stage",
+        "headerName": "Stage",
+        "valueFormatter": label_formatter("lifecycle_stage"),
+        "minWidth": 100,
+    },
     {"field": "missing_inputs", "headerName": "Missing inputs", "minWidth": 140},
 ]
 

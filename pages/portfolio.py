@@ -9,8 +9,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts, formatting, ids
-from components.grids import BAND_STYLE, MONEY, PERCENT, SCORE, SIGNED, records_grid, to_records
+from components.grids import records_grid, to_records
 from components.kpi import kpi_card
+from components.portfolio_columns import MOVER_COLUMNS, OWNER_COLUMNS
 from components.shell import page_header, panel_col
 from components.states import empty_state, error_state, notice
 from pages._shared import (
@@ -49,51 +50,6 @@ VALIDATION = "portfolio-validation"
 VALIDATION_STATS = "portfolio-validation-stats"
 OWNER_GRID = "portfolio-owner-grid"
 MOVER_GRID = "portfolio-movers-grid"
-OWNER_COLUMNS = [
-    {"field": "owner_name", "headerName": "Owner", "minWidth": 140, "cellClass": "link-cell"},
-    {"field": "team", "minWidth": 160},
-    {"field": "accounts", "type": "rightAligned", "maxWidth": 110},
-    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
-    {
-        "field": "avg_health",
-        "headerName": "Avg health",
-        "valueFormatter": SCORE,
-        "type": "rightAligned",
-    },
-    {
-        "field": "pct_arr_red",
-        "headerName": "% ARR red",
-        "valueFormatter": PERCENT,
-        "type": "rightAligned",
-    },
-]
-MOVER_COLUMNS = [
-    {
-        "field": "name",
-        "headerName": "Account",
-        "minWidth": 130,
-        "flex": 2,
-        "cellClass": "link-cell",
-    },
-    {
-        "field": "change",
-        "headerName": "Change",
-        "valueFormatter": SIGNED,
-        "type": "rightAligned",
-        "minWidth": 88,
-        "maxWidth": 95,
-    },
-    {
-        "field": "health_now",
-        "headerName": "Now",
-        "valueFormatter": SCORE,
-        "minWidth": 60,
-        "maxWidth": 75,
-        "type": "rightAligned",
-    },
-    {"field": "band", "cellStyle": BAND_STYLE, "minWidth": 70, "maxWidth": 85},
-    {"field": "driver", "headerName": "Driver", "minWidth": 118},
-]
 # KPI card -> drill parameters of the Accounts list (None: the card has no account list).
 KPI_DRILL = {
     "arr": {},

@@ -1,0 +1,86 @@
+"""Human labels for the codes in the data (never `at_risk` on screen): one map per kind of code.
+
+`label(kind, code)` serves Python (cards, charts, legends); `label_formatter(kind)` gives grids a
+dash-ag-grid valueFormatter whose lookup table is generated from the same map.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from services.health_model import COMPONENT_LABELS
+
+LABELS: dict[str, dict[str, str]] = {
+    "band": {"red": "Red", "yellow": "Yellow", "green": "Green"},
+    "coverage_tier": {"named": "Named", "pooled": "Pooled", "tech-touch": "Tech-touch"},
+    "forecast_category": {
+        "commit": "Commit",
+        "probable": "Probable",
+        "at_risk": "At risk",
+        "churn": "Churn",
+    },
+    "renewal_outcome": {
+        "open": "Open",
+        "renewed": "Renewed",
+        "contracted": "Contracted",
+        "expanded": "Expanded",
+        "churned": "Churned",
+    },
+    "lifecycle_stage": {
+        "onboarding": "Onboarding",
+        "adoption": "Adoption",
+        "value": "Value",
+        "renewal": "Renewal",
+        "churned": "Churned",
+    },
+    "touchpoint_type": {
+        "onboarding": "Onboarding",
+        "check-in": "Check-in",
+        "QBR": "QBR",
+        "EBR": "EBR",
+        "escalation call": "Escalation call",
+    },
+    "touchpoint_channel": {
+        "video": "Video",
+        "phone": "Phone",
+        "email": "Email",
+        "in-person": "In person",
+    },
+    "expansion_stage": {
+        "Negotiation": "Negotiation",
+        "Closed won": "Closed won",
+        "Closed lost": "Closed lost",
+    },
+    "expansion_outcome": {"open": "Open", "won": "Won", "lost": "Lost"},
+    "health_component": dict(COMPONENT_LABELS),
+    "role": {"CSM": "CSM", "Manager": "Manager", "Director": "Director"},
+}
+# Other names the same codes go by (filter dimensions, column names).
+ALIASES = {
+    "tier": "coverage_tier",
+    "driver": "health_component",
+    "stage": "lifecycle_stage",
+    "outcome": "renewal_outcome",
+    "type": "touchpoint_type",
+    "channel": "touchpoint_channel",
+}
+
+
+def labels_for(kind: str) -> dict[str, str]:
+    """The code -> label map of one kind ({} for a kind without codes, e.g. segment)."""
+    return LABELS.get(ALIASES.get(kind, kind), {})
+
+
+def label(kind: str, code: Any) -> str:
+    """The human label of `code`; an unknown code is shown as given, a missing one as "–"."""
+    if code is None or (isinstance(code, float) and math.isnan(code)):
+        return "–"
+    return labels_for(kind).get(code, str(code))
+
+
+def label_formatter(kind: str) -> dict[str, str]:
+    """A dash-ag-grid valueFormatter showing the labels of `kind` (codeLabel in the assets JS)."""
+    table = json.dumps(labels_for(kind), ensure_ascii=False, sort_keys=True)
+    return {"function": f"codeLabel(params.value, {table})"}
