@@ -1,41 +1,102 @@
-"""File downloads served by Flask (not callbacks): CSV of the Accounts list as filtered."""
+"""File downloads served by Flask (not callbacks): the Accounts list as CSV or XLSX.
+
+`/export/accounts.csv` and `/export/accounts.xlsx` take the Accounts page's query parameters
+(global filters, drill, `q`, `as_of`) plus `sort=<field>:<asc|desc>` (repeatable), and return
+exactly the rows the grid shows, in its order. Build links with `export_href`.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator, Iterator
+from datetime import date
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, send_file
 
-from services.account_list import AccountDrill, account_rows_for_export
+from services.account_list import AccountDrill
 from services.asof import resolve_as_of
 from services.db import get_database
-from services.errors import ServiceError
+from services.errors import DataUnavailable, ServiceError
+from services.exports import accounts_csv, accounts_xlsx, parse_sort
 from services.filters import Filters
 
 log = logging.getLogger(__name__)
 
+KINDS = ("csv", "xlsx")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_href(
+    kind: str,
+    filters: Filters,
+    drill: AccountDrill,
+    snapshot: date,
+    sort: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """Link to the export of the Accounts list as the grid shows it (kind: 'csv' or 'xlsx')."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown export kind {kind!r}")
+    return f"/export/accounts.{kind}" + filters.to_search(
+        {
+            **drill.to_params(),
+            "as_of": snapshot.isoformat(),
+            "sort": [f"{field}:{direction}" for field, direction in sort],
+        }
+    )
+
+
+def _message(text: str, status: int) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+def _logged_stream(first: bytes, chunks: Generator[bytes]) -> Iterator[bytes]:
+    """Pass chunks on; a failure after the response started can only be logged (and cut short).
+
+    Closing this (the server does, also when the client goes away) closes `chunks` and so
+    releases its database cursor.
+    """
+    try:
+        yield first
+        yield from chunks
+    except Exception:
+        log.exception("export failed while streaming")
+        raise
+    finally:
+        chunks.close()
+
 
 def register_export_routes(server: Flask) -> None:
-    @server.route("/export/accounts.csv")
-    def export_accounts_csv() -> Response:
+    @server.route("/export/accounts.<kind>")
+    def export_accounts(kind: str) -> Response:
+        if kind not in KINDS:
+            return _message("Exports come as accounts.csv or accounts.xlsx.", 404)
         params = request.args.to_dict(flat=False)
         try:
             filters = Filters.from_params(params)
             drill = AccountDrill.from_params(params)
+            sort = parse_sort(params.get("sort"))
             db = get_database()
             snapshot = resolve_as_of(db, filters).date
-            df = account_rows_for_export(db, filters, drill, snapshot)
+            filename = f"accounts-{snapshot:%Y%m%d}.{kind}"
+            if kind == "xlsx":
+                return send_file(
+                    accounts_xlsx(db, filters, drill, snapshot, sort),
+                    mimetype=XLSX_MIMETYPE,
+                    as_attachment=True,
+                    download_name=filename,
+                )
+            chunks = accounts_csv(db, filters, drill, snapshot, sort)
+            first = next(chunks)  # runs the query: its errors still get a proper answer
+        except DataUnavailable:
+            log.exception("export: no database")
+            return _message("The data is not available right now; try again in a minute.", 503)
         except ServiceError as exc:
-            return Response(str(exc), status=400, mimetype="text/plain")
+            return _message(str(exc), 400)
         except Exception:
             log.exception("export failed")
-            return Response(
-                "The export could not be produced; it has been logged.",
-                status=500,
-                mimetype="text/plain",
-            )
+            return _message("The export could not be produced; it has been logged.", 500)
         return Response(
-            df.to_csv(index=False),
+            _logged_stream(first, chunks),
             mimetype="text/csv",
-            headers={"Content-Disposition": f"attachment; filename=accounts-{snapshot:%Y%m%d}.csv"},
+            headers={"Content-Disposition": f"attachment; filename={filename}"},
         )

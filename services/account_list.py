@@ -171,6 +171,58 @@ def account_totals(
     return {"accounts": int(df.at[0, "accounts"]), "arr": float(df.at[0, "arr"])}
 
 
+# Columns the list can return: field -> SQL expression (the only text that reaches SELECT).
+LIST_COLUMNS = {
+    "account_id": "ad.account_id",
+    "name": "ad.name",
+    "segment": "ad.segment",
+    "region": "ad.region",
+    "coverage_tier": "ad.coverage_tier",
+    "owner_name": "ad.owner_name",
+    "team": "ad.team",
+    "arr": "COALESCE(h.arr, 0)",
+    "health_score": "h.health_score",
+    "band": "h.band",
+    "health_change": "ROUND(h.health_score - p.health_score, 1)",
+    "missing_inputs": "h.missing_inputs",
+    "next_renewal_date": "nr.renewal_date",
+    "renewal_arr": "nr.arr_up_for_renewal",
+    "forecast_category": "nr.forecast_category",
+    "lifecycle_stage": "ad.lifecycle_stage",
+}
+RENEWAL_COLUMNS = ("next_renewal_date", "renewal_arr", "forecast_category")  # need the nr join
+PAGE_COLUMNS = tuple(LIST_COLUMNS)  # what account_page returns, in this order
+
+
+def clean_sort(sort: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The sort keys the list understands: known fields only, direction 'asc' or 'desc'."""
+    return tuple((f, "desc" if d == "desc" else "asc") for f, d in sort if f in SORTABLE)
+
+
+def list_query(
+    filters: Filters,
+    drill: AccountDrill,
+    snapshot: date,
+    columns: tuple[str, ...],
+    sort: tuple[tuple[str, str], ...] = (),
+) -> tuple[str, list[Any]]:
+    """The Accounts list as one SELECT (the grid's order: `sort`, then ARR, then id) + parameters.
+
+    The one builder behind the grid's pages and the exports, so both show the same rows in the
+    same order. `columns` are LIST_COLUMNS keys; the costly next-renewal join is added only when
+    a renewal column is selected or sorted on.
+    """
+    sort = clean_sort(sort)
+    with_renewal = any(c in RENEWAL_COLUMNS for c in columns) or any(
+        f in NEXT_RENEWAL_FIELDS for f, _ in sort
+    )
+    from_where, bind = _list_sql(filters, drill, snapshot, with_next_renewal=with_renewal)
+    select = ", ".join(f"{LIST_COLUMNS[c]} AS {c}" for c in columns)
+    order = [f"{SORTABLE[f]} {d.upper()} NULLS LAST" for f, d in sort]
+    order = [*(order or ["h.arr DESC NULLS LAST"]), "ad.account_id"]
+    return f"SELECT {select} {from_where} ORDER BY {', '.join(order)}", bind
+
+
 @memoize
 def account_page(
     db: Database,
@@ -182,50 +234,18 @@ def account_page(
     limit: int = 100,
 ) -> pd.DataFrame:
     """One page of the Accounts list, sorted server-side (sort = ((field, 'asc'|'desc'), ...))."""
-    sort = tuple((f, d) for f, d in sort if f in SORTABLE)
+    sort = clean_sort(sort)
     by_renewal = any(f in NEXT_RENEWAL_FIELDS for f, _ in sort)
-    from_where, bind = _list_sql(filters, drill, snapshot, with_next_renewal=by_renewal)
-    order = [f"{SORTABLE[f]} {'DESC' if d == 'desc' else 'ASC'} NULLS LAST" for f, d in sort]
-    order = [*(order or ["h.arr DESC NULLS LAST"]), "ad.account_id"]
+    columns = tuple(c for c in PAGE_COLUMNS if by_renewal or c not in RENEWAL_COLUMNS)
+    sql, bind = list_query(filters, drill, snapshot, columns, sort)
     rows = db.query(
-        f"""
-        SELECT ad.account_id, ad.name, ad.segment, ad.region, ad.coverage_tier, ad.owner_name,
-               ad.team, COALESCE(h.arr, 0) AS arr, h.health_score, h.band,
-               ROUND(h.health_score - p.health_score, 1) AS health_change, h.missing_inputs,
-               ad.lifecycle_stage
-        {from_where}
-        ORDER BY {", ".join(order)}
-        LIMIT ? OFFSET ?
-        """,
-        [*bind, max(1, min(int(limit), 1000)), max(0, int(start))],
+        sql + " LIMIT ? OFFSET ?", [*bind, max(1, min(int(limit), 1000)), max(0, int(start))]
     )
+    if by_renewal:
+        return rows[list(PAGE_COLUMNS)]
     # Next renewal for just this page's accounts (left merge keeps the page order).
     renewals = db.query(
         NEXT_RENEWAL_SQL.format(accounts="AND list_contains(?, account_id)"),
         [snapshot, rows["account_id"].tolist()],
     ).rename(columns={"renewal_date": "next_renewal_date", "arr_up_for_renewal": "renewal_arr"})
-    page = rows.merge(renewals, on="account_id", how="left")
-    columns = [
-        *rows.columns[:-1],
-        "next_renewal_date",
-        "renewal_arr",
-        "forecast_category",
-        "lifecycle_stage",
-    ]
-    return page[columns]
-
-
-def account_rows_for_export(
-    db: Database,
-    filters: Filters,
-    drill: AccountDrill,
-    snapshot: date,
-    sort: tuple[tuple[str, str], ...] = (),
-) -> pd.DataFrame:
-    """Every row of the list (for CSV export; not cached, can be large)."""
-    total = account_totals(db, filters, drill, snapshot)["accounts"]
-    frames = [
-        account_page.uncached(db, filters, drill, snapshot, sort, start, 1000)
-        for start in range(0, max(total, 1), 1000)
-    ]
-    return pd.concat(frames, ignore_index=True)
+    return rows.merge(renewals, on="account_id", how="left")[list(PAGE_COLUMNS)]

@@ -273,6 +273,23 @@ class Database:
         df = self.query(sql, params)
         return None if df.empty else df.iat[0, 0]
 
+    def stream(
+        self, sql: str, params: list[Any] | None = None, batch_rows: int = 50_000
+    ) -> Iterator[Any]:
+        """Run one parameterised query and yield its rows as pyarrow RecordBatches.
+
+        Memory stays at about one batch whatever the result size. The cursor (and the build it
+        reads) is held until the generator is exhausted or closed: always do one or the other.
+        """
+        with self._cursor() as cursor:
+            try:
+                yield from cursor.sql(sql, params=params or []).to_arrow_reader(batch_rows)
+            except duckdb.Error as exc:
+                log.exception("streamed query failed")
+                raise QueryFailed(
+                    f"The query could not be answered ({type(exc).__name__})."
+                ) from exc
+
 
 _default: Database | None = None
 _default_lock = threading.Lock()

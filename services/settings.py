@@ -22,6 +22,7 @@ class Settings:
     duckdb_memory: str
     build_memory: str
     max_owner_options: int
+    export_max_rows: int
     keep_builds: int
 
 
@@ -42,5 +43,6 @@ def load_settings() -> Settings:
         duckdb_memory=os.environ.get("CSOPS_DUCKDB_MEMORY", "256MB"),
         build_memory=os.environ.get("CSOPS_BUILD_MEMORY", "8GB"),
         max_owner_options=int(os.environ.get("CSOPS_MAX_OWNER_OPTIONS", "1000")),
+        export_max_rows=int(os.environ.get("CSOPS_EXPORT_MAX_ROWS", "1000000")),
         keep_builds=int(os.environ.get("CSOPS_KEEP_BUILDS", "3")),
     )

@@ -1,0 +1,241 @@
+"""Exports of the Accounts list (CSV, XLSX): one streamed query, the grid's columns and order.
+
+The rows come from `account_list.list_query`, the same builder as the grid's pages, so an export
+holds exactly the rows the grid shows, in the grid's sort order. They are read as Arrow record
+batches and written batch by batch, so memory stays flat whatever the size. Every text cell that
+a spreadsheet would read as a formula is neutralised (OWASP "CSV injection") by one function both
+writers use. Above a row cap the export is refused rather than truncated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Generator, Iterable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import xlsxwriter
+
+from services.account_list import SORTABLE, AccountDrill, account_totals, list_query
+from services.db import Database
+from services.errors import InvalidFilter, ServiceError
+from services.filters import Filters
+from services.settings import load_settings
+
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
+BATCH_ROWS = 20_000
+MAX_SORT_KEYS = 5
+
+
+class ExportTooLarge(ServiceError):
+    """The list is longer than the export cap; the message says how to narrow it."""
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """One column of the export: list field, header (the grid's), and how to format it."""
+
+    field: str
+    header: str
+    kind: str = "text"  # text | money | score | change | date
+
+
+# The Accounts grid's columns, in its order, with its headers (components/grids.py
+# ACCOUNT_COLUMNS; tests/unit/test_exports.py checks the two agree).
+ACCOUNT_EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
+    ExportColumn("name", "Account"),
+    ExportColumn("segment", "Segment"),
+    ExportColumn("owner_name", "Owner"),
+    ExportColumn("arr", "ARR", "money"),
+    ExportColumn("health_score", "Health", "score"),
+    ExportColumn("band", "Band"),
+    ExportColumn("health_change", "Δ 4 wks", "change"),
+    ExportColumn("next_renewal_date", "Next renewal", "date"),
+    ExportColumn("renewal_arr", "Renewal ARR", "money"),
+    ExportColumn("forecast_category", "CSM call"),
+    ExportColumn("region", "Region"),
+    ExportColumn("coverage_tier", "Tier"),
+    ExportColumn("team", "Team"),
+    ExportColumn("lifecycle_stage", "Stage"),
+    ExportColumn("missing_inputs", "Missing inputs"),
+)
+XLSX_FORMATS = {"money": "$#,##0", "score": "0.0", "change": "+0.0;-0.0;0.0", "date": "yyyy-mm-dd"}
+
+# A cell starting with one of these is read as a formula (or DDE) by Excel, LibreOffice, Sheets.
+FORMULA_TRIGGER = r"^([=+\-@\t\r])"
+
+
+def neutralise(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Prefix a single quote to every text cell that starts with = + - @ tab or CR.
+
+    Numbers, dates and nulls are left as they are. Both writers call this.
+    """
+    arrays = []
+    for array in batch.columns:
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            array = pc.replace_substring_regex(array, FORMULA_TRIGGER, r"'\1", max_replacements=1)
+        elif pa.types.is_string_view(array.type):
+            array = pc.replace_substring_regex(
+                array.cast(pa.string()), FORMULA_TRIGGER, r"'\1", max_replacements=1
+            )
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def parse_sort(values: Iterable[str] | str | None) -> tuple[tuple[str, str], ...]:
+    """`field:asc|desc` values (from the URL) as a sort for the list; unknown ones are refused."""
+    if isinstance(values, str):
+        values = [values]
+    sort = []
+    for value in list(values or [])[:MAX_SORT_KEYS]:
+        field, _, direction = str(value).partition(":")
+        direction = direction or "asc"
+        if field not in SORTABLE or direction not in ("asc", "desc"):
+            raise InvalidFilter(
+                f"Cannot sort by {str(value)[:40]!r}: use a column name and asc or desc, "
+                "for example sort=arr:desc."
+            )
+        sort.append((field, direction))
+    return tuple(sort)
+
+
+def check_size(rows: int, cap: int) -> None:
+    """Refuse (ExportTooLarge) a list longer than `cap` rows, with a message saying so."""
+    if rows > cap:
+        raise ExportTooLarge(
+            f"This list has {rows:,} accounts; exports are limited to {cap:,} rows. "
+            "Narrow the filters."
+        )
+
+
+def account_batches(
+    db: Database,
+    filters: Filters,
+    drill: AccountDrill,
+    snapshot: date,
+    sort: tuple[tuple[str, str], ...] = (),
+    batch_rows: int = BATCH_ROWS,
+) -> Generator[pa.RecordBatch]:
+    """The whole list as record batches: export columns, grid order, one query (not neutralised)."""
+    sql, bind = list_query(
+        filters, drill, snapshot, tuple(c.field for c in ACCOUNT_EXPORT_COLUMNS), sort
+    )
+    return db.stream(sql, bind, batch_rows)
+
+
+def csv_chunks(
+    batches: Iterable[pa.RecordBatch], columns: tuple[ExportColumn, ...] = ACCOUNT_EXPORT_COLUMNS
+) -> Generator[bytes]:
+    """UTF-8 CSV (with a BOM, so Excel reads accents right), one chunk per batch.
+
+    Nothing is yielded before the first batch arrives, so a failing query fails before the
+    response starts; an empty list still gets its header.
+    """
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([c.header for c in columns])
+    header = ("\ufeff" + out.getvalue()).encode()
+    options = pa_csv.WriteOptions(include_header=False)
+    for batch in batches:
+        buffer = io.BytesIO()
+        pa_csv.write_csv(neutralise(batch), buffer, options)
+        yield header + buffer.getvalue()
+        header = b""
+    if header:
+        yield header
+
+
+def write_xlsx(
+    batches: Iterable[pa.RecordBatch],
+    target: str | os.PathLike[str],
+    columns: tuple[ExportColumn, ...] = ACCOUNT_EXPORT_COLUMNS,
+) -> int:
+    """Write an XLSX file row by row (constant memory); returns the number of data rows.
+
+    Money, scores and dates are real numbers and dates with number formats; the header row is
+    frozen and carries an autofilter. Text is always written as text, never as a formula.
+    """
+    book = xlsxwriter.Workbook(
+        os.fspath(target),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "nan_inf_to_errors": True,
+            "tmpdir": tempfile.gettempdir(),
+        },
+    )
+    try:
+        sheet = book.add_worksheet("Accounts")
+        bold = book.add_format({"bold": True})
+        formats = {kind: book.add_format({"num_format": f}) for kind, f in XLSX_FORMATS.items()}
+        writers = []
+        for i, col in enumerate(columns):
+            sheet.set_column(i, i, 30 if col.field == "name" else max(12, len(col.header) + 4))
+            if col.kind == "text":
+                writers.append((sheet.write_string, None))
+            elif col.kind == "date":
+                writers.append((sheet.write_datetime, formats["date"]))
+            else:
+                writers.append((sheet.write_number, formats[col.kind]))
+        sheet.freeze_panes(1, 0)
+        for i, col in enumerate(columns):
+            sheet.write_string(0, i, col.header, bold)
+        row = 0
+        for batch in batches:
+            values = [array.to_pylist() for array in neutralise(batch).columns]
+            for cells in zip(*values, strict=True):
+                row += 1
+                for c, value in enumerate(cells):
+                    if value is not None:
+                        write, fmt = writers[c]
+                        write(row, c, value, fmt)
+        sheet.autofilter(0, 0, row, len(columns) - 1)
+    finally:
+        book.close()
+    return row
+
+
+def accounts_csv(
+    db: Database,
+    filters: Filters,
+    drill: AccountDrill,
+    snapshot: date,
+    sort: tuple[tuple[str, str], ...] = (),
+) -> Generator[bytes]:
+    """The Accounts list as CSV chunks; raises ExportTooLarge at once above the row cap."""
+    rows = account_totals(db, filters, drill, snapshot)["accounts"]
+    check_size(rows, load_settings().export_max_rows)
+    return csv_chunks(account_batches(db, filters, drill, snapshot, sort))
+
+
+def accounts_xlsx(
+    db: Database,
+    filters: Filters,
+    drill: AccountDrill,
+    snapshot: date,
+    sort: tuple[tuple[str, str], ...] = (),
+) -> BinaryIO:
+    """The Accounts list as an XLSX file, open for reading; the file is already unlinked.
+
+    Written to a temporary file (XLSX is a zip: it cannot be streamed as it is made), which is
+    deleted from the directory before returning, so it disappears when the handle is closed.
+    """
+    rows = account_totals(db, filters, drill, snapshot)["accounts"]
+    check_size(rows, min(load_settings().export_max_rows, XLSX_MAX_ROWS))
+    fd, path = tempfile.mkstemp(prefix="csops-export-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        with closing(account_batches(db, filters, drill, snapshot, sort)) as batches:
+            write_xlsx(batches, path)
+        return open(path, "rb")  # noqa: SIM115 - the caller (the response) closes it
+    finally:
+        os.unlink(path)
