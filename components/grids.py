@@ -116,11 +116,28 @@ def search_filter_model(text: str) -> dict[str, Any]:
     return {"name": {"filterType": "text", "type": "contains", "filter": text}}
 
 
-def search_from_filter_model(model: dict[str, Any] | None) -> str:
-    return str(((model or {}).get("name") or {}).get("filter") or "")
+def search_from_filter_model(model: Any) -> str:
+    """The quick search inside a grid filter model from the client (anything malformed: none)."""
+    name = model.get("name") if isinstance(model, dict) else None
+    return str(name.get("filter") or "")[:100] if isinstance(name, dict) else ""
 
 
-def accounts_grid(grid_id: str, search: str = "") -> dag.AgGrid:
+def sorted_columns(
+    columns: list[dict[str, Any]], sort: tuple[tuple[str, str], ...]
+) -> list[dict[str, Any]]:
+    """Column definitions with the grid's initial sort (from the URL) applied."""
+    order = {field: (i, direction) for i, (field, direction) in enumerate(sort)}
+    return [
+        {**c, "sort": order[c["field"]][1], "sortIndex": order[c["field"]][0]}
+        if c.get("field") in order
+        else c
+        for c in columns
+    ]
+
+
+def accounts_grid(
+    grid_id: str, search: str = "", sort: tuple[tuple[str, str], ...] = ()
+) -> dag.AgGrid:
     """Server-paged (infinite row model) grid: sort and search run in the service, 100 rows a block.
 
     The quick search travels as the Account column's filter model, so changing it makes the
@@ -129,7 +146,7 @@ def accounts_grid(grid_id: str, search: str = "") -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id,
         filterModel=search_filter_model(search),
-        columnDefs=ACCOUNT_COLUMNS,
+        columnDefs=sorted_columns(ACCOUNT_COLUMNS, sort),
         defaultColDef={
             "sortable": True,
             "resizable": True,

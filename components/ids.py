@@ -14,3 +14,8 @@ def filter_id(dimension: str) -> str:
 
 def nav_link(path: str) -> dict[str, str]:
     return {"type": NAV_LINK, "path": path}
+
+
+# A second location with refresh=False: page-level view state (search text, sort, toggles) is
+# written here, so the URL changes without the page being rebuilt; back and reload restore it.
+PAGE_STATE_URL = "url-page-state"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from components import ids
+from services.asof import snapshot_dates
 from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
 from services.filter_options import dimension_options, owner_options_matching, owner_teams
-from services.filters import DIMENSIONS, Filters, parse_query
+from services.filters import DIMENSIONS, Filters, parse_date, parse_query
 from services.settings import load_settings
 
 FILTER_KEYS = (*DIMENSIONS, "as_of")
@@ -51,6 +54,41 @@ def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
     return result
 
 
+def _picker_bounds() -> tuple[date, date] | None:
+    """First and last date the as-of picker offers (None without data)."""
+    try:
+        db = get_database()
+        return snapshot_dates(db)[0], db.info().as_of_date
+    except ServiceError:
+        return None
+
+
+def _picker_date(raw: str | None) -> str | None:
+    """The URL's as-of as the date picker can show it; None when it cannot (malformed or out of
+    the picker's range). Such a value stays in the URL and the page reports it."""
+    bounds = _picker_bounds()
+    try:
+        day = parse_date(raw)
+    except InvalidFilter:
+        return None
+    if day is None or bounds is None or not bounds[0] <= day <= bounds[1]:
+        return None
+    return day.isoformat()
+
+
+def _first(values: list[str] | None) -> str | None:
+    return values[0] if values else None
+
+
+def _same_view(a: str | None, b: str | None) -> bool:
+    """Two query strings ask for the same view (order of parameters and values aside)."""
+
+    def canonical(search):
+        return {k: sorted(v) for k, v in parse_query(search).items()}
+
+    return canonical(a) == canonical(b)
+
+
 @callback(
     Output(ids.URL, "search"),
     *[Output(ids.filter_id(d), "value") for d in DIMENSIONS],
@@ -60,44 +98,52 @@ def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
     *[Input(ids.filter_id(d), "value") for d in DIMENSIONS],
     Input(ids.FILTER_AS_OF, "date"),
     Input(ids.FILTER_RESET, "n_clicks"),
+    State(ids.PAGE_STATE_URL, "search"),
 )
 def sync_filters(search, *values):
     """Keeps the filter bar and the URL in step.
 
     Called when: the URL changes (load, reload, back, drill) -> the controls show its filters;
     a control changes or Reset is clicked -> the URL gets the new filters (and pages redraw).
+    A value the controls cannot show (a malformed or out-of-range as-of) is kept in the URL and
+    reported by the page; the control's echo of "nothing" is not taken for a user's choice.
     """
     dims = list(DIMENSIONS)
+    *values, current = values  # `current`: the URL as it is now, page state included
+    current = current if current is not None else search
     if ctx.triggered_id in (None, ids.URL):
-        try:
-            filters = Filters.from_search(search)
-            as_of = filters.as_of.isoformat() if filters.as_of else None
-        except InvalidFilter:  # the page shows the message; keep the controls usable
-            filters = Filters.from_params(
-                {k: v for k, v in parse_query(search).items() if k != "as_of"}
-            )
-            as_of = None
+        params = parse_query(search)
+        filters = Filters.from_params({k: v for k, v in params.items() if k != "as_of"})
         return (
             no_update,
             *[list(getattr(filters, d)) for d in dims],
             *_options_with(filters),
-            as_of,
+            _picker_date(_first(params.get("as_of"))),
         )
     keep = [no_update for _ in dims]
     if ctx.triggered_id == ids.FILTER_RESET:
         return (
-            _search_with_filters(search, Filters()),
+            _search_with_filters(current, Filters()),
             *[[] for _ in dims],
             *_options_with(Filters()),
             None,
         )
     chosen = dict(zip(dims, values[: len(dims)], strict=True))
-    filters = Filters.from_params({**chosen, "as_of": values[len(dims)]})
+    picked = values[len(dims)]
+    raw_as_of = _first(parse_query(current).get("as_of"))
+    filters = Filters.from_params(chosen)
+    page_params = {k: v for k, v in parse_query(current).items() if k not in FILTER_KEYS}
+    if picked is None and raw_as_of and _picker_date(raw_as_of) is None:
+        page_params["as_of"] = raw_as_of  # the picker cannot show it: keep it, the page says why
+    else:
+        filters = filters.with_values(as_of=parse_date(picked))
+    new_search = filters.to_search(page_params)
     options = [
         opts if dim == "owner" else no_update
         for dim, opts in zip(dims, _options_with(filters), strict=True)
     ]
-    return (_search_with_filters(search, filters), *keep, *options, no_update)
+    url = no_update if _same_view(new_search, current) else new_search
+    return (url, *keep, *options, no_update)
 
 
 @callback(

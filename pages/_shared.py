@@ -4,27 +4,35 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from dash import Input, Output, State, callback, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
 from components.charts import empty_figure
+from components.grids import search_from_filter_model
 from components.states import error_state
 from services.asof import AsOf, resolve_as_of
 from services.db import get_database
 from services.errors import ServiceError
-from services.filters import Filters
+from services.filters import Filters, parse_query
 
 log = logging.getLogger(__name__)
 UNEXPECTED = "Something went wrong while preparing this view. It has been logged; try again or reset the filters."
 
 
 def view_state(params: Mapping[str, Any]) -> tuple[dict[str, Any], Filters | None, AsOf | None]:
-    """Store payload for a page's callbacks, plus the parsed filters and as-of (None on error)."""
+    """Store payload for a page's callbacks, plus the parsed filters and as-of (None on error).
+
+    The store keeps the *requested* view (the URL's filters and as-of), never the snapshot it
+    resolved to: each callback resolves it again, so a page left open across a rebuild keeps
+    working on the new build's dates.
+    """
     try:
         filters = Filters.from_params(params)
         as_of = resolve_as_of(get_database(), filters)
@@ -33,14 +41,48 @@ def view_state(params: Mapping[str, Any]) -> tuple[dict[str, Any], Filters | Non
     except Exception:  # never show a stack trace; the log has it
         log.exception("cannot resolve view")
         return {"error": UNEXPECTED}, None, None
-    return {"search": filters.to_search(), "snapshot": as_of.date.isoformat()}, filters, as_of
+    return {"search": filters.to_search()}, filters, as_of
 
 
 def from_store(data: Mapping[str, Any] | None) -> tuple[Filters, date]:
-    """Filters and snapshot date from a page's store; stops the callback if the view is invalid."""
+    """Filters and the snapshot they resolve to now; stops the callback if the view is invalid."""
     if not data or "error" in data:
         raise PreventUpdate
-    return Filters.from_search(data["search"]), date.fromisoformat(data["snapshot"])
+    filters = Filters.from_search(data["search"])
+    return filters, resolve_as_of(get_database(), filters).date
+
+
+def page_param(params: Mapping[str, Any], key: str, allowed: Sequence[str], default: str) -> str:
+    """A page-level URL parameter from an allow-list; anything else falls back to `default`."""
+    value = params.get(key)
+    value = value[0] if isinstance(value, list | tuple) and value else value
+    return value if isinstance(value, str) and value in allowed else default
+
+
+def with_page_param(search: str | None, key: str, value: Any, default: Any = None) -> str:
+    """`search` with one page-level parameter set (removed when it equals `default`)."""
+    params = parse_query(search)
+    if value in (None, "", [], ()) or value == default:
+        params.pop(key, None)
+    else:
+        params[key] = value if isinstance(value, list) else [str(value)]
+    return "?" + urlencode(params, doseq=True) if params else ""
+
+
+def keep_in_url(component_id: str, prop: str, key: str, default: Any = None) -> None:
+    """Register: the value of `component_id.prop` lives in the URL as `key` (shareable, survives
+    reload and back) without rebuilding the page."""
+
+    @callback(
+        Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
+        Input(component_id, prop),
+        State(ids.PAGE_STATE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def write_to_url(value, search):
+        """Puts a view setting into the URL. Called when: the user changes it."""
+        new = with_page_param(search, key, value, default)
+        return no_update if new == (search or "") else new
 
 
 def guarded(*fallback_outputs: Any, figures: int = 0) -> Callable:
@@ -77,9 +119,47 @@ def guarded(*fallback_outputs: Any, figures: int = 0) -> Callable:
     return decorate
 
 
+def _bounded_int(value: Any, low: int, high: int, default: int) -> int:
+    try:
+        return max(low, min(high, int(value)))
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+@dataclass(frozen=True)
+class RowsRequest:
+    """A server-paged grid's request for rows, checked: the client may send anything."""
+
+    start: int
+    limit: int
+    sort: tuple[tuple[str, str], ...]
+    search: str
+
+    MAX_BLOCK = 1000
+    MAX_SORT_KEYS = 5
+
+    @classmethod
+    def from_client(cls, request: Any, sortable: Mapping[str, str]) -> RowsRequest | None:
+        """None when there is no request; unknown sort columns and odd numbers are dropped."""
+        if not isinstance(request, Mapping):
+            return None
+        start = _bounded_int(request.get("startRow"), 0, 100_000_000, 0)
+        end = _bounded_int(request.get("endRow"), start + 1, start + cls.MAX_BLOCK, start + 100)
+        model = request.get("sortModel")
+        sort = tuple(
+            (s["colId"], s["sort"])
+            for s in (model if isinstance(model, list) else [])[: cls.MAX_SORT_KEYS]
+            if isinstance(s, Mapping)
+            and s.get("colId") in sortable
+            and s.get("sort") in ("asc", "desc")
+        )
+        return cls(start, end - start, sort, search_from_filter_model(request.get("filterModel")))
+
+
 def clicked_row_id(cell: Mapping[str, Any] | None) -> str | None:
     """The row id of an AG Grid `cellClicked` event (None when nothing usable was clicked)."""
-    return (cell or {}).get("rowId") or None
+    row_id = cell.get("rowId") if isinstance(cell, Mapping) else None
+    return str(row_id)[:64] if row_id else None
 
 
 def link_grid_rows(
@@ -107,6 +187,11 @@ def link_grid_rows(
 def accounts_href(filters: Filters, **drill: Any) -> str:
     """Link to the Accounts list under `filters` plus drill parameters."""
     return "/accounts" + filters.to_search(drill)
+
+
+def retention_href(filters: Filters, **params: Any) -> str:
+    """Link to the retention list (the cohort behind GRR/NRR) under `filters`, e.g. movement=."""
+    return "/retention" + filters.to_search(params)
 
 
 def account_href(account_id: str, filters: Filters) -> str:

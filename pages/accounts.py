@@ -8,21 +8,30 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components import formatting
+from components import formatting, ids
 from components.grids import (
     accounts_grid,
     search_filter_model,
-    search_from_filter_model,
     to_records,
 )
 from components.shell import page_header
 from components.states import error_state, notice
-from pages._shared import from_store, guarded, link_grid_rows, view_state
-from services.account_list import AccountDrill, account_page, account_totals
+from pages._exports import export_href
+from pages._shared import (
+    RowsRequest,
+    from_store,
+    guarded,
+    keep_in_url,
+    link_grid_rows,
+    view_state,
+    with_page_param,
+)
+from services.account_list import SORTABLE, AccountDrill, account_page, account_totals
 from services.db import get_database
 from services.errors import ServiceError
+from services.exports import parse_sort
 from services.filter_options import dimension_options
-from services.filters import DIMENSION_LABELS
+from services.filters import DIMENSION_LABELS, parse_query
 
 dash.register_page(
     __name__, path="/accounts", name="Accounts", title="Accounts · CS Ops Console", order=1
@@ -33,15 +42,17 @@ TOTALS = "accounts-totals"
 SEARCH = "accounts-search"
 GRID = "accounts-grid"
 EXPORT = "accounts-export"
+EXPORT_XLSX = "accounts-export-xlsx"
 DRILL_TEXT = "accounts-drill"
 
 
 def layout(**params):
     data, filters, as_of = view_state(params)
-    drill = AccountDrill()
+    drill, sort = AccountDrill(), ()
     if "error" not in data:
         try:
             drill = AccountDrill.from_params(params)
+            sort = parse_sort(params.get("sort"))
             data["drill"] = drill.to_params()
         except ServiceError as exc:
             data = {"error": str(exc)}
@@ -74,7 +85,13 @@ def layout(**params):
                                             id=EXPORT,
                                             href="#",
                                             className="btn btn-outline-secondary",
-                                            download="accounts.csv",
+                                        ),
+                                        html.A(
+                                            "Excel",
+                                            id=EXPORT_XLSX,
+                                            href="#",
+                                            className="btn btn-outline-secondary",
+                                            title="Export to Excel (.xlsx)",
                                         ),
                                     ],
                                     size="sm",
@@ -84,7 +101,7 @@ def layout(**params):
                         ],
                         className="mb-2 align-items-center",
                     ),
-                    accounts_grid(GRID, drill.search),
+                    accounts_grid(GRID, drill.search, sort),
                 ],
                 style={"display": "none"} if "error" in data else {},
             ),
@@ -148,14 +165,13 @@ def _view(data):
 
 @callback(
     Output(TOTALS, "children"),
-    Output(EXPORT, "href"),
     Output(GRID, "filterModel"),
     Input(STORE, "data"),
     Input(SEARCH, "value"),
 )
-@guarded("#", no_update)
+@guarded(no_update)
 def render_totals(data, search):
-    """Redraws the count, ARR total and export link, and passes the search to the grid.
+    """Redraws the count and ARR total and passes the search to the grid.
 
     Called when: the view or the search text changes.
     """
@@ -168,28 +184,60 @@ def render_totals(data, search):
         html.Span(formatting.money(totals["arr"]), id="accounts-arr", className="fw-bold"),
         " ARR",
     ]
-    export = "/export/accounts.csv" + filters.to_search(
-        {**drill.to_params(), "as_of": snapshot.isoformat()}
-    )
-    return text, export, search_filter_model(drill.search)
+    return text, search_filter_model(drill.search)
+
+
+@callback(
+    Output(EXPORT, "href"),
+    Output(EXPORT_XLSX, "href"),
+    Input(STORE, "data"),
+    Input(SEARCH, "value"),
+    Input(ids.PAGE_STATE_URL, "search"),
+)
+def export_links(data, search, url_search):
+    """Points the export buttons at the list as shown: filters, search and the grid's sort.
+
+    Called when: the view, the search text or the sort (kept in the URL) changes.
+    """
+    filters, drill, snapshot = _view(data)
+    drill = drill.with_search(search)
+    try:
+        sort = parse_sort(parse_query(url_search).get("sort"))
+    except ServiceError:
+        sort = ()
+    return tuple(export_href(kind, filters, drill, snapshot, sort) for kind in ("csv", "xlsx"))
 
 
 @callback(Output(GRID, "getRowsResponse"), Input(GRID, "getRowsRequest"), State(STORE, "data"))
 def serve_rows(request, data):
     """Serves one block of rows. Called when: the grid scrolls, sorts or its search changes."""
-    if not request:
+    block = RowsRequest.from_client(request, SORTABLE)
+    if block is None:
         return no_update
     filters, drill, snapshot = _view(data)
-    drill = drill.with_search(search_from_filter_model(request.get("filterModel")))
-    sort = tuple((s["colId"], s["sort"]) for s in request.get("sortModel") or [])
-    start = int(request.get("startRow") or 0)
-    limit = int(request.get("endRow") or start + 100) - start
+    drill = drill.with_search(block.search)
     db = get_database()
-    rows = account_page(db, filters, drill, snapshot, sort, start, limit)
+    rows = account_page(db, filters, drill, snapshot, block.sort, block.start, block.limit)
     return {
         "rowData": to_records(rows),
         "rowCount": account_totals(db, filters, drill, snapshot)["accounts"],
     }
 
 
+@callback(
+    Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
+    Input(GRID, "getRowsRequest"),
+    State(ids.PAGE_STATE_URL, "search"),
+    prevent_initial_call=True,
+)
+def keep_sort_in_url(request, search):
+    """Puts the grid's sort into the URL. Called when: the grid asks for rows (sorting does)."""
+    block = RowsRequest.from_client(request, SORTABLE)
+    if block is None:
+        return no_update
+    new = with_page_param(search, "sort", [f"{f}:{d}" for f, d in block.sort])
+    return no_update if new == (search or "") else new
+
+
 link_grid_rows(GRID, STORE)
+keep_in_url(SEARCH, "value", "q")
