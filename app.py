@@ -57,6 +57,7 @@ def serve_layout():
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Location(id=ids.PAGE_STATE_URL, refresh=False),
             navbar(nav_pages, as_of_text),
             filter_bar(options, data_as_of, first),
             dbc.Container([banner, dash.page_container], fluid=True, className="page-body pt-3"),
