@@ -13,11 +13,13 @@ from components.filter_bar import filter_bar
 from components.shell import navbar
 from components.states import error_state
 from components.theme import register_template
+from pages._shared import report_callback_error
 from services import cache
 from services.asof import snapshot_dates
 from services.db import get_database
 from services.errors import ServiceError
 from services.filter_options import dimension_options
+from services.settings import load_settings
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 register_template()
@@ -30,13 +32,17 @@ app = Dash(
     update_title=None,
     external_stylesheets=[],
     serve_locally=True,
+    on_error=report_callback_error,
 )
 server = app.server
+server.config["MAX_CONTENT_LENGTH"] = load_settings().max_request_bytes
 
 import pages._global_callbacks  # noqa: E402,F401  (registers the shell callbacks)
 from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
+from pages._server import configure_server  # noqa: E402
 
 register_export_routes(server)
+configure_server(app)
 
 
 def serve_layout():
@@ -60,7 +66,11 @@ def serve_layout():
             dcc.Location(id=ids.PAGE_STATE_URL, refresh=False),
             navbar(nav_pages, as_of_text),
             filter_bar(options, data_as_of, first),
-            dbc.Container([banner, dash.page_container], fluid=True, className="page-body pt-3"),
+            dbc.Container(
+                [html.Div(id=ids.GLOBAL_MESSAGE), banner, dash.page_container],
+                fluid=True,
+                className="page-body pt-3",
+            ),
         ]
     )
 

@@ -19,3 +19,4 @@ def nav_link(path: str) -> dict[str, str]:
 # A second location with refresh=False: page-level view state (search text, sort, toggles) is
 # written here, so the URL changes without the page being rebuilt; back and reload restore it.
 PAGE_STATE_URL = "url-page-state"
+GLOBAL_MESSAGE = "global-message"  # where the app-level error handler puts its message

@@ -113,7 +113,10 @@ def sync_filters(search, *values):
     current = current if current is not None else search
     if ctx.triggered_id in (None, ids.URL):
         params = parse_query(search)
-        filters = Filters.from_params({k: v for k, v in params.items() if k != "as_of"})
+        try:
+            filters = Filters.from_params({k: v for k, v in params.items() if k != "as_of"})
+        except InvalidFilter:  # the page says what is wrong; the controls stay usable
+            filters = Filters()
         return (
             no_update,
             *[list(getattr(filters, d)) for d in dims],

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, callback, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from components import ids
@@ -83,6 +83,25 @@ def keep_in_url(component_id: str, prop: str, key: str, default: Any = None) -> 
         """Puts a view setting into the URL. Called when: the user changes it."""
         new = with_page_param(search, key, value, default)
         return no_update if new == (search or "") else new
+
+
+def report_callback_error(err: Exception) -> None:
+    """App-level handler (Dash `on_error`) for an exception no callback caught itself.
+
+    The log gets the detail; the user gets one plain sentence at the top of the page.
+    """
+    if isinstance(err, ServiceError):
+        text = str(err)
+    else:
+        log.error("callback failed", exc_info=err)
+        text = UNEXPECTED
+    set_props(ids.GLOBAL_MESSAGE, {"children": error_state(text)})
+
+
+@callback(Output(ids.GLOBAL_MESSAGE, "children"), Input(ids.URL, "pathname"))
+def clear_global_message(_):
+    """Clears the app-level message. Called when: the user goes to another page."""
+    return None
 
 
 def guarded(*fallback_outputs: Any, figures: int = 0) -> Callable:

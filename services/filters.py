@@ -31,6 +31,7 @@ DIMENSION_LABELS = {
     "tier": "Coverage tier",
 }
 MAX_VALUES_PER_DIMENSION = 200
+MAX_VALUE_LENGTH = 200  # longer than any real segment, team or CSM id
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -38,6 +39,12 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
         return ()
     values = value if isinstance(value, list | tuple) else [value]
     cleaned = sorted({str(v) for v in values if v is not None and str(v) != ""})
+    too_long = next((v for v in cleaned if len(v) > MAX_VALUE_LENGTH), None)
+    if too_long is not None:
+        raise InvalidFilter(
+            f"A filter value is too long ({len(too_long):,} characters; at most "
+            f"{MAX_VALUE_LENGTH}). Check the link or reset the filters."
+        )
     return tuple(cleaned[:MAX_VALUES_PER_DIMENSION])
 
 
@@ -101,7 +108,12 @@ class Filters:
 
     def with_values(self, **changes: Any) -> Filters:
         """A copy with some dimensions replaced (used by drill-downs)."""
-        normalised = {k: (_as_tuple(v) if k in DIMENSIONS else v) for k, v in changes.items()}
+        unknown = [k for k in changes if k not in DIMENSIONS and k != "as_of"]
+        if unknown:
+            raise InvalidFilter(f"Unknown filter {unknown[0][:40]!r}.")
+        normalised = {
+            k: (_as_tuple(v) if k in DIMENSIONS else parse_date(v)) for k, v in changes.items()
+        }
         return replace(self, **normalised)
 
     def is_empty(self) -> bool:

@@ -24,6 +24,7 @@ class Settings:
     max_owner_options: int
     export_max_rows: int
     keep_builds: int
+    max_request_bytes: int
 
 
 def load_settings() -> Settings:
@@ -45,4 +46,5 @@ def load_settings() -> Settings:
         max_owner_options=int(os.environ.get("CSOPS_MAX_OWNER_OPTIONS", "1000")),
         export_max_rows=int(os.environ.get("CSOPS_EXPORT_MAX_ROWS", "1000000")),
         keep_builds=int(os.environ.get("CSOPS_KEEP_BUILDS", "3")),
+        max_request_bytes=int(os.environ.get("CSOPS_MAX_REQUEST_BYTES", str(1024 * 1024))),
     )
