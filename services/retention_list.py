@@ -53,6 +53,26 @@ def parse_movement(value: Any) -> str:
     return text
 
 
+MAX_SORT_KEYS = 3
+
+
+def parse_sort(values: Any) -> tuple[tuple[str, str], ...]:
+    """`field:asc|desc` values from the URL as the list's sort; unknown ones are refused."""
+    if isinstance(values, str):
+        values = [values]
+    sort = []
+    for value in list(values or [])[:MAX_SORT_KEYS]:
+        field, _, direction = str(value).partition(":")
+        direction = direction or "asc"
+        if field not in SORTABLE or direction not in ("asc", "desc"):
+            raise InvalidFilter(
+                f"Cannot sort by {str(value)[:40]!r}: use a column name and asc or desc, "
+                "for example sort=change:asc."
+            )
+        sort.append((field, direction))
+    return tuple(sort)
+
+
 def retention_window(snapshot: date) -> tuple[date, date]:
     """(d0, d1): the cohort date a year before `snapshot`, and `snapshot`."""
     return year_before(snapshot), snapshot

@@ -1,0 +1,238 @@
+"""Retention list builders: GRR/NRR tiles, the ARR waterfall, the cohort grid and its totals line."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import html
+
+from components import formatting
+from components.charts import Figure, empty_figure, figure
+from components.grids import money_column, sorted_columns, to_records
+from components.theme import NEUTRAL
+from services.metrics import metric
+
+MOVEMENT_LABELS = {
+    "churned": "Churned",
+    "contracted": "Contracted",
+    "expanded": "Expanded",
+    "flat": "Flat",
+}
+MOVEMENT_HELP = {
+    "churned": "ARR now is zero.",
+    "contracted": "ARR now is above zero but below a year ago.",
+    "expanded": "ARR now is above a year ago.",
+    "flat": "ARR now equals a year ago.",
+}
+MOVEMENT_OPTIONS = [{"label": "All", "value": ""}] + [
+    {"label": label, "value": code} for code, label in MOVEMENT_LABELS.items()
+]
+SIGNED_MONEY = {
+    "function": "params.value == null ? '–' : (params.value > 0 ? '+' : '') + compactMoney(params.value)"
+}
+COLUMNS = [
+    {
+        "field": "name",
+        "headerName": "Account",
+        "pinned": "left",
+        "minWidth": 220,
+        "cellClass": "link-cell",
+        "tooltipField": "name",
+    },
+    {"field": "segment", "headerName": "Segment", "minWidth": 110},
+    {"field": "owner_name", "headerName": "Owner", "minWidth": 140, "tooltipField": "owner_name"},
+    money_column("start_arr", "ARR a year ago", minWidth=140),
+    money_column("end_arr", "ARR now", minWidth=120),
+    money_column("change", "Change", minWidth=120, valueFormatter=SIGNED_MONEY),
+    {
+        "field": "movement",
+        "headerName": "Movement",
+        "minWidth": 120,
+        # The movement filter (above the grid) travels as this column's filter model, so
+        # changing it makes the grid drop its cached blocks and ask the server again.
+        "filter": "agTextColumnFilter",
+        "filterParams": {"filterOptions": ["equals"], "maxNumConditions": 1},
+        "suppressHeaderFilterButton": True,
+        "suppressHeaderMenuButton": True,
+    },
+]
+# Waterfall colours: neutral (green/amber/red mean health bands and nothing else).
+TOTAL_COLOR, LOSS_COLOR, GAIN_COLOR = NEUTRAL[0], NEUTRAL[2], NEUTRAL[1]
+
+
+def window_text(d0: date, d1: date) -> str:
+    """'12 months to 30 Sep 2026 · customers on 30 Sep 2025'."""
+    return f"12 months to {d1:%d %b %Y} · cohort: customers on {d0:%d %b %Y}"
+
+
+def _signed_money(value: float) -> str:
+    return ("+" if value > 0 else "−" if value < 0 else "") + formatting.money(abs(value))
+
+
+def _tile(name: str, value: float | None, tile_id: str) -> dbc.Card:
+    m = metric(name)
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(
+                    [
+                        html.Span(m.card_label, className="kpi-label"),
+                        html.Span(
+                            "i",
+                            className="info-dot ms-1",
+                            title=f"{m.definition}\nFormula: {m.formula}",
+                        ),
+                    ],
+                    className="d-flex align-items-center",
+                ),
+                html.Div(formatting.metric_value(m, value), className="kpi-value", id=tile_id),
+            ]
+        ),
+        className="kpi-card mb-3",
+    )
+
+
+def summary_tiles(summary: dict[str, float | None], id_prefix: str) -> list[Any]:
+    """GRR and NRR (as on the Portfolio cards), then the cohort's size and its ARR."""
+    logos = summary.get("logos_start") or 0
+    return [
+        _tile("grr", summary["grr"], f"{id_prefix}-grr"),
+        _tile("nrr", summary["nrr"], f"{id_prefix}-nrr"),
+        html.Div(
+            [
+                html.Span(formatting.count(logos), className="fw-bold"),
+                " customers a year ago, with ",
+                html.Span(formatting.money(summary["start_arr"]), className="fw-bold"),
+                " ARR; ",
+                html.Span(formatting.percent(summary.get("logo_retention")), className="fw-bold"),
+                " of them still pay.",
+            ],
+            className="small text-muted",
+        ),
+    ]
+
+
+def waterfall_figure(summary: dict[str, float | None]) -> Figure:
+    """ARR a year ago → churned → contracted → expanded → ARR now; each step carries its movement.
+
+    Clicking a step filters the list to that movement (the two totals carry '' = all).
+    """
+    start = summary.get("start_arr") or 0.0
+    if not start:
+        return empty_figure("ARR movement", "No customers a year ago under these filters")
+    churned = summary["churned_arr"] or 0.0
+    contraction = summary["contraction_arr"] or 0.0
+    expansion = summary["expansion_arr"] or 0.0
+    end = summary["end_arr"] or 0.0
+    steps = [
+        ("ARR a year ago", "absolute", start, "", start),
+        ("Churned", "relative", -churned, "churned", -churned),
+        ("Contracted", "relative", -contraction, "contracted", -contraction),
+        ("Expanded", "relative", expansion, "expanded", expansion),
+        ("ARR now", "total", 0.0, "", end),
+    ]
+    trace = {
+        "type": "waterfall",
+        "x": [s[0] for s in steps],
+        "measure": [s[1] for s in steps],
+        "y": [s[2] for s in steps],
+        "customdata": [[s[3], f"${abs(s[4]):,.0f}"] for s in steps],
+        "text": [
+            formatting.money(v) if measure != "relative" else _signed_money(v)
+            for _, measure, _, _, v in steps
+        ],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "connector": {"line": {"color": "#c9d1db", "width": 1}},
+        "increasing": {"marker": {"color": GAIN_COLOR}},
+        "decreasing": {"marker": {"color": LOSS_COLOR}},
+        "totals": {"marker": {"color": TOTAL_COLOR}},
+        "hovertemplate": "%{x}: %{customdata[1]}<extra></extra>",
+    }
+    lost = churned + contraction
+    grr, nrr = formatting.percent(summary["grr"]), formatting.percent(summary["nrr"])
+    if expansion >= lost:
+        takeaway = (
+            f"expansion of {formatting.money(expansion)} outweighed {formatting.money(lost)} lost"
+        )
+    else:
+        takeaway = (
+            f"{formatting.money(lost)} lost outweighed {formatting.money(expansion)} expansion"
+        )
+    top = max(start, end, start + expansion - lost, start - churned) * 1.15
+    return figure(
+        [trace],
+        f"GRR {grr}, NRR {nrr}: {takeaway}",
+        height=330,
+        showlegend=False,
+        clickmode="event",
+        hovermode="x",  # the whole column hovers and clicks, however thin the step
+        yaxis={"tickprefix": "$", "tickformat": "~s", "range": [0, top], "rangemode": "tozero"},
+    )
+
+
+def movement_filter_model(movement: str) -> dict[str, Any]:
+    """The grid filter model that carries the movement filter (the server applies it)."""
+    if not movement:
+        return {}
+    return {"movement": {"filterType": "text", "type": "equals", "filter": movement}}
+
+
+def movement_from_filter_model(model: Any) -> str:
+    """The movement inside a grid filter model from the client ('' when none or malformed)."""
+    entry = model.get("movement") if isinstance(model, dict) else None
+    return str(entry.get("filter") or "")[:40] if isinstance(entry, dict) else ""
+
+
+def retention_grid(
+    grid_id: str, movement: str = "", sort: tuple[tuple[str, str], ...] = ()
+) -> dag.AgGrid:
+    """Server-paged (infinite row model) grid of the cohort: sort and filter run in the service."""
+    return dag.AgGrid(
+        id=grid_id,
+        filterModel=movement_filter_model(movement),
+        columnDefs=sorted_columns(COLUMNS, sort),
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1},
+        rowModelType="infinite",
+        getRowId="params.data.account_id",
+        dashGridOptions={
+            "cacheBlockSize": 100,
+            "maxBlocksInCache": 20,
+            "rowBuffer": 0,
+            "infiniteInitialRowCount": 1,
+            "animateRows": False,
+            "suppressCellFocus": True,
+            "tooltipShowDelay": 300,
+        },
+        style={"height": "560px", "width": "100%"},
+        className="retention-grid",
+    )
+
+
+def retention_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Grid rows with the movement's human label."""
+    return to_records(df.assign(movement=df["movement"].map(MOVEMENT_LABELS)))
+
+
+def totals_line(totals: dict[str, float], movement: str, id_prefix: str) -> list[Any]:
+    """'307 churned accounts · ARR a year ago $10.0M · ARR now $0 · change −$10.0M'."""
+    what = f"{MOVEMENT_LABELS[movement].lower()} accounts" if movement else "accounts"
+    return [
+        html.Span(
+            formatting.count(totals["accounts"]), id=f"{id_prefix}-count", className="fw-bold"
+        ),
+        f" {what} · ARR a year ago ",
+        html.Span(
+            formatting.money(totals["start_arr"]), id=f"{id_prefix}-start-arr", className="fw-bold"
+        ),
+        " · ARR now ",
+        html.Span(
+            formatting.money(totals["end_arr"]), id=f"{id_prefix}-end-arr", className="fw-bold"
+        ),
+        " · change ",
+        html.Span(_signed_money(totals["change"]), id=f"{id_prefix}-change", className="fw-bold"),
+    ]
