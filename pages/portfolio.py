@@ -19,6 +19,7 @@ from pages._shared import (
     from_store,
     guarded,
     link_grid_rows,
+    retention_href,
     view_state,
 )
 from services import health
@@ -50,16 +51,15 @@ VALIDATION = "portfolio-validation"
 VALIDATION_STATS = "portfolio-validation-stats"
 OWNER_GRID = "portfolio-owner-grid"
 MOVER_GRID = "portfolio-movers-grid"
-# KPI card -> drill parameters of the Accounts list (None: the card has no account list).
+# KPI card -> drill parameters of the Accounts list; GRR and NRR open the retention list.
 KPI_DRILL = {
     "arr": {},
     "accounts": {},
     "avg_health": {},
     "pct_arr_red": {"band": "red"},
     "health_coverage": {"inputs": "incomplete"},
-    "grr": None,
-    "nrr": None,
 }
+RETENTION_KPIS = ("grr", "nrr")
 
 
 MIX_HELP = metric("health_score").definition + " Click a bar to list its accounts."
@@ -178,8 +178,8 @@ def render_kpis(data):
                 v.value,
                 v.previous,
                 compare,
-                href=None
-                if KPI_DRILL[v.name] is None
+                href=retention_href(filters)
+                if v.name in RETENTION_KPIS
                 else accounts_href(filters, **KPI_DRILL[v.name]),
             ),
             xs=6,
