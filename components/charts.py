@@ -6,13 +6,21 @@ validates every property and costs several milliseconds per chart on each callba
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
 import plotly.io as pio
 
-from components import formatting
-from components.theme import BAND_COLORS, BAND_LABELS, NEUTRAL, TEMPLATE_NAME, register_template
+from components import formatting, labels
+from components.theme import (
+    BAND_COLORS,
+    BAND_LABELS,
+    BAND_TEXT_COLORS,
+    NEUTRAL,
+    TEMPLATE_NAME,
+    register_template,
+)
 from services.health_model import COMPONENT_LABELS, COMPONENTS
 
 BAND_ORDER = ("red", "yellow", "green")
@@ -67,22 +75,57 @@ def empty_figure(title: str, message: str = "No data for these filters") -> Figu
     )
 
 
-def band_mix_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
-    """Stacked horizontal bars of health bands per group; each bar carries [group, band] to drill."""
+# Red is the band the reader came for: it sits on the baseline, and a label cell beside the
+# baseline (the "gutter", an invisible bar carrying the red bar's drill data) shows its value and
+# takes clicks, however thin the red bar is. The gutter is this share of the value axis.
+RED_GUTTER = 0.16
+GUTTER_FILL = "rgba(214, 69, 69, 0.07)"
+
+
+def _nice_step(top: float, ticks: int = 4) -> float:
+    """A round tick step (1, 2, 2.5 or 5 × 10^k) giving about `ticks` ticks up to `top`."""
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
+def value_axis(top: float, measure: str) -> dict[str, Any]:
+    """Explicit ticks from 0 to `top` in the house format ($500K, $1M; counts as 1,200)."""
+    if top <= 0:
+        return {}
+    step = _nice_step(top)
+    values = [i * step for i in range(int(top / step) + 1)]
+    text = [formatting.money_tick(v) if measure == "arr" else formatting.count(v) for v in values]
+    return {"tickmode": "array", "tickvals": values, "ticktext": text}
+
+
+def _group_labels(groups: list[Any], by: str | None) -> list[str]:
+    return [labels.label(by, g) if by else str(g) for g in groups]
+
+
+def band_mix_figure(df: pd.DataFrame, measure: str = "arr", by: str | None = None) -> Figure:
+    """Stacked horizontal bars of health bands per group; each bar carries [group, band] to drill.
+
+    Red is drawn first (on the baseline) and labelled in a cell left of the baseline that is also
+    a click target for the red bar. `by` names the grouping so coded groups get their labels.
+    """
     if df.empty:
         return empty_figure("Health band mix")
     fmt = _measure_format(measure)
+    exact = formatting.money_exact if measure == "arr" else formatting.count
     totals = df.groupby("grp")[measure].sum()
     red = df[df.band == "red"].groupby("grp")[measure].sum().reindex(totals.index, fill_value=0)
     share = (red / totals.where(totals > 0)).fillna(0)
     worst = share.idxmax()
     what = "ARR" if measure == "arr" else "accounts"
     title = (
-        f"{worst} has the largest red share: {formatting.percent(share[worst])} of its {what}"
+        f"{_group_labels([worst], by)[0]} has the largest red share: "
+        f"{formatting.percent(share[worst])} of its {what}"
         if share[worst] > 0
         else f"No {what} in red"
     )
     groups = list(totals.sort_values().index)
+    shown = _group_labels(groups, by)
     values = df.pivot_table(index="grp", columns="band", values=measure, aggfunc="sum").reindex(
         groups
     )
@@ -93,32 +136,97 @@ def band_mix_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
             {
                 "type": "bar",
                 "orientation": "h",
-                "y": groups,
+                "y": shown,
                 "x": col,
                 "name": BAND_LABELS[band],
                 "marker": {"color": BAND_COLORS[band]},
-                "customdata": [[g, band] for g in groups],
-                "text": [fmt(v) if v else "" for v in col],
+                "customdata": [
+                    [g, band, fmt(v), exact(v)] for g, v in zip(groups, col, strict=True)
+                ],
+                # Red's value is shown in the gutter; the other bands inside their bars if they fit.
+                "text": [fmt(v) if v and band != "red" else "" for v in col],
                 "textposition": "inside",
                 "textangle": 0,
                 "insidetextanchor": "middle",
-                "hovertemplate": f"%{{y}} · {band}: %{{text}}<extra></extra>",
+                "hovertemplate": f"%{{y}} · {labels.label('band', band)}: "
+                "%{customdata[2]} (%{customdata[3]})<extra></extra>",
             }
         )
+    top = float(totals.max())
+    gutter = top * RED_GUTTER
+    red_values = data[0]["x"]
+    data.append(
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": shown,
+            "x": [-gutter] * len(groups),
+            "name": "Red value",
+            "showlegend": False,
+            "marker": {"color": GUTTER_FILL},
+            "customdata": data[0]["customdata"],
+            "hovertemplate": "%{y} · Red: %{customdata[2]} (%{customdata[3]})<extra></extra>",
+        }
+    )
+    notes = [
+        {
+            "x": 0,
+            "y": y,
+            "xanchor": "right",
+            "xshift": -5,
+            "text": f"<b>{fmt(v)}</b>",
+            "showarrow": False,
+            "font": {"size": 12, "color": BAND_TEXT_COLORS["red"]},
+        }
+        for y, v in zip(shown, red_values, strict=True)
+    ]
+    notes.append(
+        {
+            "x": 0,
+            "y": 1,
+            "yref": "paper",
+            "xanchor": "right",
+            "yanchor": "bottom",
+            "xshift": -5,
+            "text": "Red",
+            "showarrow": False,
+            "font": {"size": 11, "color": BAND_TEXT_COLORS["red"]},
+        }
+    )
     return figure(
         data,
         title,
-        barmode="stack",
+        barmode="relative",
         height=max(330, 90 + 70 * len(groups)),
         uniformtext={"minsize": 10, "mode": "hide"},
         clickmode="event",
-        xaxis={"tickprefix": "$" if measure == "arr" else "", "tickformat": "~s"},
+        annotations=notes,
+        xaxis={"range": [-gutter, top * 1.03], "zeroline": False, **value_axis(top, measure)},
+        shapes=[
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": 0,
+                "x1": 0,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#9aa5b1", "width": 1},
+            }
+        ],
         legend={"traceorder": "reversed"},
     )
 
 
+HISTORY_GUTTER = 0.2  # share of the 0-100% axis below the baseline holding the red labels
+
+
 def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
-    """Weekly band mix (share of the measure) as stacked bars; each bar carries [date, band]."""
+    """Weekly band mix (share of the measure) as stacked bars; each bar carries [date, band].
+
+    Red sits on the baseline; below it, each week's red share is written in a label cell that
+    also takes the click for that week's red bar.
+    """
     if df.empty:
         return empty_figure("Weekly health band mix")
     pivot = df.pivot_table(
@@ -148,18 +256,53 @@ def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
                 "marker": {"color": BAND_COLORS[band]},
                 "customdata": [[d, band, fmt(v)] for d, v in zip(iso, raw, strict=True)],
                 "hovertemplate": "Week of %{x|%d %b %Y} · "
-                + band
+                + labels.label("band", band)
                 + ": %{y:.1%} (%{customdata[2]})<extra></extra>",
             }
         )
+    red_share = data[0]["y"]
+    data.append(
+        {
+            "type": "bar",
+            "x": iso,
+            "y": [-HISTORY_GUTTER] * len(iso),
+            "name": "Red share",
+            "showlegend": False,
+            "marker": {"color": GUTTER_FILL},
+            "customdata": [
+                [*c, formatting.percent(v)]
+                for c, v in zip(data[0]["customdata"], red_share, strict=True)
+            ],
+            "hovertemplate": "Week of %{x|%d %b %Y} · Red: %{customdata[3]} (%{customdata[2]})"
+            "<extra></extra>",
+        }
+    )
+    notes = [
+        {
+            "x": d,
+            "y": 0,
+            "yanchor": "top",
+            "yshift": -3,
+            "textangle": -90,
+            "text": formatting.percent(v),
+            "showarrow": False,
+            "font": {"size": 10, "color": BAND_TEXT_COLORS["red"]},
+        }
+        for d, v in zip(iso, red_share, strict=True)
+    ]
     return figure(
         data,
         title,
-        barmode="stack",
+        barmode="relative",
         bargap=0.15,
-        height=330,
+        height=350,
         clickmode="event",
-        yaxis={"tickformat": ".0%", "range": [0, 1]},
+        annotations=notes,
+        yaxis={
+            "range": [-HISTORY_GUTTER, 1],
+            "tickvals": [0, 0.25, 0.5, 0.75, 1],
+            "tickformat": ".0%",
+        },
         xaxis={"tickformat": "%d %b", "type": "date"},
     )
 

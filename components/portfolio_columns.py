@@ -1,51 +1,60 @@
-"""Column definitions of the Portfolio page's owner and movers tables (sized to fit at 1280 px)."""
+"""Column definitions of the Portfolio page's owner and movers tables, sized to fit at 1280 px.
+
+Number columns have fixed widths (flex 0: they do not grow), so the spare width goes to the
+name columns; money is compact ($5.3M, exact on hover), so it never needs more than 72 px.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from components.grids import BAND_STYLE, PERCENT, SCORE, SIGNED, money_column
 from components.labels import label_formatter
+
+
+def _fixed(width: int) -> dict[str, Any]:
+    return {"width": width, "minWidth": width, "flex": 0}
+
 
 OWNER_COLUMNS = [
     {
         "field": "owner_name",
         "headerName": "Owner",
-        "minWidth": 130,
-        "flex": 2,
+        "minWidth": 110,
+        "flex": 1,
         "cellClass": "link-cell",
         "tooltipField": "owner_name",
     },
-    {"field": "team", "headerName": "Team", "minWidth": 120, "flex": 2, "tooltipField": "team"},
     {
-        "field": "accounts",
-        "headerName": "Accounts",
-        "type": "rightAligned",
-        "minWidth": 92,
-        "maxWidth": 100,
+        "field": "team",
+        "headerName": "Team",
+        "minWidth": 175,
+        "flex": 1.5,
+        "tooltipField": "team",
     },
-    money_column("arr", "ARR", minWidth=80, maxWidth=100),
+    {"field": "accounts", "headerName": "Accounts", "type": "rightAligned", **_fixed(84)},
+    money_column("arr", "ARR", **_fixed(76)),
     {
         "field": "avg_health",
         "headerName": "Avg health",
         "valueFormatter": SCORE,
         "type": "rightAligned",
-        "minWidth": 100,
-        "maxWidth": 110,
+        **_fixed(96),
     },
     {
         "field": "pct_arr_red",
         "headerName": "% ARR red",
         "valueFormatter": PERCENT,
         "type": "rightAligned",
-        "minWidth": 100,
-        "maxWidth": 110,
+        **_fixed(96),
     },
 ]
 MOVER_COLUMNS = [
     {
         "field": "name",
         "headerName": "Account",
-        "minWidth": 130,
-        "flex": 2,
+        "minWidth": 150,
+        "flex": 1,
         "cellClass": "link-cell",
         "tooltipField": "name",
     },
@@ -54,31 +63,26 @@ MOVER_COLUMNS = [
         "headerName": "Change",
         "valueFormatter": SIGNED,
         "type": "rightAligned",
-        "minWidth": 84,
-        "maxWidth": 95,
+        **_fixed(68),
     },
     {
         "field": "health_now",
         "headerName": "Now",
         "valueFormatter": SCORE,
-        "minWidth": 62,
-        "maxWidth": 75,
         "type": "rightAligned",
+        **_fixed(54),
     },
     {
         "field": "band",
         "headerName": "Band",
         "valueFormatter": label_formatter("band"),
         "cellStyle": BAND_STYLE,
-        "minWidth": 72,
-        "maxWidth": 85,
+        **_fixed(64),
     },
     {
         "field": "driver",
         "headerName": "Driver",
         "valueFormatter": label_formatter("health_component"),
-        "minWidth": 110,
-        "flex": 1,
-        "tooltipField": "driver",
+        **_fixed(102),
     },
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -52,6 +53,33 @@ def page_header(title: str, subtitle: str | None = None, extra: Any = None) -> h
     )
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def info_button(button_id: str, title: str, body: Any) -> list[Any]:
+    """An "i" button that opens `body` in a popover on click, Enter or Space (keyboard reachable).
+
+    Place both returned components as siblings; keep the button outside any link.
+    """
+    button = html.Button(
+        "i",
+        id=button_id,
+        type="button",
+        className="info-dot ms-1",
+        **{"aria-label": f"About {title}"},
+    )
+    popover = dbc.Popover(
+        [dbc.PopoverHeader(title), dbc.PopoverBody(body)],
+        target=button_id,
+        trigger="legacy",
+        placement="bottom",
+        id=f"{button_id}-popover",
+        class_name="info-popover",
+    )
+    return [button, popover]
+
+
 def panel(
     title: str,
     body: Any,
@@ -65,9 +93,15 @@ def panel(
             html.Div(
                 [
                     html.Span(title, className="panel-title"),
-                    html.Span("i", className="info-dot ms-1", title=help_text)
-                    if help_text
-                    else None,
+                    *(
+                        info_button(
+                            f"{panel_id}-info" if panel_id else f"panel-info-{_slug(title)}",
+                            title,
+                            help_text,
+                        )
+                        if help_text
+                        else []
+                    ),
                 ]
             ),
             tools,

@@ -5,8 +5,17 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from components.labels import label
+
 BAND_COLORS = {"green": "#2e9e5b", "yellow": "#e0a526", "red": "#d64545"}
-BAND_LABELS = {"green": "Green (≥ 70)", "yellow": "Yellow (40–69)", "red": "Red (< 40)"}
+BAND_TEXT_COLORS = {"green": "#1f7a45", "yellow": "#9a6b00", "red": "#b02a2a"}  # text on white
+BAND_LABELS = {
+    band: f"{label('band', band)} ({limits})"
+    for band, limits in {"green": "≥ 70", "yellow": "40–69", "red": "< 40"}.items()
+}
+# A money axis plotly formats itself: "$1.5M", "$2B" (exponentformat B, never d3's SI "G").
+# components/charts.value_axis() gives explicit ticks in our money format where the range is known.
+MONEY_AXIS = {"tickprefix": "$", "exponentformat": "B", "tickformat": ""}
 NEUTRAL = ["#3b5b92", "#7a8fb8", "#9aa5b1", "#5c6f82", "#b7c4d6"]
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 TEMPLATE_NAME = "csops"
@@ -22,8 +31,16 @@ def register_template() -> None:
             paper_bgcolor="white",
             plot_bgcolor="white",
             margin=dict(l=8, r=8, t=48, b=8),
-            xaxis=dict(showgrid=False, linecolor="#c9d1db", ticks="", automargin=True),
-            yaxis=dict(gridcolor="#eef1f5", zeroline=False, linecolor="#c9d1db", automargin=True),
+            xaxis=dict(
+                showgrid=False, linecolor="#c9d1db", ticks="", automargin=True, exponentformat="B"
+            ),
+            yaxis=dict(
+                gridcolor="#eef1f5",
+                zeroline=False,
+                linecolor="#c9d1db",
+                automargin=True,
+                exponentformat="B",
+            ),
             legend=dict(
                 orientation="h",
                 yanchor="top",

@@ -43,9 +43,9 @@ def test_portfolio_shows_kpis_charts_and_tables(console):
     console.wait_for_element("#portfolio-validation .trace.bars")
     console.wait_for_element("#portfolio-owner-grid .ag-row")
     console.wait_for_element("#portfolio-movers-grid .ag-row")
-    # The definition is one hover away.
-    title = console.find_element("#kpi-info-grr").get_attribute("title")
-    assert "Formula: GRR =" in title
+    # The definition is one click away.
+    console.find_element("#kpi-info-grr").click()
+    console.wait_for_contains_text("#kpi-info-grr-popover", "Formula: GRR =")
     assert "Data as of" in text_of(console, "#data-as-of")
     screenshot(console, "portfolio")
     assert console.get_logs() == []
@@ -151,8 +151,17 @@ def test_hostile_and_malformed_urls_give_messages_not_errors(console):
     console.wait_for_contains_text(".empty-state", "No accounts match these filters", timeout=30)
     console.wait_for_page(url=console.server_url + "/?segment=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     console.wait_for_contains_text(".empty-state", "No accounts match these filters", timeout=30)
-    console.wait_for_page(url=console.server_url + "/?as_of=2026-13-45")
+    console.wait_for_page(url=console.server_url + "/?as_of=2026-13-45&segment=SMB")
     console.wait_for_contains_text(".error-state", "is not a valid date", timeout=30)
+    # The picker cannot show the value; its echo must not rewrite the URL the user typed.
+    assert "SMB" in text_of(console, "#filter-segment")
+    choose(console, "filter-region", "EMEA")
+    url = url_contains(console, "region=EMEA")
+    assert query(url)["as_of"] == ["2026-13-45"], "a value the controls cannot show is kept"
+    console.wait_for_contains_text(".error-state", "is not a valid date", timeout=30)
+    console.wait_for_page(url=console.server_url + "/?as_of=2099-01-31")
+    console.wait_for_contains_text(".notice", "The data ends on", timeout=30)
+    assert query(console.driver.current_url)["as_of"] == ["2099-01-31"]
     # The data survived the hostile value.
     console.wait_for_page(url=console.server_url + "/")
     kpis = expected_kpis(Filters())

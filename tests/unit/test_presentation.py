@@ -1,9 +1,11 @@
 """Registry, formatting and figure builders: pure functions, checked by behaviour."""
 
+import json
+
 import pandas as pd
 import pytest
 
-from components import charts, formatting
+from components import charts, formatting, labels
 from services import cache
 from services.metrics import REGISTRY, metric
 
@@ -22,11 +24,159 @@ def test_every_metric_is_fully_defined():
         (12_500, "$12.5K"),
         (2.5e9, "$2.5B"),
         (None, "–"),
+        (float("nan"), "–"),
         (-3_400_000, "-$3.4M"),
+        (0, "$0"),
+        (999, "$999"),
+        (998.5, "$999"),  # ties round up, as JavaScript's toFixed does in the grids
+        (999.5, "$1.0K"),  # rounds to 1,000: the next unit, never "$1,000"
+        (999_949, "$999.9K"),
+        (999_950, "$1.0M"),  # 999.95K rounds to 1,000.0K, so it is shown in M
+        (1_000_000, "$1.0M"),
+        (999_949_999, "$999.9M"),
+        (999_950_000, "$1.0B"),
+        (12_250, "$12.3K"),  # 12.25 is exact in binary: half up
+        (-999_950, "-$1.0M"),
+        (-999.5, "-$1.0K"),
+        (-0.4, "$0"),  # rounds to zero: no minus sign
+        (1.5e12, "$1,500.0B"),  # B is the largest unit
     ],
 )
 def test_money(value, text):
     assert formatting.money(value) == text
+
+
+@pytest.mark.parametrize(
+    "value, exact, tick",
+    [
+        (5_305_120.4, "$5,305,120", "$5.3M"),
+        (-1_500, "-$1,500", "-$1.5K"),
+        (2_000_000_000, "$2,000,000,000", "$2B"),
+        (500_000, "$500,000", "$500K"),
+        (None, "–", "–"),
+    ],
+)
+def test_exact_money_for_hover_and_axis_ticks(value, exact, tick):
+    assert formatting.money_exact(value) == exact
+    assert formatting.money_tick(value) == tick
+
+
+def test_one_date_format():
+    assert formatting.date("2026-11-05") == "05 Nov 2026"
+    assert formatting.date(pd.Timestamp("2026-01-02 13:45")) == "02 Jan 2026"
+    assert formatting.date(None) == "–" and formatting.date(pd.NaT) == "–"
+
+
+def test_labels_for_codes_and_unknown_codes_shown_as_given():
+    assert labels.label("forecast_category", "at_risk") == "At risk"
+    assert labels.label("tier", "tech-touch") == "Tech-touch"
+    assert labels.label("coverage_tier", "named") == "Named"
+    assert labels.label("band", "red") == "Red"
+    assert labels.label("lifecycle_stage", "onboarding") == "Onboarding"
+    assert labels.label("renewal_outcome", "contracted") == "Contracted"
+    assert labels.label("touchpoint_type", "escalation call") == "Escalation call"
+    assert labels.label("expansion_outcome", "won") == "Won"
+    assert labels.label("driver", "trend") == "Usage trend"
+    assert labels.label("forecast_category", "maybe_later") == "maybe_later"  # never dropped
+    assert labels.label("segment", "Mid-Market") == "Mid-Market"  # a kind without codes
+    assert labels.label("band", None) == "–"
+
+
+def test_every_code_in_the_schema_has_a_label():
+    import re
+    from pathlib import Path
+
+    schema = (Path(__file__).resolve().parents[2] / "data" / "schema.sql").read_text()
+
+    def codes(column: str) -> set[str]:
+        found = re.search(rf"{column}\s+VARCHAR.*?CHECK \({column} IN \(([^)]*)\)", schema)
+        return set(re.findall(r"'([^']*)'", found.group(1)))
+
+    assert codes("coverage_tier") == set(labels.labels_for("coverage_tier"))
+    assert codes("lifecycle_stage") == set(labels.labels_for("lifecycle_stage"))
+    assert codes("forecast_category") == set(labels.labels_for("forecast_category"))
+    assert codes("role") == set(labels.labels_for("role"))
+
+
+def test_grid_label_formatter_is_built_from_the_python_map():
+    formatter = labels.label_formatter("tier")["function"]
+    table = json.loads(formatter[formatter.index("{") : formatter.rindex("}") + 1])
+    assert formatter.startswith("codeLabel(params.value, ")
+    assert table == {"named": "Named", "pooled": "Pooled", "tech-touch": "Tech-touch"}
+
+
+def test_grid_money_and_date_columns_use_the_shared_formatters():
+    from components.grids import ACCOUNT_COLUMNS, DATE, MONEY, MONEY_TOOLTIP
+    from components.portfolio_columns import MOVER_COLUMNS, OWNER_COLUMNS
+
+    by_field = {c["field"]: c for c in ACCOUNT_COLUMNS}
+    for field in ("arr", "renewal_arr"):
+        assert by_field[field]["valueFormatter"] == MONEY
+        assert by_field[field]["tooltipValueGetter"] == MONEY_TOOLTIP
+    assert by_field["next_renewal_date"]["valueFormatter"] == DATE
+    for field in ("band", "coverage_tier", "forecast_category", "lifecycle_stage"):
+        assert by_field[field]["valueFormatter"]["function"].startswith("codeLabel(")
+    assert next(c for c in OWNER_COLUMNS if c["field"] == "arr")["valueFormatter"] == MONEY
+    assert (
+        "codeLabel("
+        in next(c for c in MOVER_COLUMNS if c["field"] == "band")["valueFormatter"]["function"]
+    )
+
+
+def _axes(fig):
+    layout = fig["layout"]
+    template = layout["template"]["layout"]
+    return [v for k, v in {**template, **layout}.items() if k.startswith(("xaxis", "yaxis"))]
+
+
+def test_money_axes_never_print_si_giga():
+    df = pd.DataFrame(
+        {
+            "grp": ["SMB", "SMB", "Enterprise", "Enterprise"],
+            "band": ["red", "green", "red", "green"],
+            "accounts": [1, 3, 2, 5],
+            "arr": [1.2e8, 9e8, 3e8, 2.1e9],
+        }
+    )
+    fig = charts.band_mix_figure(df, "arr")
+    axis = fig["layout"]["xaxis"]
+    # Largest bar $2.4B; a quarter is $600M, the next round step is $1B: ticks 0, $1B, $2B.
+    assert axis["tickvals"] == [0, 1e9, 2e9]
+    assert axis["ticktext"] == ["$0", "$1B", "$2B"]
+    small = charts.band_mix_figure(df.assign(arr=df.arr / 1000), "arr")["layout"]["xaxis"]
+    # $2.4M: a quarter is $600K, next round step $1M.
+    assert small["ticktext"] == ["$0", "$1M", "$2M"]
+    assert charts.value_axis(1_000, "arr")["ticktext"] == ["$0", "$250", "$500", "$750", "$1K"]
+    for ax in _axes(fig):
+        assert "s" not in (ax.get("tickformat") or "")  # d3's SI format prints G for billions
+        assert ax.get("exponentformat", "B") == "B"
+        assert not any("G" in t for t in ax.get("ticktext", []))
+    from components.theme import MONEY_AXIS
+
+    assert MONEY_AXIS["exponentformat"] == "B" and "s" not in MONEY_AXIS["tickformat"]
+
+
+def test_red_is_labelled_on_the_baseline_and_clickable_beside_it():
+    df = pd.DataFrame(
+        {
+            "grp": ["named", "named", "pooled", "pooled"],
+            "band": ["red", "green", "red", "green"],
+            "accounts": [1, 99, 0, 10],
+            "arr": [5_000.0, 995_000.0, 0.0, 100_000.0],
+        }
+    )
+    fig = charts.band_mix_figure(df, "arr", by="tier")
+    red, gutter = fig["data"][0], fig["data"][3]
+    assert red["name"].startswith("Red") and red["y"] == ["Pooled", "Named"]  # labels, not codes
+    # The gutter bar lies left of the baseline, carries the red bars' drill data, and its
+    # labels state the red value of each group ($0 for pooled, $5.0K for named).
+    assert all(x < 0 for x in gutter["x"]) and gutter["customdata"] == red["customdata"]
+    assert [c[:2] for c in gutter["customdata"]] == [["pooled", "red"], ["named", "red"]]
+    notes = [a["text"] for a in fig["layout"]["annotations"] if a.get("y") in red["y"]]
+    assert notes == ["<b>$0</b>", "<b>$5.0K</b>"]
+    # $5K of a $1M bar is 0.5%: far too thin for an inside label, labelled in the gutter anyway.
+    assert fig["layout"]["xaxis"]["range"][0] < 0
+    assert fig["layout"]["barmode"] == "relative"  # negative gutter below, bands stack above 0
 
 
 def test_deltas_know_which_direction_is_good():
@@ -49,7 +199,8 @@ def test_band_mix_figure_carries_drill_data_and_states_the_takeaway():
     assert fig["layout"]["title"]["text"] == "SMB has the largest red share: 25.0% of its ARR"
     red = next(t for t in fig["data"] if t["name"].startswith("Red"))
     # Groups ordered by total, smallest first, so the largest bar is drawn on top.
-    assert red["customdata"] == [["SMB", "red"], ["Enterprise", "red"]]
+    assert [c[:2] for c in red["customdata"]] == [["SMB", "red"], ["Enterprise", "red"]]
+    assert red["customdata"][0][2:] == ["$100", "$100"]  # compact and exact, for the hover
     assert red["x"] == [100.0, 0.0]
     empty = charts.band_mix_figure(df.iloc[0:0], "arr")
     assert empty["layout"]["annotations"][0]["text"] == "No data for these filters"
@@ -68,6 +219,10 @@ def test_history_and_validation_figures():
     assert fig["layout"]["title"]["text"] == "Red share of ARR: 0.0% now vs 25.0% on 05 Jan 2026"
     red = fig["data"][0]
     assert red["y"] == [0.25, 0.0] and red["customdata"][0] == ["2026-01-05", "red", "$100"]
+    gutter = fig["data"][3]  # the label cell under each week's red bar takes its click too
+    assert gutter["customdata"][0] == ["2026-01-05", "red", "$100", "25.0%"]
+    red_labels = [a["text"] for a in fig["layout"]["annotations"]]
+    assert red_labels == ["25.0%", "0.0%"]
     by_band = pd.DataFrame(
         {"band": ["green", "yellow", "red"], "renewals": [10, 5, 2], "loss_rate": [0.1, 0.2, 0.5]}
     )
