@@ -70,7 +70,7 @@ def window_text(d0: date, d1: date) -> str:
 
 
 def _signed_money(value: float) -> str:
-    return ("+" if value > 0 else "−" if value < 0 else "") + formatting.money(abs(value))
+    return ("+" if value > 0 else "") + formatting.money(value)
 
 
 def _tile(name: str, value: float | None, tile_id: str) -> dbc.Card:
@@ -97,19 +97,18 @@ def _tile(name: str, value: float | None, tile_id: str) -> dbc.Card:
 
 
 def summary_tiles(summary: dict[str, float | None], id_prefix: str) -> list[Any]:
-    """GRR and NRR (as on the Portfolio cards), then the cohort's size and its ARR."""
+    """GRR and NRR (as on the Portfolio cards), logo retention, the cohort's size and ARR."""
     logos = summary.get("logos_start") or 0
     return [
         _tile("grr", summary["grr"], f"{id_prefix}-grr"),
         _tile("nrr", summary["nrr"], f"{id_prefix}-nrr"),
+        _tile("logo_retention", summary.get("logo_retention"), f"{id_prefix}-logos"),
         html.Div(
             [
                 html.Span(formatting.count(logos), className="fw-bold"),
                 " customers a year ago, with ",
                 html.Span(formatting.money(summary["start_arr"]), className="fw-bold"),
-                " ARR; ",
-                html.Span(formatting.percent(summary.get("logo_retention")), className="fw-bold"),
-                " of them still pay.",
+                " ARR.",
             ],
             className="small text-muted",
         ),
@@ -219,7 +218,7 @@ def retention_records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def totals_line(totals: dict[str, float], movement: str, id_prefix: str) -> list[Any]:
-    """'307 churned accounts · ARR a year ago $10.0M · ARR now $0 · change −$10.0M'."""
+    """'307 churned accounts · ARR a year ago $10.0M · ARR now $0 · change -$10.0M'."""
     what = f"{MOVEMENT_LABELS[movement].lower()} accounts" if movement else "accounts"
     return [
         html.Span(
