@@ -405,6 +405,66 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
     return cold, warm, memory
 
 
+# ---- exports ------------------------------------------------------------------------------
+EXPORT_SCRIPT = """
+import json, os, sys, time
+from pathlib import Path
+from services import cache
+from services.account_list import AccountDrill, account_totals
+from services.asof import resolve_as_of
+from services.db import Database
+from services.exports import accounts_csv, accounts_xlsx
+from services.filters import Filters
+
+def peak_mb():
+    status = Path("/proc/self/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+
+cache.configure("null")
+db, kind = Database(sys.argv[1]), sys.argv[2]
+snapshot = resolve_as_of(db, Filters()).date
+args = (db, Filters(), AccountDrill(), snapshot, (("health_score", "asc"),))
+rows = account_totals(*args[:4])["accounts"]
+before = peak_mb()
+start = time.perf_counter()
+if kind == "csv":
+    size = sum(len(chunk) for chunk in accounts_csv(*args))
+else:
+    with accounts_xlsx(*args) as fh:
+        size = os.fstat(fh.fileno()).st_size
+seconds = time.perf_counter() - start
+print(json.dumps({"rows": rows, "s": seconds, "mb": size / 1e6, "rss0": before, "rss": peak_mb()}))
+"""
+
+
+def bench_exports(db_path: Path) -> list[str]:
+    """Whole-list CSV and XLSX export (sorted by health): wall time, file size, peak RSS.
+
+    Each format runs in a fresh process so its peak RSS is its own; "before" is the peak after
+    imports and opening the database.
+    """
+    lines = [
+        "| export (whole list, sorted) | rows | wall s | file MB | peak RSS before | peak RSS after |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind in ("csv", "xlsx"):
+        done = subprocess.run(
+            [sys.executable, "-c", EXPORT_SCRIPT, str(db_path), kind],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, CSOPS_DB=str(db_path), CSOPS_CACHE_TYPE="null"),
+        )
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        lines.append(
+            f"| {kind.upper()} | {r['rows']:,} | {r['s']:.2f} | {r['mb']:.1f} | "
+            f"{r['rss0']:.0f} MB | {r['rss']:.0f} MB |"
+        )
+    print("\n".join(lines), flush=True)
+    return [*lines, ""]
+
+
 # ---- report -------------------------------------------------------------------------------
 def service_table(cold: list[Sample], warm: list[Sample]) -> list[str]:
     lines = [
@@ -481,6 +541,7 @@ def main(argv: list[str] | None = None) -> None:
         ]
         out += service_table(s_cold, s_warm) + [""] + http_table(h_cold, h_warm, s_cold) + [""]
         print("\n".join(out[-(len(s_cold) + len(h_cold) + 8) :]), flush=True)
+        out += bench_exports(db_path)
     if not args.no_write:
         text = (
             REPORT.read_text()
