@@ -18,7 +18,8 @@ from services import cache
 from services.asof import snapshot_dates
 from services.db import get_database
 from services.errors import ServiceError
-from services.filter_options import dimension_options
+from services.filter_options import filter_options
+from services.filters import Filters
 from services.settings import load_settings
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,8 +56,8 @@ def serve_layout():
     try:
         db = get_database()
         info = db.info()
-        options = dimension_options(db)
         data_as_of, first = info.as_of_date, snapshot_dates(db)[0]
+        options = filter_options(db, Filters(), data_as_of)
         as_of_text = f"Data as of {data_as_of:%d %b %Y}"
     except ServiceError as exc:
         banner = error_state(str(exc))

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from components import ids
-from services.asof import snapshot_dates
+from services.asof import resolve_as_of, snapshot_dates
 from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
-from services.filter_options import dimension_options, owner_options_matching, owner_teams
+from services.filter_options import filter_options, owner_labels, owner_options_matching
 from services.filters import DIMENSIONS, Filters, parse_date, parse_query
 from services.settings import load_settings
 
@@ -24,33 +25,23 @@ def _search_with_filters(current_search: str | None, filters: Filters) -> str:
 
 
 def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
-    """Dropdown options plus any value from the URL the data does not have, so the control
-    keeps it (and the page shows an empty state) instead of silently dropping the filter."""
+    """Dropdown options of each dimension, narrowed by the other filters, with counts; the
+    chosen values are always among them (with 0), so a control never drops a URL's value."""
     try:
         db = get_database()
-        known, teams = dimension_options(db), owner_teams(db)
+        options = filter_options(db, replace(filters, as_of=None), resolve_as_of(db, filters).date)
     except ServiceError:
-        known, teams = {}, {}
+        options = {}
     result = []
     for dim in DIMENSIONS:
-        options = list(known.get(dim, []))
-        if dim == "owner" and filters.team:  # a manager picks a team, then one of its CSMs
-            options = [
-                o
-                for o in options
-                if teams.get(o["value"]) in filters.team or o["value"] in filters.owner
-            ]
-        if dim == "owner" and len(options) > load_settings().max_owner_options:
+        dim_options = options.get(dim) or [
+            {"label": v[:40], "value": v} for v in getattr(filters, dim)
+        ]
+        if dim == "owner" and len(dim_options) > load_settings().max_owner_options:
             # Thousands of CSMs would make every answer heavy: send the chosen ones and let
             # typing load the rest (see `search_owners`).
-            options = [o for o in options if o["value"] in filters.owner]
-        values = {o["value"] for o in options}
-        options += [
-            {"label": f"{v[:40]} (not in the data)", "value": v}
-            for v in getattr(filters, dim)
-            if v not in values
-        ]
-        result.append(options)
+            dim_options = [o for o in dim_options if o["value"] in filters.owner]
+        result.append(dim_options)
     return result
 
 
@@ -117,11 +108,12 @@ def sync_filters(search, *values):
             filters = Filters.from_params({k: v for k, v in params.items() if k != "as_of"})
         except InvalidFilter:  # the page says what is wrong; the controls stay usable
             filters = Filters()
+        picker = _picker_date(_first(params.get("as_of")))
         return (
             no_update,
             *[list(getattr(filters, d)) for d in dims],
-            *_options_with(filters),
-            _picker_date(_first(params.get("as_of"))),
+            *_options_with(filters.with_values(as_of=picker)),
+            picker,
         )
     keep = [no_update for _ in dims]
     if ctx.triggered_id == ids.FILTER_RESET:
@@ -141,10 +133,7 @@ def sync_filters(search, *values):
     else:
         filters = filters.with_values(as_of=parse_date(picked))
     new_search = filters.to_search(page_params)
-    options = [
-        opts if dim == "owner" else no_update
-        for dim, opts in zip(dims, _options_with(filters), strict=True)
-    ]
+    options = _options_with(filters)
     url = no_update if _same_view(new_search, current) else new_search
     return (url, *keep, *options, no_update)
 
@@ -163,14 +152,13 @@ def search_owners(text, chosen, shown, teams):
     Called when: the user types in the owner filter.
     """
     db = get_database()
-    if (
-        len(text or "") < 2
-        or len(dimension_options(db)["owner"]) <= load_settings().max_owner_options
-    ):
+    filters = Filters(team=tuple(teams or ()))
+    if len(text or "") < 2 or len(owner_labels(db, filters)) <= load_settings().max_owner_options:
         return no_update
-    kept = [o for o in shown or [] if o["value"] in (chosen or [])]
-    found = owner_options_matching(db, text, tuple(teams or ()))
-    return kept + [o for o in found if o["value"] not in (chosen or [])]
+    chosen = chosen or []
+    kept = [o for o in shown or [] if isinstance(o, dict) and o.get("value") in chosen]
+    found = owner_options_matching(db, filters, str(text))
+    return kept + [o for o in found if o["value"] not in chosen]
 
 
 @callback(

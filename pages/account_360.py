@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import dash
-import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from components import charts, formatting
-from components.grids import MONEY, records_grid
-from components.shell import page_header, panel, panel_col
-from components.states import empty_state, error_state, notice
-from components.theme import BAND_COLORS
+from components.account_360 import account_view
+from components.states import error_state, notice
 from pages._shared import accounts_href, from_store, guarded, view_state
 from services.account_360 import account_360
 from services.db import get_database
@@ -26,7 +21,6 @@ dash.register_page(
     nav=False,
 )
 
-GRAPH_CONFIG = {"displayModeBar": False}
 STORE = "account360-view"
 CONTENT = "account360-content"
 
@@ -48,178 +42,16 @@ def layout(account_id: str | None = None, **params):
     )
 
 
-TICKET_COLUMNS = [
-    {"field": "opened_at", "headerName": "Opened"},
-    {"field": "priority", "maxWidth": 90},
-    {"field": "category"},
-    {"field": "escalated", "maxWidth": 110},
-    {"field": "closed_at", "headerName": "Closed"},
-]
-NPS_COLUMNS = [
-    {"field": "responded_at", "headerName": "Answered"},
-    {"field": "score", "maxWidth": 90},
-    {"field": "comment", "minWidth": 220},
-]
-TOUCHPOINT_COLUMNS = [
-    {"field": "occurred_at", "headerName": "When"},
-    {"field": "type"},
-    {"field": "channel"},
-    {"field": "csm", "headerName": "CSM"},
-]
-CONTRACT_COLUMNS = [
-    {"field": "start_date", "headerName": "Start"},
-    {"field": "end_date", "headerName": "End"},
-    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
-    {"field": "seats", "type": "rightAligned"},
-]
-RENEWAL_COLUMNS = [
-    {"field": "renewal_date", "headerName": "Renewal date"},
-    {
-        "field": "arr_up_for_renewal",
-        "headerName": "ARR up",
-        "valueFormatter": MONEY,
-        "type": "rightAligned",
-    },
-    {"field": "forecast_category", "headerName": "CSM call"},
-    {"field": "risk_reason", "headerName": "Risk"},
-    {"field": "outcome"},
-    {
-        "field": "renewed_arr",
-        "headerName": "Renewed ARR",
-        "valueFormatter": MONEY,
-        "type": "rightAligned",
-    },
-]
-EXPANSION_COLUMNS = [
-    {"field": "created_date", "headerName": "Created"},
-    {"field": "type", "minWidth": 130},
-    {"field": "stage"},
-    {"field": "amount_arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
-    {"field": "outcome"},
-]
-
-
-def _table(title: str, key: str, columns, df, width: int, height: int = 300) -> dbc.Col:
-    """One history table of the account, titled with its row count."""
-    grid = records_grid(f"account360-{key}", columns, height=height, df=df)
-    return panel_col(width, f"{title} ({len(df)})", grid)
-
-
-def _fact(label: str, value: str) -> html.Div:
-    return html.Div(
-        [html.Div(label, className="fact-label"), html.Div(value, className="fact-value")],
-        className="fact",
-    )
-
-
-def _date(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%d %b %Y}"
-
-
 @callback(Output(CONTENT, "children"), Input(STORE, "data"))
 @guarded()
 def render_account(data):
     """Draws the whole Account 360. Called when: the page opens or the as-of date changes."""
-    _, snapshot = from_store(data)
-    acc = account_360(get_database(), data["account_id"], snapshot)
+    filters, snapshot = from_store(data)
+    acc = account_360(get_database(), filters, data["account_id"], snapshot)
     if acc is None:
+        within = "" if filters.is_empty() else " within the current filters"
         return error_state(
-            f"There is no account with id “{data['account_id']}”. Find it on the Accounts page."
+            f"There is no account with id “{data['account_id']}”{within}. "
+            "Find it on the Accounts page."
         )
-    f = acc.facts
-    latest = acc.health.iloc[-1] if not acc.health.empty else None
-    band = (
-        latest["band"]
-        if latest is not None and latest["snapshot_date"].date() == snapshot
-        else None
-    )
-    badge = (
-        dbc.Badge(
-            f"{band} · {latest['health_score']:.1f}",
-            className="band-badge",
-            color=BAND_COLORS[band],
-            id="account360-band",
-        )
-        if band
-        else dbc.Badge("not a customer on this date", color="secondary")
-    )
-    facts = html.Div(
-        [
-            _fact("Segment", f["segment"]),
-            _fact("Region", f["region"]),
-            _fact("Owner", f"{f['owner_name']} ({f['team']})"),
-            _fact("Tier", f["coverage_tier"]),
-            _fact("ARR", formatting.money(f["arr"])),
-            _fact("Seats", f"{int(f['contract_seats'] or f['seats_purchased'] or 0):,}"),
-            _fact("Next renewal", _date(f["next_renewal_date"])),
-            _fact("Lifecycle", f["lifecycle_stage"] or "–"),
-            _fact("Customer since", _date(f["created_date"])),
-        ],
-        className="facts d-flex flex-wrap gap-4 mb-3",
-    )
-    missing = latest["missing_inputs"] if latest is not None and band else None
-    components = (
-        dcc.Graph(
-            figure=charts.components_figure(latest), id="account360-components", config=GRAPH_CONFIG
-        )
-        if band
-        else empty_state("No health score on this date.", None)
-    )
-    health_row = dbc.Row(
-        [
-            panel_col(
-                5,
-                "Health components",
-                components,
-                help_text="Missing inputs score a neutral 50."
-                + (f" Missing now: {missing}." if missing else ""),
-            ),
-            panel_col(
-                7,
-                "Health, last 26 weeks",
-                dcc.Graph(
-                    figure=charts.account_health_figure(acc.health),
-                    id="account360-health",
-                    config=GRAPH_CONFIG,
-                ),
-            ),
-        ]
-    )
-    seats = float(f["contract_seats"] or f["seats_purchased"] or 0) or None
-    usage = panel(
-        "Usage, last 365 days",
-        dcc.Graph(
-            figure=charts.usage_figure(acc.usage, seats, acc.touchpoints),
-            id="account360-usage",
-            config=GRAPH_CONFIG,
-        ),
-    )
-    tables = dbc.Row(
-        [
-            _table("Tickets", "tickets", TICKET_COLUMNS, acc.tickets, width=6),
-            _table("NPS answers", "nps", NPS_COLUMNS, acc.nps, width=6),
-            _table("Touchpoints", "touchpoints", TOUCHPOINT_COLUMNS, acc.touchpoints, width=6),
-            _table("Contracts", "contracts", CONTRACT_COLUMNS, acc.contracts, width=6),
-            _table("Renewals", "renewals", RENEWAL_COLUMNS, acc.renewals, width=7, height=260),
-            _table(
-                "Expansion opportunities",
-                "expansions",
-                EXPANSION_COLUMNS,
-                acc.expansions,
-                width=5,
-                height=260,
-            ),
-        ]
-    )
-    title = html.Div([html.Span(f["name"], className="me-2"), badge])
-    return [
-        page_header(
-            title,
-            f"{f['account_id']} · {f['industry'] or ''} · {f['plan'] or ''} plan · "
-            f"as of {snapshot:%d %b %Y}",
-        ),
-        facts,
-        health_row,
-        html.Div(usage, className="mb-3"),
-        tables,
-    ]
+    return account_view(acc, snapshot)

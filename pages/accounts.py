@@ -30,8 +30,8 @@ from services.account_list import SORTABLE, AccountDrill, account_page, account_
 from services.db import get_database
 from services.errors import ServiceError
 from services.exports import parse_sort
-from services.filter_options import dimension_options
-from services.filters import DIMENSION_LABELS, parse_query
+from services.filter_options import owner_labels
+from services.filters import DIMENSION_LABELS, Filters, parse_query
 
 dash.register_page(
     __name__, path="/accounts", name="Accounts", title="Accounts · CS Ops Console", order=1
@@ -61,7 +61,7 @@ def layout(**params):
         [
             dcc.Store(id=STORE, data=data),
             page_header("Accounts", subtitle),
-            drill_chips(params) if "error" not in data else None,
+            drill_chips(params, filters) if "error" not in data else None,
             error_state(data["error"])
             if "error" in data
             else notice(as_of.notice if as_of else None),
@@ -118,13 +118,13 @@ DRILL_LABELS = {
 }
 
 
-def drill_chips(params: dict) -> html.Div | None:
+def drill_chips(params: dict, filters: Filters) -> html.Div | None:
     """One chip per filter or drill value, each with a link to the same list without it."""
     query = {
         k: (v if isinstance(v, list) else [v]) for k, v in params.items() if v not in (None, "")
     }
     labels = {**DIMENSION_LABELS, **DRILL_LABELS}
-    owners = _owner_names()
+    owners = owner_labels(get_database(), filters)
     chips = []
     for key, values in query.items():
         if key not in labels:
@@ -148,14 +148,6 @@ def drill_chips(params: dict) -> html.Div | None:
                 )
             )
     return html.Div(chips, className="drill-chips mb-2", id="accounts-chips") if chips else None
-
-
-def _owner_names() -> dict[str, str]:
-    try:
-        options = dimension_options(get_database())["owner"]
-    except ServiceError:
-        return {}
-    return {o["value"]: o["label"] for o in options}
 
 
 def _view(data):

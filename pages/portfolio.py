@@ -8,17 +8,20 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components import charts, formatting, ids
+from components import charts, ids
 from components.grids import records_grid, to_records
 from components.kpi import kpi_card
 from components.portfolio_columns import MOVER_COLUMNS, OWNER_COLUMNS
 from components.shell import page_header, panel_col
 from components.states import empty_state, error_state, notice
+from components.validation import validation_stats
 from pages._shared import (
     accounts_href,
     from_store,
     guarded,
+    keep_in_url,
     link_grid_rows,
+    page_param,
     retention_href,
     view_state,
 )
@@ -77,6 +80,10 @@ VALIDATION_HELP = (
 )
 
 
+MEASURES = ("arr", "accounts")
+MIX_DIMENSIONS = tuple(o["value"] for o in MIX_BY_OPTIONS)
+
+
 def layout(**params):
     data, _, as_of = view_state(params)
     subtitle = (
@@ -85,14 +92,14 @@ def layout(**params):
     measure = dbc.RadioItems(
         id=MEASURE,
         options=[{"label": "ARR", "value": "arr"}, {"label": "Accounts", "value": "accounts"}],
-        value="arr",
+        value=page_param(params, "measure", MEASURES, "arr"),
         inline=True,
         className="small measure-toggle",
     )
     mix_by = dcc.Dropdown(
         id=MIX_BY,
         options=MIX_BY_OPTIONS,
-        value="segment",
+        value=page_param(params, "mix_by", MIX_DIMENSIONS, "segment"),
         clearable=False,
         searchable=False,
         className="mix-by",
@@ -202,7 +209,9 @@ def render_kpis(data):
 def render_band_mix(data, measure, by):
     """Redraws the band mix. Called when: the view, the ARR/accounts toggle or the grouping changes."""
     filters, snapshot = from_store(data)
-    return charts.band_mix_figure(health.band_mix(get_database(), filters, snapshot, by), measure)
+    by = by if by in MIX_DIMENSIONS else "segment"
+    mix = health.band_mix(get_database(), filters, snapshot, by)
+    return charts.band_mix_figure(mix, measure if measure in MEASURES else "arr")
 
 
 @callback(Output(BAND_HISTORY, "figure"), Input(STORE, "data"), Input(MEASURE, "value"))
@@ -211,7 +220,8 @@ def render_band_history(data, measure):
     """Redraws the weekly band mix. Called when: the view or the ARR/accounts toggle changes."""
     filters, snapshot = from_store(data)
     return charts.band_history_figure(
-        health.band_history(get_database(), filters, snapshot), measure
+        health.band_history(get_database(), filters, snapshot),
+        measure if measure in MEASURES else "arr",
     )
 
 
@@ -259,44 +269,7 @@ def render_validation(data):
             "No renewals closed in the last 4 quarters under these filters.", None
         )
     rate = renewal_rate(get_database(), filters, v.window_start, v.window_end)
-    stats = [
-        (
-            "Renewals scored",
-            formatting.count(v.renewals),
-            f"closed with a renewal date from {v.window_start:%d %b %Y} to {v.window_end:%d %b %Y}",
-        ),
-        (
-            metric("loss_rate").label + " (all)",
-            formatting.percent(v.base_loss_rate),
-            metric("loss_rate").definition,
-        ),
-        (
-            metric("health_recall").label,
-            formatting.percent(v.recall_lost_arr),
-            metric("health_recall").definition,
-        ),
-        (
-            metric("health_lift").label,
-            formatting.ratio(v.lift_red),
-            metric("health_lift").definition,
-        ),
-        (
-            metric("renewal_rate").label + ", same renewals",
-            formatting.percent(rate["renewal_rate"]),
-            metric("renewal_rate").definition,
-        ),
-    ]
-    return fig, html.Dl(
-        [
-            item
-            for label, value, help_text in stats
-            for item in (
-                html.Dt([label, html.Span("i", className="info-dot ms-1", title=help_text)]),
-                html.Dd(value, className="stat-value"),
-            )
-        ],
-        className="validation-stats mb-0",
-    )
+    return fig, validation_stats(v, rate["renewal_rate"])
 
 
 @callback(
@@ -317,9 +290,8 @@ def drill_from_charts(mix_click, history_click, validation_click, data, mix_by):
     if not custom:
         return no_update
     if trigger == BAND_MIX:
-        return accounts_href(
-            filters.with_values(**{mix_by or "segment": custom[0]}), band=custom[1]
-        )
+        by = mix_by if mix_by in MIX_DIMENSIONS else "segment"
+        return accounts_href(filters.with_values(**{by: custom[0]}), band=custom[1])
     if trigger == BAND_HISTORY:
         return accounts_href(filters.with_values(as_of=_date(custom[0])), band=custom[1])
     return accounts_href(filters, validation_band=custom[0])
@@ -329,6 +301,8 @@ link_grid_rows(
     OWNER_GRID, STORE, lambda owner, filters: accounts_href(filters.with_values(owner=owner))
 )
 link_grid_rows(MOVER_GRID, STORE)
+keep_in_url(MEASURE, "value", "measure", "arr")
+keep_in_url(MIX_BY, "value", "mix_by", "segment")
 
 
 def _date(text: str) -> date:

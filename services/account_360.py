@@ -10,6 +10,7 @@ import pandas as pd
 
 from services.cache import memoize
 from services.db import Database
+from services.filters import Filters
 
 
 @dataclass(frozen=True)
@@ -28,19 +29,26 @@ class Account360:
 
 
 @memoize
-def account_360(db: Database, account_id: str, as_of: date) -> Account360 | None:
-    """One account's full history up to `as_of`; None if the account does not exist."""
+def account_360(db: Database, filters: Filters, account_id: str, as_of: date) -> Account360 | None:
+    """One account's full history as known on `as_of`; None if no such account is within
+    `filters` (a viewer's scope included).
+
+    Point in time: contracts that start later, renewals of such contracts and expansion
+    opportunities created later are left out; a renewal or opportunity closed after `as_of`
+    shows as open, as it was then.
+    """
+    where, scope = filters.where("ad")
     facts = db.query(
-        """
+        f"""
         SELECT ad.*, (SELECT COALESCE(SUM(arr), 0) FROM contracts c
                       WHERE c.account_id = ad.account_id AND c.start_date <= ? AND ? < c.end_date) AS arr,
                (SELECT COALESCE(SUM(seats), 0) FROM contracts c
                       WHERE c.account_id = ad.account_id AND c.start_date <= ? AND ? < c.end_date) AS contract_seats,
                (SELECT MIN(renewal_date) FROM renewals r
                       WHERE r.account_id = ad.account_id AND r.renewal_date > ?) AS next_renewal_date
-        FROM account_dim ad WHERE ad.account_id = ?
+        FROM account_dim ad WHERE ad.account_id = ? AND {where}
         """,
-        [as_of, as_of, as_of, as_of, as_of, account_id],
+        [as_of, as_of, as_of, as_of, as_of, account_id, *scope],
     )
     if facts.empty:
         return None
@@ -59,9 +67,10 @@ def account_360(db: Database, account_id: str, as_of: date) -> Account360 | None
             [account_id, year_ago, as_of],
         ),
         tickets=db.query(
-            "SELECT ticket_id, opened_at, closed_at, priority, category, escalated "
+            "SELECT ticket_id, opened_at, CASE WHEN closed_at < ? THEN closed_at END AS closed_at, "
+            "priority, category, escalated "
             "FROM tickets WHERE account_id = ? AND opened_at < ? ORDER BY opened_at DESC",
-            [account_id, end_ts],
+            [end_ts, account_id, end_ts],
         ),
         nps=db.query(
             "SELECT responded_at, score, comment FROM nps_responses WHERE account_id = ? "
@@ -76,18 +85,26 @@ def account_360(db: Database, account_id: str, as_of: date) -> Account360 | None
         ),
         contracts=db.query(
             "SELECT contract_id, start_date, end_date, arr, seats FROM contracts "
-            "WHERE account_id = ? ORDER BY start_date DESC",
-            [account_id],
+            "WHERE account_id = ? AND start_date <= ? ORDER BY start_date DESC",
+            [account_id, as_of],
         ),
         renewals=db.query(
-            "SELECT renewal_date, arr_up_for_renewal, forecast_category, risk_reason, "
-            "has_close_plan, outcome, renewed_arr, closed_date FROM renewals "
-            "WHERE account_id = ? ORDER BY renewal_date DESC",
-            [account_id],
+            "SELECT r.renewal_date, r.arr_up_for_renewal, r.forecast_category, r.risk_reason, "
+            "r.has_close_plan, "
+            "CASE WHEN r.closed_date <= ? THEN r.outcome ELSE 'open' END AS outcome, "
+            "CASE WHEN r.closed_date <= ? THEN r.renewed_arr END AS renewed_arr, "
+            "CASE WHEN r.closed_date <= ? THEN r.closed_date END AS closed_date "
+            "FROM renewals r LEFT JOIN contracts c ON c.contract_id = r.contract_id "
+            "WHERE r.account_id = ? AND (c.start_date IS NULL OR c.start_date <= ?) "
+            "ORDER BY r.renewal_date DESC",
+            [as_of, as_of, as_of, account_id, as_of],
         ),
         expansions=db.query(
-            "SELECT created_date, close_date, type, stage, amount_arr, outcome "
-            "FROM expansions WHERE account_id = ? ORDER BY created_date DESC",
-            [account_id],
+            "SELECT created_date, close_date, type, "
+            "CASE WHEN close_date <= ? OR outcome = 'open' THEN stage END AS stage, amount_arr, "
+            "CASE WHEN close_date <= ? THEN outcome ELSE 'open' END AS outcome "
+            "FROM expansions WHERE account_id = ? AND (created_date IS NULL OR created_date <= ?) "
+            "ORDER BY created_date DESC",
+            [as_of, as_of, account_id, as_of],
         ),
     )

@@ -10,7 +10,7 @@ from services import health
 from services.account_list import AccountDrill, account_page, account_totals
 from services.build import create_health_aggregates
 from services.db import Database
-from services.filter_options import dimension_options
+from services.filter_options import filter_options
 from services.filters import Filters
 from services.portfolio import portfolio_kpis
 from tests.unit.tiny import account, build_tiny
@@ -148,9 +148,26 @@ def test_kpis_and_options(db):
     assert kpis["arr"].value == 2000 and kpis["accounts"].value == 4
     assert kpis["pct_arr_red"].value == pytest.approx(0.45)
     assert kpis["arr"].previous_date == D - timedelta(days=91)
-    options = dimension_options(db)
-    assert [o["value"] for o in options["segment"]] == ["Enterprise", "SMB"]
+    # Customers on D: S1, S2 (SMB, Ana, East) and E1, E2 (Enterprise, Ben, West).
+    options = filter_options(db, Filters(), D)
+    assert options["segment"] == [
+        {"label": "Enterprise (2)", "value": "Enterprise"},
+        {"label": "SMB (2)", "value": "SMB"},
+    ]
     assert {o["value"] for o in options["owner"]} == {"C1", "C2"}
+
+
+def test_options_cascade_from_the_other_filters(db):
+    smb = filter_options(db, Filters(segment=("SMB",)), D)
+    # The segment control still offers every segment; owners narrow to SMB's.
+    assert [o["value"] for o in smb["segment"]] == ["Enterprise", "SMB"]
+    assert smb["owner"] == [{"label": "Ana Adams (East) (2)", "value": "C1"}]
+    west = filter_options(db, Filters(team=("West",)), D)
+    assert west["segment"] == [{"label": "Enterprise (2)", "value": "Enterprise"}]
+    # A chosen value with no customers stays listed, with 0, so the control keeps it.
+    none = filter_options(db, Filters(team=("West",), segment=("SMB",)), D)
+    assert {"label": "SMB (0)", "value": "SMB"} in none["segment"]
+    assert none["owner"] == []
 
 
 def test_renewal_rate_caps_expansion_at_the_amount_up(db):
@@ -166,7 +183,7 @@ def test_renewal_rate_caps_expansion_at_the_amount_up(db):
 def test_account_360_facts_and_unknown_account(db):
     from services.account_360 import account_360
 
-    acc = account_360(db, "S2", D)
+    acc = account_360(db, Filters(), "S2", D)
     assert acc.facts["name"] == "Account S2" and acc.facts["owner_name"] == "Ana Adams"
     assert list(acc.renewals["renewal_date"].dt.date) == [RENEWAL_DAY, D - timedelta(days=400)]
     # Its weekly snapshots within 26 weeks: D - 98, D - 28 and D.
@@ -175,7 +192,10 @@ def test_account_360_facts_and_unknown_account(db):
         D - timedelta(days=28),
         D,
     ]
-    assert account_360(db, "NOPE", D) is None
+    assert account_360(db, Filters(), "NOPE", D) is None
+    # Outside the viewer's filters the account is not shown (a scope will work the same way).
+    assert account_360(db, Filters(segment=("Enterprise",)), "S2", D) is None
+    assert account_360(db, Filters(segment=("SMB",)), "S2", D) is not None
 
 
 def test_accounts_list_next_renewal_with_and_without_sorting_by_it(db):
@@ -194,8 +214,10 @@ def test_accounts_list_next_renewal_with_and_without_sorting_by_it(db):
 def test_owner_search_matches_names_within_teams(db):
     from services.filter_options import owner_options_matching
 
-    assert owner_options_matching(db, "ana") == [{"value": "C1", "label": "Ana Adams (East)"}]
-    assert owner_options_matching(db, "a", ("West",)) == [
+    assert owner_options_matching(db, Filters(), "ana") == [
+        {"value": "C1", "label": "Ana Adams (East)"}
+    ]
+    assert owner_options_matching(db, Filters(team=("West",)), "a") == [
         {"value": "C2", "label": "Ben Baker (West)"}
     ]
-    assert owner_options_matching(db, "%") == []  # a wildcard is just a character
+    assert owner_options_matching(db, Filters(), "%") == []  # a wildcard is just a character

@@ -1,0 +1,111 @@
+"""Account 360 as of a past date shows only what was known then, and no later row changes it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from services.account_360 import account_360
+from services.filters import Filters
+from tests.unit.tiny import account, build_tiny, contract
+
+BUILT_ON = date(2026, 6, 30)
+AS_OF = date(2025, 9, 30)
+
+
+def tables(future_arr: float = 150, renewed: float = 120, later_amount: float = 40) -> dict:
+    """One account: a contract known on AS_OF, its renewal closed after AS_OF, a contract that
+    starts after it, one expansion created before and one after. The keyword arguments only
+    change rows dated after AS_OF."""
+    return {
+        "accounts": [account("A")],
+        "contracts": [
+            contract("A", "2025-01-01", "2026-01-01", 100, contract_id="K1"),
+            contract("A", "2026-01-01", "2027-01-01", future_arr, contract_id="K2"),
+        ],
+        "renewals": [
+            {
+                "renewal_id": "R1",
+                "account_id": "A",
+                "contract_id": "K1",
+                "renewal_date": "2026-01-01",
+                "arr_up_for_renewal": 100,
+                "forecast_category": "commit",
+                "outcome": "expanded",
+                "renewed_arr": renewed,
+                "closed_date": "2025-12-20",
+            },
+            {
+                "renewal_id": "R2",
+                "account_id": "A",
+                "contract_id": "K2",
+                "renewal_date": "2027-01-01",
+                "arr_up_for_renewal": future_arr,
+                "forecast_category": "probable",
+                "outcome": "open",
+            },
+        ],
+        "expansions": [
+            {
+                "opportunity_id": "X1",
+                "account_id": "A",
+                "type": "upsell",
+                "stage": "closed_won",
+                "amount_arr": 20,
+                "created_date": "2025-06-01",
+                "close_date": "2025-11-01",
+                "outcome": "won",
+            },
+            {
+                "opportunity_id": "X2",
+                "account_id": "A",
+                "type": "cross-sell",
+                "stage": "proposal",
+                "amount_arr": later_amount,
+                "created_date": "2025-10-15",
+                "outcome": "open",
+            },
+        ],
+    }
+
+
+@pytest.fixture
+def db(tmp_path):
+    return build_tiny(tmp_path, tables(), BUILT_ON)
+
+
+def test_account_360_as_of_a_past_date_shows_what_was_known(db):
+    acc = account_360(db, Filters(), "A", AS_OF)
+    assert list(acc.contracts["contract_id"]) == ["K1"]  # K2 starts on 1 Jan 2026
+    assert acc.facts["arr"] == 100
+    renewal = acc.renewals.set_index(acc.renewals["renewal_date"].dt.date).loc[date(2026, 1, 1)]
+    assert renewal["outcome"] == "open"  # closed on 20 Dec 2025, after AS_OF
+    assert pd.isna(renewal["renewed_arr"]) and pd.isna(renewal["closed_date"])
+    assert len(acc.renewals) == 1  # R2 renews K2, not signed on AS_OF
+    assert list(acc.expansions["amount_arr"]) == [20]  # X2 was created on 15 Oct 2025
+    assert acc.expansions["outcome"].iloc[0] == "open"  # won on 1 Nov 2025
+    assert pd.isna(acc.expansions["stage"].iloc[0])
+
+
+def test_account_360_today_shows_the_outcomes(db):
+    acc = account_360(db, Filters(), "A", BUILT_ON)
+    assert list(acc.contracts["contract_id"]) == ["K2", "K1"]
+    closed = acc.renewals[acc.renewals["outcome"] != "open"]
+    assert list(closed["renewed_arr"]) == [120]
+    assert sorted(acc.expansions["outcome"]) == ["open", "won"]
+
+
+def test_no_future_data_leaks_into_a_past_view(tmp_path):
+    before = build_tiny(tmp_path / "a", tables(), BUILT_ON)
+    changed = build_tiny(
+        tmp_path / "b", tables(future_arr=999, renewed=1, later_amount=777), BUILT_ON
+    )
+    a = account_360(before, Filters(), "A", AS_OF)
+    b = account_360(changed, Filters(), "A", AS_OF)
+    for part in ("contracts", "renewals", "expansions", "tickets", "nps", "usage"):
+        pd.testing.assert_frame_equal(getattr(a, part), getattr(b, part))
+    assert {k: v for k, v in a.facts.items()} == {k: v for k, v in b.facts.items()}
+    # ... while today's view does see the changed rows (the test can fail).
+    assert account_360(changed, Filters(), "A", BUILT_ON).facts["arr"] == 999
