@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from bench import page_settle
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / ".bench"
 REPORT = ROOT / "docs" / "PERFORMANCE.md"
@@ -542,6 +544,7 @@ def main(argv: list[str] | None = None) -> None:
         out += service_table(s_cold, s_warm) + [""] + http_table(h_cold, h_warm, s_cold) + [""]
         print("\n".join(out[-(len(s_cold) + len(h_cold) + 8) :]), flush=True)
         out += bench_exports(db_path)
+        out += page_settle.section(db_path, size)
     if not args.no_write:
         text = (
             REPORT.read_text()
