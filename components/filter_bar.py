@@ -25,13 +25,16 @@ def filter_bar(
     """Filter controls; their values are set from the URL by the app's sync callback."""
     dropdowns = [
         dbc.Col(
-            dcc.Dropdown(
-                id=ids.filter_id(dim),
-                options=options.get(dim, []),
-                multi=True,
-                placeholder=PLACEHOLDERS[dim],
-                className="filter-dropdown",
-            ),
+            [
+                html.Label(label, htmlFor=ids.filter_id(dim), className="filter-label"),
+                dcc.Dropdown(
+                    id=ids.filter_id(dim),
+                    options=options.get(dim, []),
+                    multi=True,
+                    placeholder=PLACEHOLDERS[dim],
+                    className="filter-dropdown",
+                ),
+            ],
             xs=12,
             sm=6,
             lg=True,
@@ -40,37 +43,43 @@ def filter_bar(
         for dim, label in DIMENSION_LABELS.items()
     ]
     as_of = dbc.Col(
-        dcc.DatePickerSingle(
-            id=ids.FILTER_AS_OF,
-            display_format="YYYY-MM-DD",
-            placeholder="As of (latest)",
-            min_date_allowed=first_snapshot,
-            max_date_allowed=data_as_of,
-            initial_visible_month=data_as_of,
-            clearable=True,
-            className="filter-date",
-        ),
+        [
+            html.Label("As of", htmlFor=ids.FILTER_AS_OF, className="filter-label"),
+            dcc.DatePickerSingle(
+                id=ids.FILTER_AS_OF,
+                display_format="YYYY-MM-DD",
+                placeholder="As of (latest)",
+                min_date_allowed=first_snapshot,
+                max_date_allowed=data_as_of,
+                initial_visible_month=data_as_of,
+                clearable=True,
+                className="filter-date",
+            ),
+        ],
         xs=8,
         sm=4,
         lg=2,
         className="mb-2",
     )
     reset = dbc.Col(
-        dbc.Button(
-            "Reset",
-            id=ids.FILTER_RESET,
-            color="secondary",
-            outline=True,
-            size="sm",
-            className="w-100",
-        ),
+        [
+            html.Div("\u00a0", className="filter-label"),
+            dbc.Button(
+                "Reset",
+                id=ids.FILTER_RESET,
+                color="secondary",
+                outline=True,
+                size="sm",
+                className="w-100",
+            ),
+        ],
         xs=4,
         sm=2,
         lg="auto",
         className="mb-2",
     )
     return html.Div(
-        dbc.Row(dropdowns + [as_of, reset], className="g-2 align-items-center"),
+        dbc.Row(dropdowns + [as_of, reset], className="g-2 align-items-end"),
         className="filter-bar px-3 pt-2 pb-1",
         id="filter-bar",
     )

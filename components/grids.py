@@ -135,18 +135,24 @@ def sorted_columns(
     ]
 
 
-def accounts_grid(
-    grid_id: str, search: str = "", sort: tuple[tuple[str, str], ...] = ()
+def paged_grid(
+    grid_id: str,
+    columns: list[dict[str, Any]],
+    filter_model: dict[str, Any],
+    sort: tuple[tuple[str, str], ...] = (),
+    height: int = 620,
+    class_name: str = "",
 ) -> dag.AgGrid:
-    """Server-paged (infinite row model) grid: sort and search run in the service, 100 rows a block.
+    """Server-paged (infinite row model) grid of accounts: sort and filters run in the service,
+    100 rows a block. Rows are keyboard-focusable and Enter opens one (assets/20_grid_keys.js).
 
-    The quick search travels as the Account column's filter model, so changing it makes the
-    grid drop its cached blocks and ask the server again.
+    Page-level filters travel as the grid's filter model, so changing one makes the grid drop
+    its cached blocks and ask the server again.
     """
     return dag.AgGrid(
         id=grid_id,
-        filterModel=search_filter_model(search),
-        columnDefs=sorted_columns(ACCOUNT_COLUMNS, sort),
+        filterModel=filter_model,
+        columnDefs=sorted_columns(columns, sort),
         defaultColDef={
             "sortable": True,
             "resizable": True,
@@ -162,10 +168,19 @@ def accounts_grid(
             "rowBuffer": 0,
             "infiniteInitialRowCount": 1,
             "animateRows": False,
-            "suppressCellFocus": True,
+            "tooltipShowDelay": 300,
         },
-        style={"height": "620px", "width": "100%"},
-        className="accounts-grid",
+        style={"height": f"{height}px", "width": "100%"},
+        className=f"{class_name} nav-grid".strip(),
+    )
+
+
+def accounts_grid(
+    grid_id: str, search: str = "", sort: tuple[tuple[str, str], ...] = ()
+) -> dag.AgGrid:
+    """The Accounts list: the quick search travels as the Account column's filter model."""
+    return paged_grid(
+        grid_id, ACCOUNT_COLUMNS, search_filter_model(search), sort, 620, "accounts-grid"
     )
 
 
@@ -189,13 +204,14 @@ def records_grid(
     df: pd.DataFrame | None = None,
 ) -> dag.AgGrid:
     """A small client-side grid (sortable); rows come from `df` or a callback's `rowData`."""
-    extra = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    # A grid with row ids opens a row on click or Enter; one without is read-only.
+    extra = {"getRowId": f"params.data.{row_id}", "className": "nav-grid"} if row_id else {}
     return dag.AgGrid(
         id=grid_id,
         rowData=[] if df is None else to_records(df),
         columnDefs=columns,
         defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 90},
-        dashGridOptions={"animateRows": False, "suppressCellFocus": True},
+        dashGridOptions={"animateRows": False, "suppressCellFocus": not row_id},
         style={"height": f"{height}px", "width": "100%"},
         **extra,
     )

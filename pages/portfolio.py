@@ -40,6 +40,7 @@ dash.register_page(
 GRAPH_CONFIG = {"displayModeBar": False}
 STORE = "portfolio-view"
 KPI_ROW = "portfolio-kpis"
+PANELS = "portfolio-panels"
 MEASURE = "portfolio-measure"
 MIX_BY = "portfolio-mix-by"
 MIX_BY_OPTIONS = [
@@ -104,8 +105,7 @@ def layout(**params):
         searchable=False,
         className="mix-by",
     )
-    views = [
-        dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
+    panels = [
         dbc.Row(
             [
                 panel_col(
@@ -157,6 +157,11 @@ def layout(**params):
             ]
         ),
     ]
+    views = [
+        dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
+        # Hidden when nothing matches the filters: one empty state for the page, not one a panel.
+        html.Div(panels, id=PANELS),
+    ]
     return html.Div(
         [
             dcc.Store(id=STORE, data=data),
@@ -169,14 +174,14 @@ def layout(**params):
     )
 
 
-@callback(Output(KPI_ROW, "children"), Input(STORE, "data"))
-@guarded()
+@callback(Output(KPI_ROW, "children"), Output(PANELS, "style"), Input(STORE, "data"))
+@guarded({})
 def render_kpis(data):
     """Redraws the KPI cards. Called when: the view (URL filters / as-of) changes."""
     filters, snapshot = from_store(data)
     values = portfolio_kpis(get_database(), filters, snapshot)
     if not values[1].value:
-        return empty_state()
+        return empty_state(), {"display": "none"}
     compare = f"{values[0].previous_date:%d %b}" if values[0].previous_date else "90 days earlier"
     cards = [
         dbc.Col(
@@ -196,7 +201,7 @@ def render_kpis(data):
         )
         for v in values
     ]
-    return dbc.Row(cards, className="g-3")
+    return dbc.Row(cards, className="g-3"), {}
 
 
 @callback(

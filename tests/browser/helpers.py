@@ -37,7 +37,10 @@ def click_bar(duo, graph_id: str, trace_index: int, point_index: int) -> None:
     wait(duo, lambda d: len(d.find_elements(By.CSS_SELECTOR, selector)) > trace_index)
     trace = duo.driver.find_elements(By.CSS_SELECTOR, selector)[trace_index]
     bar = trace.find_elements(By.CSS_SELECTOR, ".point path")[point_index]
-    ActionChains(duo.driver).move_to_element(bar).pause(0.2).click().perform()
+    ActionChains(duo.driver).move_to_element(bar).perform()
+    # plotly emits the click for the point it hovers: wait until the hover label is drawn.
+    wait(duo, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{graph_id} .hoverlayer .hovertext"))
+    ActionChains(duo.driver).click().perform()
 
 
 def text_of(duo, selector: str) -> str:

@@ -52,18 +52,21 @@ def test_unknown_dimensions_are_ignored_and_values_capped():
     assert len(f.owner) == 200
 
 
-def test_hostile_values_match_nothing_and_harm_nothing(tmp_path):
+def test_hostile_values_are_plain_values(tmp_path):
+    # One account per hostile string, with that string as its region: a bound value matches
+    # exactly its own account; SQL pasted into the query would fail or match something else.
+    day = date(2026, 6, 30)
+    ids = [f"H{i}" for i in range(len(HOSTILE))]
     db = build_tiny(
         tmp_path,
         {
-            "accounts": [account("A")],
-            "contracts": [contract("A", "2026-01-01", "2027-01-01")],
+            "accounts": [account(i, region=v) for i, v in zip(ids, HOSTILE, strict=True)],
+            "contracts": [
+                contract(i, "2026-01-01", "2027-01-01", arr=10 * (n + 1)) for n, i in enumerate(ids)
+            ],
         },
-        date(2026, 6, 30),
+        day,
     )
-    for value in HOSTILE:
-        assert arr_at(db, Filters(segment=(value,)), date(2026, 6, 30)) == {
-            "arr": 0.0,
-            "accounts": 0,
-        }
-    assert arr_at(db, Filters(), date(2026, 6, 30))["accounts"] == 1  # the table is still there
+    for n, value in enumerate(HOSTILE):
+        assert arr_at(db, Filters(region=(value,)), day) == {"arr": 10.0 * (n + 1), "accounts": 1}
+    assert arr_at(db, Filters(region=("nothing like it",)), day) == {"arr": 0.0, "accounts": 0}

@@ -116,8 +116,14 @@ def test_a_new_import_invalidates_cached_results(tmp_path, monkeypatch):
     monkeypatch.setenv("CSOPS_CACHE_DIR", str(tmp_path / "cache"))
     cache.configure("filesystem")
     db = _good(tmp_path)
+    queries = []
+    run_query = db.query
+    monkeypatch.setattr(db, "query", lambda *a, **k: queries.append(a) or run_query(*a, **k))
     assert arr_at(db, Filters(), AS_OF)["arr"] == 10
-    assert arr_at(db, Filters(), AS_OF)["arr"] == 10  # served from the cache
+    asked = len(queries)
+    assert asked > 0
+    assert arr_at(db, Filters(), AS_OF)["arr"] == 10
+    assert len(queries) == asked  # served from the cache: no query ran
     bigger = CONTRACT | {"arr": 25}
     build(
         write_source(tmp_path / "v2", {"accounts": [account("A")], "contracts": [bigger]}),
