@@ -26,7 +26,15 @@ app = Dash(
     assets_folder=str(ROOT / "assets"),
 )
 server = app.server
-configure_server(app)  # served exactly like the app, so the comparison is the page's own cost
+# Served like the app, so the comparison is the page's own cost (it has no filter bar to preload).
+configure_server(
+    app,
+    preload=(
+        "dash/dcc/async-graph.js",
+        "plotly/package_data/plotly.min.js",
+        "dash_ag_grid/async-community.js",
+    ),
+)
 
 app.layout = dbc.Container(
     [

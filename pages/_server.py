@@ -14,6 +14,17 @@ from flask import Response, request
 from flask_compress import Compress
 
 ONE_YEAR = "public, max-age=31536000, immutable"
+# Bundles Dash loads only once the page has drawn the component that needs them (one more round
+# trip, after the layout and the first callbacks). Every console page shows the filter bar
+# (dropdowns, a date picker) and most show charts and grids, so the HTML names them in a `Link:
+# rel=preload` header and the browser fetches them beside the main bundles.
+SHELL_CHUNKS = (
+    "dash/dcc/async-dropdown.js",
+    "dash/dcc/async-datepicker.js",
+    "dash/dcc/async-graph.js",
+    "plotly/package_data/plotly.min.js",
+    "dash_ag_grid/async-community.js",
+)
 NOT_CACHED = "-"  # compression cache key of responses that are not static files
 
 
@@ -35,11 +46,16 @@ class StaticFileCache:
             self._data[key] = value
 
 
-def configure_server(app: Dash) -> None:
-    """Compression (brotli, else gzip) and cache headers for the Flask server behind `app`."""
+def configure_server(app: Dash, preload: tuple[str, ...] = SHELL_CHUNKS) -> None:
+    """Compression (brotli, else gzip), cache headers and preload hints for `app`'s server.
+
+    `preload` lists component-suite files (relative to /_dash-component-suites/) that every
+    page will load lazily.
+    """
     prefix = app.config.requests_pathname_prefix
     suites = f"{prefix}_dash-component-suites/"
     assets = f"{prefix}{app.config.assets_url_path.strip('/')}/"
+    preload_header = ", ".join(f"<{suites}{path}>; rel=preload; as=script" for path in preload)
 
     def static_key(req) -> str:
         # A suite's fingerprint is ignored by Dash (any fingerprint serves the same file), and
@@ -56,6 +72,8 @@ def configure_server(app: Dash) -> None:
             or (request.path.startswith(assets) and "m" in request.args)
         ):
             response.headers["Cache-Control"] = ONE_YEAR
+        elif preload_header and response.status_code == 200 and response.mimetype == "text/html":
+            response.headers["Link"] = preload_header
         return response
 
     server = app.server
