@@ -185,16 +185,6 @@ def validation(db: Database, filters: Filters, as_of: date) -> Validation:
     )
 
 
-@memoize
-def account_health(db: Database, account_id: str, snapshot: date, weeks: int = 26) -> pd.DataFrame:
-    """One account's weekly health snapshots, oldest first, up to `snapshot`."""
-    return db.query(
-        "SELECT * FROM health_snapshots WHERE account_id = ? AND snapshot_date BETWEEN ? AND ? "
-        "ORDER BY snapshot_date",
-        [account_id, snapshot - timedelta(days=7 * (weeks - 1)), snapshot],
-    )
-
-
 def previous_snapshot(db: Database, snapshot: date, days: int = 90) -> date | None:
     """The grid date about `days` earlier (for "change vs 90 days ago")."""
     return shift_to_grid(db, snapshot - timedelta(days=days))
