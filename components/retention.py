@@ -22,11 +22,12 @@ MOVEMENT_LABELS = {
     "expanded": "Expanded",
     "flat": "Flat",
 }
+# Each movement's wording comes from the metric registry (defined once, as on Definitions).
 MOVEMENT_HELP = {
-    "churned": "ARR now is zero.",
-    "contracted": "ARR now is above zero but below a year ago.",
-    "expanded": "ARR now is above a year ago.",
-    "flat": "ARR now equals a year ago.",
+    "churned": f"{metric('churned_arr').definition} ({metric('churned_arr').formula})",
+    "contracted": f"{metric('contraction_arr').definition} ({metric('contraction_arr').formula})",
+    "expanded": f"{metric('expansion_arr').definition} ({metric('expansion_arr').formula})",
+    "flat": "ARR now equals ARR a year ago (a1 = a0).",
 }
 MOVEMENT_OPTIONS = [{"label": "All", "value": ""}] + [
     {"label": label, "value": code} for code, label in MOVEMENT_LABELS.items()

@@ -93,3 +93,12 @@ def test_unknown_movement_says_so(console):
     console.wait_for_page(url=console.server_url + "/retention?movement=lost")
     console.wait_for_contains_text(".error-state", "Unknown movement 'lost'", timeout=30)
     assert console.get_logs() == []
+
+
+def test_empty_cohort_says_so(console):
+    console.wait_for_page(url=console.server_url + "/retention?segment=Nowhere")
+    console.wait_for_contains_text(
+        "#retention-summary", "No customers a year ago under these filters", timeout=30
+    )
+    console.wait_for_text_to_equal("#retention-count", "0")
+    assert console.get_logs() == []

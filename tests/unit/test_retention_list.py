@@ -11,6 +11,7 @@ from services.filters import Filters
 from services.retention import MOVEMENTS, trailing_retention
 from services.retention_list import (
     parse_movement,
+    parse_sort,
     retention_page,
     retention_summary,
     retention_totals,
@@ -115,6 +116,12 @@ def test_default_order_sort_and_paging(db):
     # A column that is not allow-listed is ignored, never reaches SQL.
     hostile = (("a0; DROP TABLE contracts", "asc"),)
     assert list(rows(db, sort=hostile)["account_id"]) == ["A", "B", "F", "D", "C"]
+
+
+def test_sort_from_url():
+    assert parse_sort(["change:asc", "name"]) == (("change", "asc"), ("name", "asc"))
+    with pytest.raises(InvalidFilter, match="Cannot sort by 'a0; DROP"):
+        parse_sort("a0; DROP TABLE contracts")
 
 
 def test_movement_from_url():
