@@ -87,10 +87,10 @@ def ensure_database(accounts: int) -> tuple[Path, dict]:
 
 
 def filter_variants(db) -> list:
-    from services.filter_options import dimension_options
+    from services.filter_options import filter_options
     from services.filters import Filters
 
-    options = dimension_options(db)
+    options = filter_options(db, Filters(), db.info().as_of_date)
     first = {k: v[0]["value"] for k, v in options.items() if v}
     return [
         Filters(),
@@ -108,8 +108,9 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
     """(name, function(filters, i)) for every service call the three pages make."""
     from services import health
     from services.account_360 import account_360
-    from services.account_list import AccountDrill, account_page, account_totals
-    from services.filter_options import dimension_options, owner_teams
+    from services.account_list import account_page, account_totals
+    from services.filter_options import filter_options
+    from services.filters import AccountDrill
     from services.portfolio import portfolio_kpis
     from services.retention import renewal_rate, year_before
 
@@ -142,17 +143,23 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
                 db, f, AccountDrill(), snapshot, (("health_score", "asc"),), 0, 100
             ),
         ),
-        ("account 360", lambda f, i: account_360(db, account_ids[i % len(account_ids)], snapshot)),
-        ("shell: filter options", lambda f, i: (dimension_options(db), owner_teams(db))),
+        (
+            "account 360",
+            lambda f, i: account_360(db, f, account_ids[i % len(account_ids)], snapshot),
+        ),
+        (
+            "shell: filter options (cascading, with counts)",
+            lambda f, i: filter_options(db, f, snapshot),
+        ),
     ]
 
 
 def bench_services(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample]]:
     from services import cache
-    from services.account_list import AccountDrill, account_page
+    from services.account_list import account_page
     from services.asof import resolve_as_of
     from services.db import Database
-    from services.filters import Filters
+    from services.filters import AccountDrill, Filters
 
     db = Database(db_path)
     cache.configure("null")
@@ -294,10 +301,10 @@ def worker_memory_mb(proc: subprocess.Popen) -> list[float]:
 
 
 def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], list[float]]:
-    from services.account_list import AccountDrill, account_page
+    from services.account_list import account_page
     from services.asof import resolve_as_of
     from services.db import Database
-    from services.filters import Filters
+    from services.filters import AccountDrill, Filters
 
     db = Database(db_path)
     snapshot = resolve_as_of(db, Filters()).date
@@ -412,7 +419,8 @@ EXPORT_SCRIPT = """
 import json, os, sys, time
 from pathlib import Path
 from services import cache
-from services.account_list import AccountDrill, account_totals
+from services.filters import AccountDrill
+from services.account_list import account_totals
 from services.asof import resolve_as_of
 from services.db import Database
 from services.exports import accounts_csv, accounts_xlsx

@@ -13,12 +13,11 @@ from datetime import date
 
 from flask import Flask, Response, request, send_file
 
-from services.account_list import AccountDrill
 from services.asof import resolve_as_of
 from services.db import get_database
 from services.errors import DataUnavailable, ServiceError
 from services.exports import accounts_csv, accounts_xlsx, parse_sort
-from services.filters import Filters
+from services.filters import AccountDrill, Filters
 
 log = logging.getLogger(__name__)
 

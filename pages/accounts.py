@@ -26,12 +26,12 @@ from pages._shared import (
     view_state,
     with_page_param,
 )
-from services.account_list import SORTABLE, AccountDrill, account_page, account_totals
+from services.account_list import SORTABLE, account_page, account_totals
 from services.db import get_database
 from services.errors import ServiceError
 from services.exports import parse_sort
 from services.filter_options import owner_labels
-from services.filters import DIMENSION_LABELS, Filters, parse_query
+from services.filters import DIMENSION_LABELS, AccountDrill, Filters, parse_query
 
 dash.register_page(
     __name__, path="/accounts", name="Accounts", title="Accounts · CS Ops Console", order=1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,10 +9,8 @@ import pandas as pd
 
 from services.cache import memoize
 from services.db import Database
-from services.errors import InvalidFilter
-from services.filters import Filters
-from services.health import MOVER_WINDOW_DAYS, VALIDATION_LEAD_DAYS
-from services.health_model import BANDS
+from services.filters import AccountDrill, Filters
+from services.health import MOVER_WINDOW_DAYS
 from services.retention import year_before
 
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
@@ -37,70 +33,6 @@ SORTABLE = {
 }
 
 
-@dataclass(frozen=True)
-class AccountDrill:
-    """Page-level drill parameters of the Accounts list (beyond the global Filters)."""
-
-    band: tuple[str, ...] = ()
-    inputs: str = ""  # "incomplete": accounts whose health misses an input
-    validation_band: str = ""  # band 90 days before a renewal closed in the last 4 quarters
-    search: str = ""
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> AccountDrill:
-        def first(key: str) -> str:
-            value = params.get(key) or ""
-            return str(value[0] if isinstance(value, list | tuple) else value)[:100]
-
-        raw_band = params.get("band") or ()
-        bands = tuple(
-            sorted(
-                {str(b) for b in (raw_band if isinstance(raw_band, list | tuple) else [raw_band])}
-            )
-        )
-        unknown = [
-            b
-            for b in bands + ((first("validation_band"),) if first("validation_band") else ())
-            if b not in BANDS
-        ]
-        if unknown:
-            raise InvalidFilter(
-                f"Unknown health band {unknown[0][:40]!r}: use green, yellow or red."
-            )
-        inputs = first("inputs")
-        if inputs not in ("", "incomplete"):
-            raise InvalidFilter(f"Unknown value {inputs[:40]!r} for 'inputs': use 'incomplete'.")
-        return cls(
-            band=bands, inputs=inputs, validation_band=first("validation_band"), search=first("q")
-        )
-
-    def to_params(self) -> dict[str, Any]:
-        return {
-            "band": list(self.band),
-            "inputs": self.inputs,
-            "validation_band": self.validation_band,
-            "q": self.search,
-        }
-
-    def with_search(self, text: str) -> AccountDrill:
-        return replace(self, search=(text or "").strip()[:100])
-
-    def describe(self) -> list[str]:
-        parts = []
-        if self.band:
-            parts.append("health band " + " or ".join(self.band))
-        if self.inputs:
-            parts.append("health inputs incomplete")
-        if self.validation_band:
-            parts.append(
-                f"{self.validation_band} {VALIDATION_LEAD_DAYS} days before a renewal "
-                "closed in the last 4 quarters"
-            )
-        if self.search:
-            parts.append(f"matching “{self.search}”")
-        return parts
-
-
 NEXT_RENEWAL_SQL = """
     SELECT account_id, MIN(renewal_date) AS renewal_date,
            arg_min(arr_up_for_renewal, renewal_date) AS arr_up_for_renewal,
@@ -108,12 +40,6 @@ NEXT_RENEWAL_SQL = """
     FROM renewals WHERE renewal_date > ? {accounts} GROUP BY account_id
 """
 NEXT_RENEWAL_FIELDS = ("next_renewal_date", "renewal_arr")
-
-
-def contains_pattern(text: str) -> str:
-    """ILIKE pattern (with ESCAPE '\\') matching `text` anywhere, wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _list_sql(
@@ -145,20 +71,8 @@ def _list_sql(
         sql += " JOIN health_snapshots h ON h.account_id = ad.account_id AND h.snapshot_date = ?"
         bind.append(snapshot)
     where, params = filters.where("ad")
-    clauses = [where]
-    bind += params
-    if drill.band:
-        clauses.append("h.band IN (" + ", ".join("?" for _ in drill.band) + ")")
-        bind += list(drill.band)
-    if drill.inputs == "incomplete":
-        clauses.append("h.missing_inputs IS NOT NULL")
-    if drill.search:
-        clauses.append(
-            "(ad.name ILIKE ? ESCAPE '\\' OR ad.account_id ILIKE ? ESCAPE '\\' "
-            "OR ad.owner_name ILIKE ? ESCAPE '\\')"
-        )
-        bind += [contains_pattern(drill.search)] * 3
-    return sql + " WHERE " + " AND ".join(clauses), bind
+    drill_where, drill_params = drill.where("ad", "h")
+    return sql + f" WHERE {where} AND {drill_where}", [*bind, *params, *drill_params]
 
 
 @memoize

@@ -24,10 +24,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import xlsxwriter
 
-from services.account_list import SORTABLE, AccountDrill, account_totals, list_query
+from services.account_list import SORTABLE, account_totals, list_query
 from services.db import Database
 from services.errors import InvalidFilter, ServiceError
-from services.filters import Filters
+from services.filters import AccountDrill, Filters
 from services.settings import load_settings
 
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row

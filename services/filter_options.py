@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from services.account_list import contains_pattern
 from services.cache import memoize
 from services.db import Database
-from services.filters import DIMENSIONS, Filters
+from services.filters import DIMENSIONS, Filters, contains_pattern
 
 SEGMENT_ORDER = {"Enterprise": 0, "Mid-Market": 1, "SMB": 2}
 

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from services.errors import InvalidFilter
+from services.health_model import BANDS
 
 # URL key -> column of the `account_dim` table (built by the loader).
 DIMENSIONS: dict[str, str] = {
@@ -136,3 +137,77 @@ def parse_query(search: str | None) -> dict[str, list[str]]:
     if not search:
         return {}
     return parse_qs(search.lstrip("?"), keep_blank_values=False)
+
+
+def contains_pattern(text: str) -> str:
+    """ILIKE pattern (with ESCAPE '\\') matching `text` anywhere, wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class AccountDrill:
+    """Drill-down parameters of an account list (beyond the global Filters): the band, inputs,
+    validation band and search a clicked number stands for."""
+
+    band: tuple[str, ...] = ()
+    inputs: str = ""  # "incomplete": accounts whose health misses an input
+    validation_band: str = ""  # band 90 days before a renewal closed in the last 4 quarters
+    search: str = ""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> AccountDrill:
+        def first(key: str) -> str:
+            value = params.get(key) or ""
+            return str(value[0] if isinstance(value, list | tuple) else value)[:100]
+
+        raw_band = params.get("band") or ()
+        bands = tuple(
+            sorted(
+                {str(b) for b in (raw_band if isinstance(raw_band, list | tuple) else [raw_band])}
+            )
+        )
+        unknown = [
+            b
+            for b in bands + ((first("validation_band"),) if first("validation_band") else ())
+            if b not in BANDS
+        ]
+        if unknown:
+            raise InvalidFilter(
+                f"Unknown health band {unknown[0][:40]!r}: use green, yellow or red."
+            )
+        inputs = first("inputs")
+        if inputs not in ("", "incomplete"):
+            raise InvalidFilter(f"Unknown value {inputs[:40]!r} for 'inputs': use 'incomplete'.")
+        return cls(
+            band=bands, inputs=inputs, validation_band=first("validation_band"), search=first("q")
+        )
+
+    def to_params(self) -> dict[str, Any]:
+        return {
+            "band": list(self.band),
+            "inputs": self.inputs,
+            "validation_band": self.validation_band,
+            "q": self.search,
+        }
+
+    def with_search(self, text: str) -> AccountDrill:
+        return replace(self, search=(text or "").strip()[:100])
+
+    def where(self, account_alias: str = "ad", health_alias: str = "h") -> tuple[str, list[str]]:
+        """SQL condition over `account_dim` and `health_snapshots` (aliased) plus its bound
+        parameters. The validation band is a join, made by the list query itself."""
+        clauses, params = ["TRUE"], []
+        if self.band:
+            clauses.append(f"{health_alias}.band IN (" + ", ".join("?" for _ in self.band) + ")")
+            params += list(self.band)
+        if self.inputs == "incomplete":
+            clauses.append(f"{health_alias}.missing_inputs IS NOT NULL")
+        if self.search:
+            a = account_alias
+            clauses.append(
+                f"({a}.name ILIKE ? ESCAPE '\\' OR {a}.account_id ILIKE ? ESCAPE '\\' "
+                f"OR {a}.owner_name ILIKE ? ESCAPE '\\')"
+            )
+            params += [contains_pattern(self.search)] * 3
+        return " AND ".join(clauses), params

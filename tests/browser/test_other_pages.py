@@ -8,10 +8,10 @@ import io
 import requests
 
 from components import formatting
-from services.account_list import AccountDrill, account_page, account_totals
+from services.account_list import account_page, account_totals
 from services.asof import resolve_as_of
 from services.db import get_database
-from services.filters import Filters
+from services.filters import AccountDrill, Filters
 from services.metrics import REGISTRY
 from tests.browser.conftest import screenshot
 

@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlparse
 from selenium.webdriver.common.by import By
 
 from components import formatting
-from services.account_list import AccountDrill, account_totals
+from services.account_list import account_totals
 from services.asof import resolve_as_of
 from services.db import get_database
-from services.filters import Filters
+from services.filters import AccountDrill, Filters
 from services.health import band_mix
 from services.portfolio import portfolio_kpis
 from tests.browser.conftest import screenshot

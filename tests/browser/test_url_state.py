@@ -15,11 +15,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from components import formatting
-from services.account_list import AccountDrill, account_page, account_totals
+from services.account_list import account_page, account_totals
 from services.asof import resolve_as_of
 from services.db import get_database
 from services.filter_options import filter_options
-from services.filters import Filters
+from services.filters import AccountDrill, Filters
 from services.portfolio import portfolio_kpis
 from tests.browser.helpers import choose, url_contains, wait
 

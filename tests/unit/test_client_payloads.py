@@ -27,12 +27,14 @@ def client(demo_db_path, use_db):
 
 
 def _registered_output(output: str, first_input: str) -> str:
-    """The output key Dash registered (outputs with allow_duplicate carry a hash suffix)."""
+    """The output key Dash registered for a callback writing `output` and reading
+    `first_input` (multi-output keys list every output; allow_duplicate adds a hash)."""
     import app as console_app
 
     for key, spec in console_app.app.callback_map.items():
         inputs = [f"{i['id']}.{i['property']}" for i in spec["inputs"]]
-        if key.split("@")[0] == output and first_input in inputs:
+        outputs = [o.split("@")[0] for o in key.strip(".").split("...")]
+        if output in outputs and first_input in inputs:
             return key
     raise KeyError(output)
 
@@ -40,11 +42,12 @@ def _registered_output(output: str, first_input: str) -> str:
 def call(client, output: str, inputs: list[dict], state: list[dict] | None = None):
     """POST one callback the way the Dash renderer does; returns (status, body text)."""
     first_input = f"{inputs[0]['id']}.{inputs[0]['property']}"
-    output = _registered_output(output, first_input)
-    target, prop = output.split("@")[0].rsplit(".", 1)
+    key = _registered_output(output, first_input)
+    parts = [o.split("@")[0].rsplit(".", 1) for o in key.strip(".").split("...")]
+    outputs = [{"id": target, "property": prop} for target, prop in parts]
     body = {
-        "output": output,
-        "outputs": {"id": target, "property": prop},
+        "output": key,
+        "outputs": outputs if key.startswith("..") else outputs[0],
         "inputs": inputs,
         "changedPropIds": [f"{i['id']}.{i['property']}" for i in inputs],
         "state": state or [],

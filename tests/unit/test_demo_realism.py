@@ -69,7 +69,8 @@ def test_arr_is_heavy_tailed(demo):
     [Filters(), Filters(segment=("SMB",)), Filters(team=("Scale Digital",), region=("EMEA",))],
 )
 def test_build_time_aggregates_agree_with_the_direct_queries(demo, filters):
-    from services.account_list import AccountDrill, account_totals
+    from services.account_list import account_totals
+    from services.filters import AccountDrill
     from services.health import health_summary
     from services.retention import cohort_movement, year_before
 

@@ -15,7 +15,7 @@ from flask import Flask
 
 from components.grids import ACCOUNT_COLUMNS
 from pages._exports import export_href, register_export_routes
-from services.account_list import AccountDrill, account_page, account_totals
+from services.account_list import account_page, account_totals
 from services.asof import resolve_as_of
 from services.db import get_database
 from services.errors import InvalidFilter
@@ -31,7 +31,7 @@ from services.exports import (
     parse_sort,
     write_xlsx,
 )
-from services.filters import Filters
+from services.filters import AccountDrill, Filters
 from tests.unit.tiny import account, build_tiny, contract
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1:A2)", "\tx", "\rx"]

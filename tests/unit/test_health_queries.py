@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from services import health
-from services.account_list import AccountDrill, account_page, account_totals
+from services.account_list import account_page, account_totals
 from services.build import create_health_aggregates
 from services.db import Database
 from services.filter_options import filter_options
-from services.filters import Filters
+from services.filters import AccountDrill, Filters
 from services.portfolio import portfolio_kpis
 from tests.unit.tiny import account, build_tiny
 
