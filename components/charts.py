@@ -214,6 +214,7 @@ def band_mix_figure(df: pd.DataFrame, measure: str = "arr", by: str | None = Non
                 "line": {"color": "#9aa5b1", "width": 1},
             }
         ],
+        yaxis={"ticklabelstandoff": 6},  # keeps group names off the red label cells
         legend={"traceorder": "reversed"},
     )
 
@@ -304,6 +305,7 @@ def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
             "tickformat": ".0%",
         },
         xaxis={"tickformat": "%d %b", "type": "date"},
+        legend={"traceorder": "reversed"},  # Green, Yellow, Red: as on the band mix
     )
 
 
@@ -452,7 +454,7 @@ def usage_figure(
                 "name": "CSM touchpoint",
                 "x": pd.to_datetime(shown["occurred_at"]).dt.strftime("%Y-%m-%d").tolist(),
                 "y": [0] * len(shown),
-                "text": shown["type"].tolist(),
+                "text": [labels.label("touchpoint_type", t) for t in shown["type"]],
                 "marker": {"symbol": "triangle-up", "size": 10, "color": "#5c6f82"},
                 "hovertemplate": "%{x|%d %b %Y}: %{text}<extra></extra>",
                 "cliponaxis": False,

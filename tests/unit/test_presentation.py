@@ -282,3 +282,14 @@ def test_grid_records_use_iso_dates_and_null():
         {"arr": 1.5, "day": "2026-01-02", "name": "x", "flag": True},
         {"arr": None, "day": None, "name": None, "flag": False},
     ]
+
+
+def test_touchpoints_on_the_usage_chart_show_labels():
+    usage = pd.DataFrame(
+        {"day": pd.to_datetime(["2026-01-01", "2026-01-02"]), "active_users": [3, 4]}
+    )
+    touches = pd.DataFrame(
+        {"occurred_at": pd.to_datetime(["2026-01-02"]), "type": ["escalation call"]}
+    )
+    fig = charts.usage_figure(usage, 10, touches)
+    assert fig["data"][-1]["text"] == ["Escalation call"]
