@@ -18,7 +18,6 @@ from services import cache
 from services.asof import snapshot_dates
 from services.db import get_database
 from services.errors import ServiceError
-from services.filter_options import filter_options
 from services.filters import Filters
 from services.settings import load_settings
 
@@ -38,8 +37,8 @@ app = Dash(
 server = app.server
 server.config["MAX_CONTENT_LENGTH"] = load_settings().max_request_bytes
 
-import pages._global_callbacks  # noqa: E402,F401  (registers the shell callbacks)
 from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
+from pages._global_callbacks import filter_bar_options  # noqa: E402  (registers shell callbacks)
 from pages._server import configure_server  # noqa: E402
 
 register_export_routes(server)
@@ -57,7 +56,7 @@ def serve_layout():
         db = get_database()
         info = db.info()
         data_as_of, first = info.as_of_date, snapshot_dates(db)[0]
-        options = filter_options(db, Filters(), data_as_of)
+        options = filter_bar_options(Filters())
         as_of_text = f"Data as of {data_as_of:%d %b %Y}"
     except ServiceError as exc:
         banner = error_state(str(exc))

@@ -24,15 +24,16 @@ def _search_with_filters(current_search: str | None, filters: Filters) -> str:
     return filters.to_search(page_params)
 
 
-def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
+def filter_bar_options(filters: Filters) -> dict[str, list[dict[str, str]]]:
     """Dropdown options of each dimension, narrowed by the other filters, with counts; the
-    chosen values are always among them (with 0), so a control never drops a URL's value."""
+    chosen values are always among them (with 0), so a control never drops a URL's value.
+    The shell's first render and every later sync use this, so both show the same lists."""
     try:
         db = get_database()
         options = filter_options(db, replace(filters, as_of=None), resolve_as_of(db, filters).date)
     except ServiceError:
         options = {}
-    result = []
+    result = {}
     for dim in DIMENSIONS:
         dim_options = options.get(dim) or [
             {"label": v[:40], "value": v} for v in getattr(filters, dim)
@@ -41,8 +42,13 @@ def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
             # Thousands of CSMs would make every answer heavy: send the chosen ones and let
             # typing load the rest (see `search_owners`).
             dim_options = [o for o in dim_options if o["value"] in filters.owner]
-        result.append(dim_options)
+        result[dim] = dim_options
     return result
+
+
+def _options_with(filters: Filters) -> list[list[dict[str, str]]]:
+    options = filter_bar_options(filters)
+    return [options[dim] for dim in DIMENSIONS]
 
 
 def _picker_bounds() -> tuple[date, date] | None:

@@ -14,14 +14,14 @@ def wait(duo, condition, timeout: int = 20):
 
 
 def choose(duo, dropdown_id: str, label: str) -> None:
-    """Pick one option of a (multi) dcc.Dropdown by its label, then close it."""
+    """Pick one option of a (multi) dcc.Dropdown by its label, then close it.
+
+    Filter options carry a count ("SMB (1,204)"): `label` matches the text before it too.
+    """
     duo.find_element(f"#{dropdown_id}").click()
-    option = wait(
-        duo,
-        EC.element_to_be_clickable(
-            (By.XPATH, f"//*[@role='option'][normalize-space(.)='{label}']")
-        ),
-    )
+    text = "normalize-space(.)"
+    xpath = f"//*[@role='option'][{text}='{label}' or starts-with({text}, '{label} (')]"
+    option = wait(duo, EC.element_to_be_clickable((By.XPATH, xpath)))
     option.click()
     duo.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
 
@@ -45,3 +45,11 @@ def click_bar(duo, graph_id: str, trace_index: int, point_index: int) -> None:
 
 def text_of(duo, selector: str) -> str:
     return duo.find_element(selector).text
+
+
+def click(duo, element) -> None:
+    """Scroll `element` to the middle of the window, then click it (a fixed bar or the window's
+    edge must not take the click)."""
+    duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    wait(duo, EC.element_to_be_clickable(element))
+    element.click()
