@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import dcc, html
 
 from components import charts, formatting
-from components.grids import MONEY, records_grid
+from components.grids import DATE, money_column, records_grid
+from components.labels import label, label_formatter
 from components.shell import page_header, panel, panel_col
 from components.states import empty_state
 from components.theme import BAND_COLORS
@@ -17,54 +17,53 @@ from services.account_360 import Account360
 
 GRAPH_CONFIG = {"displayModeBar": False}
 
+
+def _date_column(field: str, header: str) -> dict:
+    return {"field": field, "headerName": header, "valueFormatter": DATE}
+
+
+def _code_column(field: str, header: str, kind: str, **extra) -> dict:
+    return {"field": field, "headerName": header, "valueFormatter": label_formatter(kind), **extra}
+
+
 TICKET_COLUMNS = [
-    {"field": "opened_at", "headerName": "Opened"},
-    {"field": "priority", "maxWidth": 90},
-    {"field": "category"},
-    {"field": "escalated", "maxWidth": 110},
-    {"field": "closed_at", "headerName": "Closed"},
+    _date_column("opened_at", "Opened"),
+    {"field": "priority", "headerName": "Priority", "maxWidth": 100},
+    {"field": "category", "headerName": "Category"},
+    {"field": "escalated", "headerName": "Escalated", "maxWidth": 110},
+    _date_column("closed_at", "Closed"),
 ]
 NPS_COLUMNS = [
-    {"field": "responded_at", "headerName": "Answered"},
-    {"field": "score", "maxWidth": 90},
-    {"field": "comment", "minWidth": 220},
+    _date_column("responded_at", "Answered"),
+    {"field": "score", "headerName": "Score", "maxWidth": 90},
+    {"field": "comment", "headerName": "Comment", "minWidth": 220},
 ]
 TOUCHPOINT_COLUMNS = [
-    {"field": "occurred_at", "headerName": "When"},
-    {"field": "type"},
-    {"field": "channel"},
+    _date_column("occurred_at", "When"),
+    _code_column("type", "Type", "touchpoint_type"),
+    _code_column("channel", "Channel", "touchpoint_channel"),
     {"field": "csm", "headerName": "CSM"},
 ]
 CONTRACT_COLUMNS = [
-    {"field": "start_date", "headerName": "Start"},
-    {"field": "end_date", "headerName": "End"},
-    {"field": "arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
-    {"field": "seats", "type": "rightAligned"},
+    _date_column("start_date", "Start"),
+    _date_column("end_date", "End"),
+    money_column("arr", "ARR"),
+    {"field": "seats", "headerName": "Seats", "type": "rightAligned"},
 ]
 RENEWAL_COLUMNS = [
-    {"field": "renewal_date", "headerName": "Renewal date"},
-    {
-        "field": "arr_up_for_renewal",
-        "headerName": "ARR up",
-        "valueFormatter": MONEY,
-        "type": "rightAligned",
-    },
-    {"field": "forecast_category", "headerName": "CSM call"},
+    _date_column("renewal_date", "Renewal date"),
+    money_column("arr_up_for_renewal", "ARR up"),
+    _code_column("forecast_category", "CSM call", "forecast_category"),
     {"field": "risk_reason", "headerName": "Risk"},
-    {"field": "outcome"},
-    {
-        "field": "renewed_arr",
-        "headerName": "Renewed ARR",
-        "valueFormatter": MONEY,
-        "type": "rightAligned",
-    },
+    _code_column("outcome", "Outcome", "renewal_outcome"),
+    money_column("renewed_arr", "Renewed ARR"),
 ]
 EXPANSION_COLUMNS = [
-    {"field": "created_date", "headerName": "Created"},
-    {"field": "type", "minWidth": 130},
-    {"field": "stage"},
-    {"field": "amount_arr", "headerName": "ARR", "valueFormatter": MONEY, "type": "rightAligned"},
-    {"field": "outcome"},
+    _date_column("created_date", "Created"),
+    {"field": "type", "headerName": "Type", "minWidth": 130},
+    _code_column("stage", "Stage", "expansion_stage"),
+    money_column("amount_arr", "ARR"),
+    _code_column("outcome", "Outcome", "expansion_outcome"),
 ]
 
 
@@ -74,15 +73,11 @@ def _table(title: str, key: str, columns, df, width: int, height: int = 300) -> 
     return panel_col(width, f"{title} ({len(df)})", grid)
 
 
-def _fact(label: str, value: str) -> html.Div:
+def _fact(name: str, value: str) -> html.Div:
     return html.Div(
-        [html.Div(label, className="fact-label"), html.Div(value, className="fact-value")],
+        [html.Div(name, className="fact-label"), html.Div(value, className="fact-value")],
         className="fact",
     )
-
-
-def _date(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%d %b %Y}"
 
 
 def account_view(acc: Account360, snapshot: date) -> list:
@@ -109,12 +104,12 @@ def account_view(acc: Account360, snapshot: date) -> list:
             _fact("Segment", f["segment"]),
             _fact("Region", f["region"]),
             _fact("Owner", f"{f['owner_name']} ({f['team']})"),
-            _fact("Tier", f["coverage_tier"]),
+            _fact("Tier", label("tier", f["coverage_tier"])),
             _fact("ARR", formatting.money(f["arr"])),
             _fact("Seats", f"{int(f['contract_seats'] or f['seats_purchased'] or 0):,}"),
-            _fact("Next renewal", _date(f["next_renewal_date"])),
-            _fact("Lifecycle", f["lifecycle_stage"] or "–"),
-            _fact("Customer since", _date(f["created_date"])),
+            _fact("Next renewal", formatting.date(f["next_renewal_date"])),
+            _fact("Lifecycle", label("lifecycle_stage", f["lifecycle_stage"])),
+            _fact("Customer since", formatting.date(f["created_date"])),
         ],
         className="facts d-flex flex-wrap gap-4 mb-3",
     )

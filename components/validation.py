@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import html
 
 from components import formatting
+from components.shell import info_button
 from services.health import Validation
 from services.metrics import metric
 
@@ -41,9 +42,9 @@ def validation_stats(v: Validation, renewal_rate: float | None) -> html.Dl:
     return html.Dl(
         [
             item
-            for label, value, help_text in stats
+            for i, (label, value, help_text) in enumerate(stats)
             for item in (
-                html.Dt([label, html.Span("i", className="info-dot ms-1", title=help_text)]),
+                html.Dt([label, *info_button(f"validation-info-{i}", label, help_text)]),
                 html.Dd(value, className="stat-value"),
             )
         ],

@@ -28,7 +28,6 @@ from pages._shared import (
 from services import health
 from services.db import get_database
 from services.filters import DIMENSION_LABELS
-from services.health_model import COMPONENT_LABELS
 from services.metrics import metric
 from services.portfolio import portfolio_kpis
 from services.retention import renewal_rate
@@ -216,7 +215,7 @@ def render_band_mix(data, measure, by):
     filters, snapshot = from_store(data)
     by = by if by in MIX_DIMENSIONS else "segment"
     mix = health.band_mix(get_database(), filters, snapshot, by)
-    return charts.band_mix_figure(mix, measure if measure in MEASURES else "arr")
+    return charts.band_mix_figure(mix, measure if measure in MEASURES else "arr", by=by)
 
 
 @callback(Output(BAND_HISTORY, "figure"), Input(STORE, "data"), Input(MEASURE, "value"))
@@ -257,7 +256,6 @@ def render_movers(data):
     """Refills the movers table. Called when: the view changes."""
     filters, snapshot = from_store(data)
     df = health.movers(get_database(), filters, snapshot, limit=25)
-    df["driver"] = df["driver"].map(COMPONENT_LABELS)
     message = empty_state("No account lost health in the last 4 weeks.", None) if df.empty else None
     return message, to_records(df)
 
