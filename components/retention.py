@@ -12,7 +12,9 @@ from dash import html
 
 from components import formatting
 from components.charts import Figure, empty_figure, figure
-from components.grids import money_column, sorted_columns, to_records
+from components.grids import money_column, paged_grid, to_records
+from components.kpi import definition_body
+from components.shell import info_button
 from components.theme import NEUTRAL
 from services.metrics import metric
 
@@ -82,11 +84,7 @@ def _tile(name: str, value: float | None, tile_id: str) -> dbc.Card:
                 html.Div(
                     [
                         html.Span(m.card_label, className="kpi-label"),
-                        html.Span(
-                            "i",
-                            className="info-dot ms-1",
-                            title=f"{m.definition}\nFormula: {m.formula}",
-                        ),
+                        *info_button(f"{tile_id}-info", m.label, definition_body(m)),
                     ],
                     className="d-flex align-items-center",
                 ),
@@ -191,25 +189,9 @@ def movement_from_filter_model(model: Any) -> str:
 def retention_grid(
     grid_id: str, movement: str = "", sort: tuple[tuple[str, str], ...] = ()
 ) -> dag.AgGrid:
-    """Server-paged (infinite row model) grid of the cohort: sort and filter run in the service."""
-    return dag.AgGrid(
-        id=grid_id,
-        filterModel=movement_filter_model(movement),
-        columnDefs=sorted_columns(COLUMNS, sort),
-        defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1},
-        rowModelType="infinite",
-        getRowId="params.data.account_id",
-        dashGridOptions={
-            "cacheBlockSize": 100,
-            "maxBlocksInCache": 20,
-            "rowBuffer": 0,
-            "infiniteInitialRowCount": 1,
-            "animateRows": False,
-            "suppressCellFocus": True,
-            "tooltipShowDelay": 300,
-        },
-        style={"height": "560px", "width": "100%"},
-        className="retention-grid",
+    """Server-paged grid of the cohort: the movement travels as the grid's filter model."""
+    return paged_grid(
+        grid_id, COLUMNS, movement_filter_model(movement), sort, 560, "retention-grid"
     )
 
 

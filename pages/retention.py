@@ -21,7 +21,7 @@ from components.retention import (
     waterfall_figure,
     window_text,
 )
-from components.shell import page_header, panel_col
+from components.shell import info_button, page_header, panel_col
 from components.states import empty_state, error_state, notice
 from pages._shared import (
     RowsRequest,
@@ -97,7 +97,7 @@ def layout(**params):
                     md="auto",
                 ),
                 dbc.Col(
-                    html.Span("i", className="info-dot", title=LIST_HELP),
+                    html.Div(info_button("retention-list-info", "Retention list", LIST_HELP)),
                     width="auto",
                     className="ps-0",
                 ),
