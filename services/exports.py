@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import tempfile
 from collections.abc import Generator, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import xlsxwriter
+from rustpy_xlsxwriter import Format, write_worksheet
 
 from services.account_list import SORTABLE, account_totals, list_query
 from services.db import Database
@@ -31,6 +33,7 @@ from services.filters import AccountDrill, Filters
 from services.settings import load_settings
 
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
+XLSX_MAX_TEXT = 32_767  # Excel's limit on the characters in a cell
 BATCH_ROWS = 20_000
 MAX_SORT_KEYS = 5
 
@@ -152,56 +155,65 @@ def csv_chunks(
         yield header
 
 
+def _xlsx_text(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Cut text cells to Excel's 32,767-character limit (the writer refuses longer ones)."""
+    arrays = []
+    for array in batch.columns:
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            longest = pc.max(pc.utf8_length(array)).as_py()
+            if longest is not None and longest > XLSX_MAX_TEXT:
+                array = pc.utf8_slice_codeunits(array, 0, XLSX_MAX_TEXT)
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
 def write_xlsx(
     batches: Iterable[pa.RecordBatch],
     target: str | os.PathLike[str],
     columns: tuple[ExportColumn, ...] = ACCOUNT_EXPORT_COLUMNS,
 ) -> int:
-    """Write an XLSX file row by row (constant memory); returns the number of data rows.
+    """Write an XLSX file batch by batch (constant memory); returns the number of data rows.
 
     Money, scores and dates are real numbers and dates with number formats; the header row is
-    frozen and carries an autofilter. Text is always written as text, never as a formula.
+    frozen and carries an autofilter. Text is always written as text, never as a formula or a
+    link. rustpy-xlsxwriter (rust_xlsxwriter underneath) writes the rows as they come from a
+    generator of records, one batch of Python values at a time; it is ~5x faster than
+    XlsxWriter's per-cell calls (docs/PERFORMANCE.md, "Exports").
     """
-    book = xlsxwriter.Workbook(
-        os.fspath(target),
-        {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "nan_inf_to_errors": True,
-            "tmpdir": tempfile.gettempdir(),
-        },
-    )
-    try:
-        sheet = book.add_worksheet("Accounts")
-        bold = book.add_format({"bold": True})
-        formats = {kind: book.add_format({"num_format": f}) for kind, f in XLSX_FORMATS.items()}
-        writers = []
-        for i, col in enumerate(columns):
-            sheet.set_column(i, i, 30 if col.field == "name" else max(12, len(col.header) + 4))
-            if col.kind == "text":
-                writers.append((sheet.write_string, None))
-            elif col.kind == "date":
-                writers.append((sheet.write_datetime, formats["date"]))
-            else:
-                writers.append((sheet.write_number, formats[col.kind]))
-        sheet.freeze_panes(1, 0)
-        for i, col in enumerate(columns):
-            sheet.write_string(0, i, col.header, bold)
-        row = 0
+    headers = [c.header for c in columns]
+    if len(set(headers)) != len(headers):
+        raise ValueError("export headers must be unique (they key the records)")
+    fields = [c.field for c in columns]
+    rows = 0
+
+    def records() -> Generator[dict[str, Any]]:
+        nonlocal rows
         for batch in batches:
-            values = [array.to_pylist() for array in neutralise(batch).columns]
-            for cells in zip(*values, strict=True):
-                row += 1
-                for c, value in enumerate(cells):
-                    if value is not None:
-                        write, fmt = writers[c]
-                        write(row, c, value, fmt)
-        sheet.autofilter(0, 0, row, len(columns) - 1)
-    finally:
-        book.close()
-    return row
+            batch = _xlsx_text(neutralise(batch.select(fields))).rename_columns(headers)
+            rows += batch.num_rows
+            yield from batch.to_pylist()
+
+    data: Any = records()
+    first = next(data, None)
+    if first is None:  # no rows: the writer takes the header from an empty frame
+        data = pd.DataFrame({h: pd.Series([], dtype=object) for h in headers})
+    else:
+        data = itertools.chain([first], data)
+    write_worksheet(
+        data,
+        os.fspath(target),
+        sheet_name="Accounts",
+        freeze_row=1,
+        header_format=Format().set_bold(),
+        column_formats=[
+            Format().set_num_format(XLSX_FORMATS[c.kind]) if c.kind != "text" else None
+            for c in columns
+        ],
+        column_widths=[30 if c.field == "name" else max(12, len(c.header) + 4) for c in columns],
+        datetime_format=XLSX_FORMATS["date"],
+        autofilter=True,
+    )
+    return rows
 
 
 def accounts_csv(

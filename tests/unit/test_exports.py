@@ -97,10 +97,49 @@ def test_xlsx_neutralises_every_formula_prefix_and_keeps_types(tmp_path):
     money, change, when = rows[1][1], rows[1][2], rows[1][3]
     assert money.data_type == "n" and money.value == 1000 and money.number_format == "$#,##0"
     assert change.data_type == "n" and change.value == -3.2
+    assert change.number_format == "+0.0;-0.0;0.0" and when.number_format == "yyyy-mm-dd"
     assert when.is_date and when.value.date() == date(2026, 9, 30)
     assert rows[-1][0].value == "Null Co" and rows[-1][1].value is None  # null: empty cell
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:D{len(rows)}"
+
+
+def test_xlsx_keeps_links_as_text_bolds_the_header_and_cuts_overlong_text(tmp_path):
+    long = "x" * 40_000  # over Excel's 32,767-character cell limit
+    names = ["http://example.com", "mailto:a@b.c", "www.example.com", long]
+    batch = pa.RecordBatch.from_pandas(
+        pd.DataFrame(
+            {
+                "name": names,
+                "arr": [1.0] * 4,
+                "health_change": [0.5] * 4,
+                "next_renewal_date": [date(2026, 1, 2)] * 4,
+            }
+        ),
+        preserve_index=False,
+    )
+    target = tmp_path / "links.xlsx"
+    assert write_xlsx([batch.slice(0, 2), batch.slice(2)], target, COLUMNS) == 4  # two batches
+    sheet = openpyxl.load_workbook(target).active
+    rows = list(sheet.iter_rows())
+    assert all(c.font.b for c in rows[0]) and not rows[1][0].font.b
+    cells = [r[0] for r in rows[1:]]
+    assert [c.value for c in cells[:3]] == names[:3]
+    assert all(c.data_type == "s" and c.hyperlink is None for c in cells)
+    assert cells[3].value == long[:32_767]
+    assert not sheet._hyperlinks
+
+
+def test_xlsx_of_an_empty_list_has_the_header_only(tmp_path):
+    target = tmp_path / "empty.xlsx"
+    assert write_xlsx([_batch().slice(0, 0)], target, COLUMNS) == 0
+    assert write_xlsx([], tmp_path / "none.xlsx", COLUMNS) == 0
+    for path in (target, tmp_path / "none.xlsx"):
+        sheet = openpyxl.load_workbook(path).active
+        assert [[c.value for c in r] for r in sheet.iter_rows()] == [
+            ["Account", "ARR", "Δ 4 wks", "Next renewal"]
+        ]
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:D1"
 
 
 def test_hostile_names_in_the_database_are_neutralised_in_both_formats(tmp_path):
@@ -206,6 +245,8 @@ def test_routes_serve_the_grids_rows_sorted(demo, monkeypatch):
     assert [c.value for c in sheet[0]] == GRID_HEADERS
     assert [r[0].value for r in sheet[1:]] == expected["name"].tolist()
     assert [r[3].value for r in sheet[1:]] == expected["arr"].tolist()
+    formats = [c.number_format for c in sheet[1]]
+    assert formats[3:9] == ["$#,##0", "0.0", "General", "+0.0;-0.0;0.0", "yyyy-mm-dd", "$#,##0"]
 
     monkeypatch.setenv("CSOPS_EXPORT_MAX_ROWS", "10")
     for kind in ("csv", "xlsx"):
