@@ -156,14 +156,14 @@ def account_view(acc: Account360, snapshot: date) -> list:
             _table("NPS answers", "nps", NPS_COLUMNS, acc.nps, width=6),
             _table("Touchpoints", "touchpoints", TOUCHPOINT_COLUMNS, acc.touchpoints, width=6),
             _table("Contracts", "contracts", CONTRACT_COLUMNS, acc.contracts, width=6),
-            _table("Renewals", "renewals", RENEWAL_COLUMNS, acc.renewals, width=7, height=260),
+            _table("Renewals", "renewals", RENEWAL_COLUMNS, acc.renewals, width=12, height=240),
             _table(
                 "Expansion opportunities",
                 "expansions",
                 EXPANSION_COLUMNS,
                 acc.expansions,
-                width=5,
-                height=260,
+                width=12,
+                height=240,
             ),
         ]
     )

@@ -14,6 +14,7 @@ from components.grids import (
     search_filter_model,
     to_records,
 )
+from components.labels import label
 from components.shell import page_header
 from components.states import error_state, notice
 from pages._exports import export_href
@@ -109,6 +110,8 @@ def layout(**params):
     )
 
 
+# URL key -> the label kind of its values (components/labels.py); others are shown as given.
+CHIP_KINDS = {"band": "band", "validation_band": "band", "tier": "coverage_tier"}
 DRILL_LABELS = {
     "band": "Health band",
     "inputs": "Health inputs",
@@ -131,7 +134,11 @@ def drill_chips(params: dict, filters: Filters) -> html.Div | None:
             continue
         for value in values:
             rest = {**query, key: [v for v in values if v != value]}
-            shown = owners.get(value, value) if key == "owner" else value
+            shown = (
+                owners.get(value, value)
+                if key == "owner"
+                else label(CHIP_KINDS.get(key, key), value)
+            )
             chips.append(
                 html.Span(
                     [

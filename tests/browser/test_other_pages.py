@@ -115,10 +115,10 @@ def test_missing_database_tells_how_to_build(dash_duo, tmp_path, use_db):
 
 def test_drill_chips_show_and_remove_filters(console):
     console.wait_for_page(url=console.server_url + "/accounts?segment=SMB&band=red")
-    console.wait_for_contains_text("#accounts-chips", "Health band: red", timeout=30)
+    console.wait_for_contains_text("#accounts-chips", "Health band: Red", timeout=30)
     assert "Segment: SMB" in console.find_element("#accounts-chips").text
     chip = console.driver.find_element(
-        "xpath", "//*[@id='accounts-chips']/span[contains(., 'Health band: red')]/a"
+        "xpath", "//*[@id='accounts-chips']/span[contains(., 'Health band: Red')]/a"
     )
     chip.click()
     console.wait_for_text_to_equal(

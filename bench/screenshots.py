@@ -1,0 +1,92 @@
+"""Screenshots of every page at 1440 and 1280 px, as a user sees them once the page settled.
+
+Serves the app the production way (bench/page_settle.py's gunicorn), opens each page in headless
+Chromium, waits until it has settled (same signal as the page-settle benchmark) and saves a PNG
+of the whole page into docs/screenshots/<name>-<width>.png.
+
+Usage: ``python -m bench.screenshots --db data/csops.duckdb [--only portfolio,accounts]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench.page_settle import free_port, large_account, new_browser, start_server, stop_server
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+WIDTHS = (1440, 1280)
+
+
+def pages(account_id: str) -> dict[str, str]:
+    """Screenshot name -> path (with the query string a user would share)."""
+    return {
+        "portfolio": "/",
+        "portfolio-enterprise": "/?segment=Enterprise&mix_by=team",
+        "accounts": "/accounts?band=red&sort=arr%3Adesc",
+        "account-360": f"/accounts/{account_id}",
+        "retention": "/retention",
+        "health-model": "/health-model",
+        "renewal-list": "/renewals/list",
+        "definitions": "/definitions",
+        "empty": "/?segment=Nope",
+        "not-found": "/no/such/page",
+    }
+
+
+QUIET = """return document.readyState === 'complete'
+    && !document.querySelector('[data-dash-is-loading="true"]')
+    && !document.querySelector('._dash-loading, .dash-spinner')"""
+
+
+def wait_quiet(driver, hold: int = 10, timeout_s: float = 30) -> None:
+    """Until nothing is loading for `hold` polls in a row (a tool, not a test: it may poll)."""
+    streak, deadline = 0, time.time() + timeout_s
+    while streak < hold and time.time() < deadline:
+        streak = streak + 1 if driver.execute_script(QUIET) else 0
+        time.sleep(0.1)
+
+
+def capture(base: str, name: str, path: str, width: int) -> Path:
+    driver, _profile = new_browser()
+    try:
+        driver.set_window_size(width, 1000)
+        driver.get(base + path)
+        wait_quiet(driver)
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(width, min(max(height, 800), 6000))
+        wait_quiet(driver, hold=5)  # charts redraw at the new size
+        target = OUT / f"{name}-{width}.png"
+        driver.save_screenshot(str(target))
+        return target
+    finally:
+        driver.quit()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", type=Path, default=ROOT / "data" / "csops.duckdb")
+    parser.add_argument("--only", default="", help="comma-separated screenshot names")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "CSOPS_DB": str(args.db.resolve())}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server("app:server", port, env, Path(tmp))
+        try:
+            wanted = {n for n in args.only.split(",") if n}
+            for name, path in pages(large_account(args.db)).items():
+                if wanted and name not in wanted:
+                    continue
+                for width in WIDTHS:
+                    print(capture(f"http://127.0.0.1:{port}", name, path, width))
+        finally:
+            stop_server(server)
+
+
+if __name__ == "__main__":
+    main()
