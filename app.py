@@ -15,7 +15,7 @@ from components.states import error_state
 from components.theme import register_template
 from pages._shared import report_callback_error
 from services import cache
-from services.asof import snapshot_dates
+from services.asof import earliest_complete_as_of
 from services.db import get_database
 from services.errors import ServiceError
 from services.filters import Filters
@@ -55,7 +55,7 @@ def serve_layout():
     try:
         db = get_database()
         info = db.info()
-        data_as_of, first = info.as_of_date, snapshot_dates(db)[0]
+        data_as_of, first = info.as_of_date, earliest_complete_as_of(db)
         options = filter_bar_options(Filters())
         as_of_text = f"Data as of {data_as_of:%d %b %Y}"
     except ServiceError as exc:

@@ -20,9 +20,13 @@ PLACEHOLDERS = {
 
 
 def filter_bar(
-    options: dict[str, list[dict[str, str]]], data_as_of: date | None, first_snapshot: date | None
+    options: dict[str, list[dict[str, str]]], data_as_of: date | None, earliest: date | None
 ) -> html.Div:
-    """Filter controls; their values are set from the URL by the app's sync callback."""
+    """Filter controls; their values are set from the URL by the app's sync callback.
+
+    The as-of picker offers `earliest` (the first date whose views are complete,
+    `services.asof.earliest_complete_as_of`) to `data_as_of`.
+    """
     dropdowns = [
         dbc.Col(
             [
@@ -49,7 +53,7 @@ def filter_bar(
                 id=ids.FILTER_AS_OF,
                 display_format="YYYY-MM-DD",
                 placeholder="As of (latest)",
-                min_date_allowed=first_snapshot,
+                min_date_allowed=earliest,
                 max_date_allowed=data_as_of,
                 initial_visible_month=data_as_of,
                 clearable=True,

@@ -8,7 +8,7 @@ from datetime import date
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from components import ids
-from services.asof import resolve_as_of, snapshot_dates
+from services.asof import earliest_complete_as_of, resolve_as_of
 from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
 from services.filter_options import filter_options, owner_labels, owner_options_matching
@@ -55,7 +55,7 @@ def _picker_bounds() -> tuple[date, date] | None:
     """First and last date the as-of picker offers (None without data)."""
     try:
         db = get_database()
-        return snapshot_dates(db)[0], db.info().as_of_date
+        return earliest_complete_as_of(db), db.info().as_of_date
     except ServiceError:
         return None
 

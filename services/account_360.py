@@ -11,6 +11,16 @@ import pandas as pd
 from services.cache import memoize
 from services.db import Database
 from services.filters import Filters
+from services.sql_fragments import (
+    arr_on,
+    known_on_latest,
+    next_renewal_sql,
+    renewal_closed_by,
+    renewal_known_by,
+    renewal_outcome_on,
+    seats_on,
+    year_before,
+)
 
 
 @dataclass(frozen=True)
@@ -40,19 +50,20 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
     where, scope = filters.where("ad")
     facts = db.query(
         f"""
-        SELECT ad.*, (SELECT COALESCE(SUM(arr), 0) FROM contracts c
-                      WHERE c.account_id = ad.account_id AND c.start_date <= ? AND ? < c.end_date) AS arr,
-               (SELECT COALESCE(SUM(seats), 0) FROM contracts c
-                      WHERE c.account_id = ad.account_id AND c.start_date <= ? AND ? < c.end_date) AS contract_seats,
-               (SELECT MIN(renewal_date) FROM renewals r
-                      WHERE r.account_id = ad.account_id AND r.renewal_date > ?) AS next_renewal_date
-        FROM account_dim ad WHERE ad.account_id = ? AND {where}
+        WITH nr AS ({next_renewal_sql("AND r.account_id = ?")})
+        SELECT ad.*, (SELECT {arr_on("?")} FROM contracts c
+                      WHERE c.account_id = ad.account_id) AS arr,
+               (SELECT {seats_on("?")} FROM contracts c
+                      WHERE c.account_id = ad.account_id) AS contract_seats,
+               nr.renewal_date AS next_renewal_date, nr.renewal_overdue
+        FROM account_dim ad LEFT JOIN nr ON nr.account_id = ad.account_id
+        WHERE ad.account_id = ? AND {where}
         """,
-        [as_of, as_of, as_of, as_of, as_of, account_id, *scope],
+        [as_of, account_id, as_of, as_of, as_of, as_of, account_id, *scope],
     )
     if facts.empty:
         return None
-    year_ago = as_of - timedelta(days=365)
+    year_ago = year_before(as_of)
     end_ts = as_of + timedelta(days=1)
     return Account360(
         facts=facts.iloc[0].to_dict(),
@@ -89,15 +100,19 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
             [account_id, as_of],
         ),
         renewals=db.query(
-            "SELECT r.renewal_date, r.arr_up_for_renewal, r.forecast_category, r.risk_reason, "
-            "r.has_close_plan, "
-            "CASE WHEN r.closed_date <= ? THEN r.outcome ELSE 'open' END AS outcome, "
-            "CASE WHEN r.closed_date <= ? THEN r.renewed_arr END AS renewed_arr, "
-            "CASE WHEN r.closed_date <= ? THEN r.closed_date END AS closed_date "
-            "FROM renewals r LEFT JOIN contracts c ON c.contract_id = r.contract_id "
-            "WHERE r.account_id = ? AND (c.start_date IS NULL OR c.start_date <= ?) "
-            "ORDER BY r.renewal_date DESC",
-            [as_of, as_of, as_of, account_id, as_of],
+            f"""
+            SELECT r.renewal_date, r.arr_up_for_renewal,
+                   {known_on_latest("?", "r.forecast_category")} AS forecast_category,
+                   {known_on_latest("?", "r.risk_reason")} AS risk_reason,
+                   {known_on_latest("?", "r.has_close_plan")} AS has_close_plan,
+                   {renewal_outcome_on("?")} AS outcome,
+                   CASE WHEN {renewal_closed_by("?")} THEN r.renewed_arr END AS renewed_arr,
+                   CASE WHEN {renewal_closed_by("?")} THEN r.closed_date END AS closed_date
+            FROM renewals r LEFT JOIN contracts c ON c.contract_id = r.contract_id
+            WHERE r.account_id = ? AND {renewal_known_by("?")}
+            ORDER BY r.renewal_date DESC
+            """,
+            [as_of, as_of, as_of, as_of, as_of, as_of, account_id, as_of],
         ),
         expansions=db.query(
             "SELECT created_date, close_date, type, "

@@ -11,7 +11,7 @@ from services.cache import memoize
 from services.db import Database
 from services.filters import AccountDrill, Filters
 from services.health import MOVER_WINDOW_DAYS
-from services.retention import year_before
+from services.sql_fragments import next_renewal_sql, year_before
 
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
 SORTABLE = {
@@ -33,12 +33,6 @@ SORTABLE = {
 }
 
 
-NEXT_RENEWAL_SQL = """
-    SELECT account_id, MIN(renewal_date) AS renewal_date,
-           arg_min(arr_up_for_renewal, renewal_date) AS arr_up_for_renewal,
-           arg_min(forecast_category, renewal_date) AS forecast_category
-    FROM renewals WHERE renewal_date > ? {accounts} GROUP BY account_id
-"""
 NEXT_RENEWAL_FIELDS = ("next_renewal_date", "renewal_arr")
 
 
@@ -55,7 +49,8 @@ def _list_sql(
     """
     bind: list[Any] = [snapshot - timedelta(days=MOVER_WINDOW_DAYS)]
     if with_next_renewal:
-        sql += f" LEFT JOIN ({NEXT_RENEWAL_SQL.format(accounts='')}) nr ON nr.account_id = ad.account_id"
+        # The next renewal as known on the list's date: not closed by then, overdue ones included.
+        sql += f" LEFT JOIN ({next_renewal_sql()}) nr ON nr.account_id = ad.account_id"
         bind.append(snapshot)
     if drill.validation_band:
         # The accounts behind one band of the validation panel: not necessarily customers today.
@@ -102,9 +97,15 @@ LIST_COLUMNS = {
     "next_renewal_date": "nr.renewal_date",
     "renewal_arr": "nr.arr_up_for_renewal",
     "forecast_category": "nr.forecast_category",
+    "renewal_overdue": "nr.renewal_overdue",
     "lifecycle_stage": "ad.lifecycle_stage",
 }
-RENEWAL_COLUMNS = ("next_renewal_date", "renewal_arr", "forecast_category")  # need the nr join
+RENEWAL_COLUMNS = (
+    "next_renewal_date",
+    "renewal_arr",
+    "forecast_category",
+    "renewal_overdue",
+)  # need the nr join
 PAGE_COLUMNS = tuple(LIST_COLUMNS)  # what account_page returns, in this order
 
 
@@ -159,7 +160,7 @@ def account_page(
         return rows[list(PAGE_COLUMNS)]
     # Next renewal for just this page's accounts (left merge keeps the page order).
     renewals = db.query(
-        NEXT_RENEWAL_SQL.format(accounts="AND list_contains(?, account_id)"),
+        next_renewal_sql("AND list_contains(?, r.account_id)"),
         [snapshot, rows["account_id"].tolist()],
     ).rename(columns={"renewal_date": "next_renewal_date", "arr_up_for_renewal": "renewal_arr"})
     return rows.merge(renewals, on="account_id", how="left")[list(PAGE_COLUMNS)]

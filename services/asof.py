@@ -3,16 +3,23 @@
 Health is materialised every 7 days back from the build's as-of date, so every view snaps the
 requested date to the latest snapshot on or before it. ARR, retention and health then all
 describe the same day, and drill-down totals match the numbers they came from.
+
+The earliest date offered is the first snapshot whose every view is complete
+(`earliest_complete_as_of`): the health model's validation needs a year of renewal dates, each
+scored on a snapshot `validation_lead_days` before it, so the first year and a quarter of the
+grid is history for later dates, not a date to view (docs/DECISIONS.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from services.cache import memoize
 from services.db import Database
 from services.filters import Filters
+from services.settings import load_settings
+from services.sql_fragments import year_before
 
 
 @dataclass(frozen=True)
@@ -32,8 +39,25 @@ def snapshot_dates(db: Database) -> list[date]:
     return [d.date() for d in df["snapshot_date"]]
 
 
+def earliest_complete_as_of(db: Database) -> date:
+    """The first snapshot date on which every view is complete: the picker's first date.
+
+    The strictest view is the health model's validation: it scores each renewal dated in
+    (year_before(d), d] on the snapshot on or before its date minus the lead time (within the
+    week before). Every such renewal date r has that snapshot iff r - lead >= the first
+    snapshot, i.e. iff year_before(d) + 1 day - lead >= first. The other views need less
+    history (26 weeks of band history, the 90-day KPI comparison). A grid too short for any
+    complete date offers only its last date (the data's as-of).
+    """
+    grid = snapshot_dates(db)
+    lead = load_settings().validation_lead_days
+    complete = [d for d in grid if year_before(d) + timedelta(days=1 - lead) >= grid[0]]
+    return complete[0] if complete else grid[-1]
+
+
 def resolve_as_of(db: Database, filters: Filters) -> AsOf:
-    """Snap the filters' as-of date to the weekly grid, clamped to the data's range."""
+    """Snap the filters' as-of date to the weekly grid, clamped to the dates views offer:
+    from `earliest_complete_as_of` to the data's as-of date."""
     data_as_of = db.info().as_of_date
     grid = snapshot_dates(db)
     requested = filters.as_of
@@ -47,13 +71,16 @@ def resolve_as_of(db: Database, filters: Filters) -> AsOf:
             f"The data ends on {data_as_of:%d %b %Y}; showing that date instead of "
             f"{requested:%d %b %Y}.",
         )
-    if requested < grid[0]:
+    earliest = earliest_complete_as_of(db)
+    if requested < earliest:
         return AsOf(
-            grid[0],
+            earliest,
             requested,
             data_as_of,
-            f"Health history starts on {grid[0]:%d %b %Y}; showing that date instead of "
-            f"{requested:%d %b %Y}.",
+            f"The earliest date with complete history is {earliest:%d %b %Y} (health history "
+            f"starts on {grid[0]:%d %b %Y}, and the health model's validation needs a year of "
+            f"renewals each scored {load_settings().validation_lead_days} days ahead); showing "
+            f"{earliest:%d %b %Y} instead of {requested:%d %b %Y}.",
         )
     snapped = max(d for d in grid if d <= requested)
     notice = (

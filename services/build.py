@@ -28,6 +28,13 @@ from services.health_model import (
     weekly_grid,
 )
 from services.settings import load_settings
+from services.sql_fragments import (
+    arr_on,
+    cohort_member,
+    movement_sums,
+    movement_totals_summed,
+    year_before_sql,
+)
 
 SNAPSHOT_WEEKS = 70
 HEALTH_CHUNK_ACCOUNTS = 100_000  # 26-week history + 90 days before renewals of the past 4 quarters
@@ -75,28 +82,23 @@ def account_ranges(con) -> list[str | None]:
 
 # Cohort movement over the 12 months to each snapshot date, summed per combination of the
 # filter dimensions: GRR/NRR/logo retention for any filter are then a sum over a small table.
-RETENTION_PARTS_SQL = """
+# The formulas are services/sql_fragments.py's, as in the direct queries (services/retention.py).
+# The join keeps the contracts overlapping [d0, d1] (the only ones ARR(d0) or ARR(d1) can count).
+RETENTION_PARTS_SQL = f"""
     WITH grid AS (
-        SELECT snapshot_date AS d1, CAST(snapshot_date - INTERVAL 1 YEAR AS DATE) AS d0
+        SELECT snapshot_date AS d1, {year_before_sql("snapshot_date")} AS d0
         FROM snapshot_dates
     ), per_account AS (
-        SELECT g.d1, c.account_id,
-               COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= g.d0 AND g.d0 < c.end_date), 0) AS a0,
-               COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= g.d1 AND g.d1 < c.end_date), 0) AS a1
+        SELECT g.d1, c.account_id, {arr_on("g.d0")} AS a0, {arr_on("g.d1")} AS a1
         FROM grid g JOIN contracts c ON c.start_date <= g.d1 AND c.end_date > g.d0
         WHERE (CAST(? AS VARCHAR) IS NULL OR c.account_id >= ?)
           AND (CAST(? AS VARCHAR) IS NULL OR c.account_id < ?)
         GROUP BY g.d1, c.account_id
     )
     SELECT p.d1 AS snapshot_date, ad.segment, ad.region, ad.team, ad.owner_csm_id,
-           ad.coverage_tier,
-           SUM(a0) AS start_arr, SUM(a1) AS end_arr,
-           SUM(CASE WHEN a1 = 0 THEN a0 ELSE 0 END) AS churned_arr,
-           SUM(CASE WHEN a1 > 0 AND a1 < a0 THEN a0 - a1 ELSE 0 END) AS contraction_arr,
-           SUM(CASE WHEN a1 > a0 THEN a1 - a0 ELSE 0 END) AS expansion_arr,
-           COUNT(*) AS logos_start, COUNT(*) FILTER (WHERE a1 > 0) AS logos_retained
+           ad.coverage_tier, {movement_sums()}
     FROM per_account p JOIN account_dim ad ON ad.account_id = p.account_id
-    WHERE a0 > 0
+    WHERE {cohort_member()}
     GROUP BY ALL
 """
 
@@ -112,13 +114,10 @@ def create_retention_cube(con, bounds: list[str | None]) -> None:
             "INSERT INTO retention_parts " + RETENTION_PARTS_SQL,
             [first_id, first_id, end_id, end_id],
         )
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE retention_cube AS
         SELECT snapshot_date, segment, region, team, owner_csm_id, coverage_tier,
-               SUM(start_arr) AS start_arr, SUM(end_arr) AS end_arr,
-               SUM(churned_arr) AS churned_arr, SUM(contraction_arr) AS contraction_arr,
-               SUM(expansion_arr) AS expansion_arr, SUM(logos_start) AS logos_start,
-               SUM(logos_retained) AS logos_retained
+               {movement_totals_summed()}
         FROM retention_parts GROUP BY ALL ORDER BY snapshot_date
     """)
     con.execute("DROP TABLE retention_parts")

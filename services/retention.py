@@ -10,14 +10,17 @@ from services.asof import snapshot_dates
 from services.cache import memoize
 from services.db import Database
 from services.filters import DIMENSIONS, Filters
-
-
-def year_before(d: date) -> date:
-    """Same calendar day a year earlier (29 Feb becomes 28 Feb)."""
-    try:
-        return d.replace(year=d.year - 1)
-    except ValueError:
-        return d.replace(year=d.year - 1, day=28)
+from services.sql_fragments import (
+    RETENTION_RATIOS,
+    arr_on,
+    cohort_member,
+    contract_active_on,
+    movement_case,
+    movement_sums,
+    movement_totals_summed,
+    renewal_closed_by,
+    year_before,
+)
 
 
 def _group_expr(by: str | None) -> str:
@@ -37,7 +40,7 @@ def arr_at(db: Database, filters: Filters, day: date) -> dict[str, float]:
         SELECT COALESCE(SUM(arr), 0) AS arr, COUNT(*) AS accounts FROM (
             SELECT c.account_id, SUM(c.arr) AS arr
             FROM contracts c JOIN account_dim ad ON ad.account_id = c.account_id
-            WHERE {where} AND c.start_date <= ? AND ? < c.end_date
+            WHERE {where} AND {contract_active_on("?")}
             GROUP BY c.account_id HAVING SUM(c.arr) > 0)
         """,
         [*params, day, day],
@@ -45,50 +48,24 @@ def arr_at(db: Database, filters: Filters, day: date) -> dict[str, float]:
     return {"arr": float(df.at[0, "arr"]), "accounts": int(df.at[0, "accounts"])}
 
 
-# Cohort movement, defined once (ARCHITECTURE §4). The cohort is every account with a0 > 0;
-# new logos are excluded. `build.py` sums the same definition into `retention_cube`.
-MOVEMENTS = ("churned", "contracted", "expanded", "flat")
-MOVEMENT_SQL = """
-    CASE WHEN a1 = 0 THEN 'churned'
-         WHEN a1 > 0 AND a1 < a0 THEN 'contracted'
-         WHEN a1 > a0 THEN 'expanded'
-         ELSE 'flat' END
-"""
-
-
+# The cohort behind GRR/NRR, from contracts; `build.py` sums the same fragments into
+# `retention_cube` (services/sql_fragments.py holds the definitions).
 def cohort_sql(accounts: str) -> str:
     """One row per cohort account of `accounts` (a relation with account_id): a0, a1, movement.
 
     Binds four parameters after those of `accounts`: start, start, end, end.
     """
     return f"""
-        SELECT account_id, a0, a1, {MOVEMENT_SQL} AS movement FROM (
-            SELECT c.account_id,
-                   COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= ? AND ? < c.end_date), 0) AS a0,
-                   COALESCE(SUM(c.arr) FILTER (WHERE c.start_date <= ? AND ? < c.end_date), 0) AS a1
+        SELECT account_id, a0, a1, {movement_case()} AS movement FROM (
+            SELECT c.account_id, {arr_on("?")} AS a0, {arr_on("?")} AS a1
             FROM contracts c JOIN {accounts} acc_ ON acc_.account_id = c.account_id
             GROUP BY c.account_id
-        ) WHERE a0 > 0
+        ) WHERE {cohort_member()}
     """
 
 
 def cohort_params(start: date, end: date) -> list[date]:
     return [start, start, end, end]
-
-
-# Sums over cohort rows (a0, a1, movement), then the ratios over those sums.
-MOVEMENT_SUMS_SQL = """
-    COALESCE(SUM(a0), 0) AS start_arr, COALESCE(SUM(a1), 0) AS end_arr,
-    COALESCE(SUM(a0) FILTER (WHERE movement = 'churned'), 0) AS churned_arr,
-    COALESCE(SUM(a0 - a1) FILTER (WHERE movement = 'contracted'), 0) AS contraction_arr,
-    COALESCE(SUM(a1 - a0) FILTER (WHERE movement = 'expanded'), 0) AS expansion_arr,
-    COUNT(*) AS logos_start, COUNT(*) FILTER (WHERE a1 > 0) AS logos_retained
-"""
-RATIOS_SQL = """
-    (start_arr - churned_arr - contraction_arr) / NULLIF(start_arr, 0) AS grr,
-    end_arr / NULLIF(start_arr, 0) AS nrr,
-    logos_retained / NULLIF(logos_start, 0) AS logo_retention
-"""
 
 
 @memoize
@@ -106,11 +83,11 @@ def cohort_movement(
             SELECT ad.account_id, {_group_expr(by)} AS grp FROM account_dim ad WHERE {where}
         ), cohort AS ({cohort_sql("acc")}
         ), moved AS (
-            SELECT acc.grp, {MOVEMENT_SUMS_SQL}
+            SELECT acc.grp, {movement_sums()}
             FROM cohort JOIN acc ON acc.account_id = cohort.account_id
             GROUP BY acc.grp
         )
-        SELECT *, {RATIOS_SQL} FROM moved ORDER BY grp
+        SELECT *, {RETENTION_RATIOS} FROM moved ORDER BY grp
         """,
         [*params, *cohort_params(start, end)],
     )
@@ -121,11 +98,8 @@ def _retention_from_cube(db: Database, filters: Filters, snapshot: date) -> pd.D
     where, params = filters.where("rc")
     return db.query(
         f"""
-        SELECT *, {RATIOS_SQL} FROM (
-            SELECT SUM(start_arr) AS start_arr, SUM(end_arr) AS end_arr,
-                   SUM(churned_arr) AS churned_arr, SUM(contraction_arr) AS contraction_arr,
-                   SUM(expansion_arr) AS expansion_arr, SUM(logos_start) AS logos_start,
-                   SUM(logos_retained) AS logos_retained
+        SELECT *, {RETENTION_RATIOS} FROM (
+            SELECT {movement_totals_summed("rc")}
             FROM retention_cube rc WHERE {where} AND rc.snapshot_date = ?
             HAVING SUM(start_arr) > 0)
         """,
@@ -162,9 +136,11 @@ def trailing_retention(db: Database, filters: Filters, as_of: date) -> dict[str,
 
 @memoize
 def renewal_rate(db: Database, filters: Filters, start: date, end: date) -> dict[str, float | None]:
-    """Renewal rate (ARR) over renewals closed with a renewal date in (start, end].
+    """Renewal rate (ARR) over renewals with a renewal date in (start, end], closed by `end`.
 
-    Expansion counts only up to the amount that was up for renewal.
+    Point in time: a renewal counts only if it had closed on or before `end` (its closed_date;
+    see `renewal_closed_by`); one closed later was open then. Expansion counts only up to the
+    amount that was up for renewal.
     """
     where, params = filters.where("ad")
     df = db.query(
@@ -173,9 +149,10 @@ def renewal_rate(db: Database, filters: Filters, start: date, end: date) -> dict
                SUM(LEAST(COALESCE(r.renewed_arr, 0), r.arr_up_for_renewal))
                    / NULLIF(SUM(r.arr_up_for_renewal), 0) AS renewal_rate
         FROM renewals r JOIN account_dim ad ON ad.account_id = r.account_id
-        WHERE {where} AND r.outcome <> 'open' AND r.renewal_date > ? AND r.renewal_date <= ?
+        WHERE {where} AND {renewal_closed_by("?")}
+          AND r.renewal_date > ? AND r.renewal_date <= ?
         """,
-        [*params, start, end],
+        [*params, end, start, end],
     )
     row = df.iloc[0]
     return {

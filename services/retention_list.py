@@ -17,14 +17,9 @@ from services.cache import memoize
 from services.db import Database
 from services.errors import InvalidFilter
 from services.filters import Filters
-from services.retention import (
-    MOVEMENT_SUMS_SQL,
-    MOVEMENTS,
-    RATIOS_SQL,
-    cohort_params,
-    cohort_sql,
-    year_before,
-)
+from services.filters import parse_sort as filters_parse_sort
+from services.retention import cohort_params, cohort_sql
+from services.sql_fragments import MOVEMENTS, RETENTION_RATIOS, movement_sums, year_before
 
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
 SORTABLE = {
@@ -57,20 +52,8 @@ MAX_SORT_KEYS = 3
 
 
 def parse_sort(values: Any) -> tuple[tuple[str, str], ...]:
-    """`field:asc|desc` values from the URL as the list's sort; unknown ones are refused."""
-    if isinstance(values, str):
-        values = [values]
-    sort = []
-    for value in list(values or [])[:MAX_SORT_KEYS]:
-        field, _, direction = str(value).partition(":")
-        direction = direction or "asc"
-        if field not in SORTABLE or direction not in ("asc", "desc"):
-            raise InvalidFilter(
-                f"Cannot sort by {str(value)[:40]!r}: use a column name and asc or desc, "
-                "for example sort=change:asc."
-            )
-        sort.append((field, direction))
-    return tuple(sort)
+    """The list's sort from `field:asc|desc` URL values (allow-listed; see filters.parse_sort)."""
+    return filters_parse_sort(values, SORTABLE, MAX_SORT_KEYS)
 
 
 def retention_window(snapshot: date) -> tuple[date, date]:
@@ -99,7 +82,7 @@ def retention_summary(db: Database, filters: Filters, snapshot: date) -> dict[st
     """The cohort's totals (Σa0, churned, contraction, expansion, Σa1) and GRR/NRR from them."""
     sql, bind = _cohort(filters, snapshot)
     df = db.query(
-        f"{sql} SELECT *, {RATIOS_SQL} FROM (SELECT {MOVEMENT_SUMS_SQL} FROM co)",
+        f"{sql} SELECT *, {RETENTION_RATIOS} FROM (SELECT {movement_sums()} FROM co)",
         bind,
     )
     row = df.iloc[0]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
 
+from services import asof
 from services.account_360 import account_360
 from services.filters import Filters
 from tests.unit.tiny import account, build_tiny, contract
@@ -109,3 +110,29 @@ def test_no_future_data_leaks_into_a_past_view(tmp_path):
     assert {k: v for k, v in a.facts.items()} == {k: v for k, v in b.facts.items()}
     # ... while today's view does see the changed rows (the test can fail).
     assert account_360(changed, Filters(), "A", BUILT_ON).facts["arr"] == 999
+
+
+def test_earliest_complete_as_of_leaves_a_full_validation_window(monkeypatch, db):
+    # A grid of 78 weekly snapshots, 7 Jan 2025 to 30 Jun 2026; a 90-day lead.
+    grid = [date(2026, 6, 30) - timedelta(weeks=k) for k in range(77, -1, -1)]
+    assert grid[0] == date(2025, 1, 7)
+    monkeypatch.setattr(asof, "snapshot_dates", lambda _db: grid)
+    monkeypatch.setenv("CSOPS_VALIDATION_LEAD_DAYS", "90")
+    # On 7 Apr 2026 the window's first renewal date is 8 Apr 2025, scored on the snapshot on or
+    # before 8 Jan 2025: 7 Jan 2025, the first. A week earlier, 1 Apr 2025 - 90 days = 1 Jan
+    # 2025 precedes the grid.
+    assert asof.earliest_complete_as_of(db) == date(2026, 4, 7)
+    monkeypatch.setenv("CSOPS_VALIDATION_LEAD_DAYS", "97")  # a week more lead, a week later
+    assert asof.earliest_complete_as_of(db) == date(2026, 4, 14)
+    # A grid too short for any complete date offers its last date only.
+    monkeypatch.setattr(asof, "snapshot_dates", lambda _db: grid[-20:])
+    assert asof.earliest_complete_as_of(db) == grid[-1]
+
+
+def test_an_earlier_as_of_in_the_url_shows_the_earliest_complete_date_and_says_why(db):
+    earliest = asof.earliest_complete_as_of(db)
+    assert asof.snapshot_dates(db)[0] < earliest <= BUILT_ON
+    view = asof.resolve_as_of(db, Filters(as_of=earliest - timedelta(days=1)))
+    assert view.date == earliest
+    assert "earliest date with complete history" in view.notice
+    assert asof.resolve_as_of(db, Filters(as_of=earliest)).notice is None

@@ -8,7 +8,7 @@ from services.asof import snapshot_dates
 from services.db import get_database
 from services.errors import InvalidFilter
 from services.filters import Filters
-from services.retention import MOVEMENTS, trailing_retention
+from services.retention import trailing_retention
 from services.retention_list import (
     parse_movement,
     parse_sort,
@@ -17,6 +17,7 @@ from services.retention_list import (
     retention_totals,
     retention_window,
 )
+from services.sql_fragments import MOVEMENTS
 from tests.unit.tiny import account, build_tiny, contract
 
 AS_OF = date(2026, 6, 30)  # cohort date d0 = 2025-06-30

@@ -17,6 +17,7 @@ BUILD_MODULES = {"services.build", "services.health_model"}
 DATE_ONLY = {
     "services.asof.snapshot_dates",
     "services.asof.shift_to_grid",
+    "services.asof.earliest_complete_as_of",
     "services.health.previous_snapshot",
 }
 ACCOUNT_TABLES = re.compile(
