@@ -82,6 +82,20 @@ ACCOUNT_COLUMNS = [
         "field": "next_renewal_date",
         "headerName": "Next renewal",
         "valueFormatter": DATE,
+        # Not closed by the view's date although its date has passed: still next, marked (bold,
+        # dotted underline, a tooltip; red stays for health bands).
+        "tooltipValueGetter": {
+            "function": "params.data && params.data.renewal_overdue ? "
+            "'Overdue: not closed by the date of this view' : null"
+        },
+        "cellStyle": {
+            "styleConditions": [
+                {
+                    "condition": "params.data && params.data.renewal_overdue",
+                    "style": {"fontWeight": 600, "textDecoration": "underline dotted"},
+                }
+            ]
+        },
         "minWidth": 120,
     },
     money_column("renewal_arr", "Renewal ARR", minWidth=125),
