@@ -14,6 +14,7 @@ from components.shell import page_header, panel, panel_col
 from components.states import empty_state
 from components.theme import BAND_COLORS
 from services.account_360 import Account360
+from services.metrics import missing_input_help
 
 GRAPH_CONFIG = {"displayModeBar": False}
 
@@ -127,8 +128,7 @@ def account_view(acc: Account360, snapshot: date) -> list:
                 5,
                 "Health components",
                 components,
-                help_text="Missing inputs score a neutral 50."
-                + (f" Missing now: {missing}." if missing else ""),
+                help_text=missing_input_help() + (f" Missing now: {missing}." if missing else ""),
             ),
             panel_col(
                 7,

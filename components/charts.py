@@ -15,13 +15,14 @@ import plotly.io as pio
 from components import formatting, labels
 from components.theme import (
     BAND_COLORS,
-    BAND_LABELS,
     BAND_TEXT_COLORS,
     NEUTRAL,
     TEMPLATE_NAME,
+    band_labels,
+    band_ranges,
     register_template,
 )
-from services.health_model import COMPONENT_LABELS, COMPONENTS
+from services.health_model import COMPONENT_LABELS, COMPONENTS, HealthParams
 
 BAND_ORDER = ("red", "yellow", "green")
 Figure = dict[str, Any]
@@ -103,12 +104,19 @@ def _group_labels(groups: list[Any], by: str | None) -> list[str]:
     return [labels.label(by, g) if by else str(g) for g in groups]
 
 
-def band_mix_figure(df: pd.DataFrame, measure: str = "arr", by: str | None = None) -> Figure:
+def band_mix_figure(
+    df: pd.DataFrame,
+    measure: str = "arr",
+    by: str | None = None,
+    params: HealthParams | None = None,
+) -> Figure:
     """Stacked horizontal bars of health bands per group; each bar carries [group, band] to drill.
 
     Red is drawn first (on the baseline) and labelled in a cell left of the baseline that is also
     a click target for the red bar. `by` names the grouping so coded groups get their labels.
+    Legend names carry the bands' ranges under `params` (default: the settings in force).
     """
+    names = band_labels(params)
     if df.empty:
         return empty_figure("Health band mix")
     fmt = _measure_format(measure)
@@ -138,7 +146,7 @@ def band_mix_figure(df: pd.DataFrame, measure: str = "arr", by: str | None = Non
                 "orientation": "h",
                 "y": shown,
                 "x": col,
-                "name": BAND_LABELS[band],
+                "name": names[band],
                 "marker": {"color": BAND_COLORS[band]},
                 "customdata": [
                     [g, band, fmt(v), exact(v)] for g, v in zip(groups, col, strict=True)
@@ -222,12 +230,15 @@ def band_mix_figure(df: pd.DataFrame, measure: str = "arr", by: str | None = Non
 HISTORY_GUTTER = 0.2  # share of the 0-100% axis below the baseline holding the red labels
 
 
-def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
+def band_history_figure(
+    df: pd.DataFrame, measure: str = "arr", params: HealthParams | None = None
+) -> Figure:
     """Weekly band mix (share of the measure) as stacked bars; each bar carries [date, band].
 
     Red sits on the baseline; below it, each week's red share is written in a label cell that
-    also takes the click for that week's red bar.
+    also takes the click for that week's red bar. Legend names follow `params`' thresholds.
     """
+    names = band_labels(params)
     if df.empty:
         return empty_figure("Weekly health band mix")
     pivot = df.pivot_table(
@@ -253,7 +264,7 @@ def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
                 "type": "bar",
                 "x": iso,
                 "y": values,
-                "name": BAND_LABELS[band],
+                "name": names[band],
                 "marker": {"color": BAND_COLORS[band]},
                 "customdata": [[d, band, fmt(v)] for d, v in zip(iso, raw, strict=True)],
                 "hovertemplate": "Week of %{x|%d %b %Y} · "
@@ -309,8 +320,14 @@ def band_history_figure(df: pd.DataFrame, measure: str = "arr") -> Figure:
     )
 
 
-def validation_figure(by_band: pd.DataFrame, base_rate: float | None, lift: float | None) -> Figure:
+def validation_figure(
+    by_band: pd.DataFrame,
+    base_rate: float | None,
+    lift: float | None,
+    params: HealthParams | None = None,
+) -> Figure:
     """Churn-or-contraction rate per band 90 days before renewal, against the base rate."""
+    names = band_labels(params)
     if by_band["renewals"].sum() == 0:
         return empty_figure("Health model validation")
     order = ["green", "yellow", "red"]
@@ -324,7 +341,7 @@ def validation_figure(by_band: pd.DataFrame, base_rate: float | None, lift: floa
     )
     bars = {
         "type": "bar",
-        "x": [BAND_LABELS[b] for b in order],
+        "x": [names[b] for b in order],
         "y": rates,
         "marker": {"color": [BAND_COLORS[b] for b in order]},
         "customdata": [[b, n] for b, n in zip(order, counts, strict=True)],
@@ -350,8 +367,8 @@ def validation_figure(by_band: pd.DataFrame, base_rate: float | None, lift: floa
     )
 
 
-def account_health_figure(df: pd.DataFrame) -> Figure:
-    """One account's weekly health score over the bands."""
+def account_health_figure(df: pd.DataFrame, params: HealthParams | None = None) -> Figure:
+    """One account's weekly health score over the bands (their bounds from `params`)."""
     if df.empty:
         return empty_figure("Health over 26 weeks")
     dates = pd.to_datetime(df["snapshot_date"]).dt.strftime("%Y-%m-%d").tolist()
@@ -368,7 +385,20 @@ def account_health_figure(df: pd.DataFrame) -> Figure:
             "line": {"width": 0},
             "layer": "below",
         }
-        for b, (lo, hi) in {"red": (0, 40), "yellow": (40, 70), "green": (70, 100)}.items()
+        for b, (lo, hi) in band_ranges(params).items()
+    ] + [  # the band lines: the yellow and green thresholds
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": lo,
+            "y1": lo,
+            "line": {"color": BAND_COLORS[b], "width": 1, "dash": "dot"},
+            "layer": "below",
+        }
+        for b, (lo, _hi) in band_ranges(params).items()
+        if b != "red"
     ]
     line = {
         "type": "scatter",
@@ -392,19 +422,40 @@ def account_health_figure(df: pd.DataFrame) -> Figure:
     )
 
 
+# How missing_inputs names a component (services/health_model.py).
+MISSING_NAMES = {"usage": "usage", "trend": "usage trend", "sentiment": "NPS"}
+
+
 def components_figure(row: pd.Series) -> Figure:
-    """The current component scores of one account (missing inputs shown as such)."""
+    """The current component scores of one account: a component without a feed (NULL) is left
+    out of the score and shown as such; the account's own missing inputs show their neutral
+    score, flagged."""
     labels = [COMPONENT_LABELS[c] for c in COMPONENTS]
     values = [row.get(f"{c}_score") for c in COMPONENTS]
-    shown = [50.0 if pd.isna(v) else float(v) for v in values]
-    weakest = min(zip(shown, labels, strict=True))[1]
+    missing = str(row.get("missing_inputs") or "").split(", ")
+    flagged = [MISSING_NAMES.get(c) in missing for c in COMPONENTS]
+    shown = [0.0 if pd.isna(v) else float(v) for v in values]
+    weakest = (
+        min(
+            (v, lab) for v, lab, raw in zip(shown, labels, values, strict=True) if not pd.isna(raw)
+        )[1]
+        if any(not pd.isna(v) for v in values)
+        else "–"
+    )
     bars = {
         "type": "bar",
         "orientation": "h",
         "x": shown,
         "y": labels,
         "marker": {"color": ["#9aa5b1" if pd.isna(v) else NEUTRAL[0] for v in values]},
-        "text": ["missing (scored 50)" if pd.isna(v) else f"{v:.0f}" for v in values],
+        "text": [
+            "no feed: left out"
+            if pd.isna(v)
+            else f"{v:.0f} (missing, neutral)"
+            if f
+            else f"{v:.0f}"
+            for v, f in zip(values, flagged, strict=True)
+        ],
         "textposition": "outside",
         "cliponaxis": False,
         "hovertemplate": "%{y}: %{text}<extra></extra>",

@@ -54,7 +54,7 @@ LABELS: dict[str, dict[str, str]] = {
         "Closed lost": "Closed lost",
     },
     "expansion_outcome": {"open": "Open", "won": "Won", "lost": "Lost"},
-    "health_component": dict(COMPONENT_LABELS),
+    "health_component": {**COMPONENT_LABELS, "no_usage": "No usage"},  # movers' driver too
     "role": {"CSM": "CSM", "Manager": "Manager", "Director": "Director"},
 }
 # Other names the same codes go by (filter dimensions, column names).

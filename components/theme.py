@@ -6,13 +6,31 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from components.labels import label
+from services.health_model import HealthParams, health_params
+from services.metrics import band_limits
 
 BAND_COLORS = {"green": "#2e9e5b", "yellow": "#e0a526", "red": "#d64545"}
 BAND_TEXT_COLORS = {"green": "#1f7a45", "yellow": "#9a6b00", "red": "#b02a2a"}  # text on white
-BAND_LABELS = {
-    band: f"{label('band', band)} ({limits})"
-    for band, limits in {"green": "≥ 70", "yellow": "40–69", "red": "< 40"}.items()
-}
+
+
+def band_labels(params: HealthParams | None = None) -> dict[str, str]:
+    """ "Green (70 or more)", "Yellow (40 to < 70)", "Red (under 40)": from the model's
+    thresholds (`params`, default the settings in force), never typed."""
+    limits = band_limits(params or health_params())
+    return {band: f"{label('band', band)} ({limits[band]})" for band in ("green", "yellow", "red")}
+
+
+def band_ranges(params: HealthParams | None = None) -> dict[str, tuple[float, float]]:
+    """Each band's score range [low, high) on the 0-100 axis (chart band lines and areas)."""
+    p = params or health_params()
+    return {
+        "red": (0.0, float(p.yellow_min)),
+        "yellow": (float(p.yellow_min), float(p.green_min)),
+        "green": (float(p.green_min), 100.0),
+    }
+
+
+BAND_LABELS = band_labels()  # the settings in force when the app started
 # A money axis plotly formats itself: "$1.5M", "$2B" (exponentformat B, never d3's SI "G").
 # components/charts.value_axis() gives explicit ticks in our money format where the range is known.
 MONEY_AXIS = {"tickprefix": "$", "exponentformat": "B", "tickformat": ""}

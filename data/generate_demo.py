@@ -24,7 +24,11 @@ import pyarrow.parquet as pq
 from data.loader import schema_columns
 
 DEFAULT_AS_OF = date(2026, 11, 20)
-USAGE_DAYS = 548  # 18 months: health 90 days before every renewal of the past year needs it
+# Activity history deep enough for every weekly snapshot the build makes (CSOPS_SNAPSHOT_WEEKS,
+# 92 weeks by default) to have its usage windows (90 days) and a year of NPS answers before it.
+USAGE_DAYS = 92 * 7 + 91  # 735 days
+ACTIVITY_MONTHS = 25  # tickets and touchpoints: 92 weeks + 90 days
+NPS_MONTHS = 34  # 92 weeks + the 12 months an answer counts for
 HISTORY_MONTHS = 50  # 4 years of account creation + contract history, plus a margin
 
 SEGMENTS = np.array(["SMB", "Mid-Market", "Enterprise"])
@@ -548,7 +552,11 @@ class DemoGenerator:
         return h[:, m0] * (1 - frac) + h[:, m0 + 1] * frac
 
     def usage(self, accounts, h, churn_day, out: Path) -> int:
-        """Daily usage rows for every day each account was a customer (in Parquet parts)."""
+        """Daily usage rows for the days each customer was active (in Parquet parts).
+
+        Like most CS platforms' exports, a day without activity has no row. Struggling accounts
+        have more days without any activity: (1 - health)³ of days at worst.
+        """
         rng = self.rng
         days = self.as_of - np.arange(USAGE_DAYS - 1, -1, -1).astype("timedelta64[D]")
         weekday = (days.astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
@@ -582,7 +590,8 @@ class DemoGenerator:
                 * rng.lognormal(0, 0.12, hd.shape)
             )
             users = np.minimum(users, seats[lo:hi, None])
-            acc_idx, day_idx = np.nonzero(active)
+            idle = rng.random(hd.shape) < 0.8 * np.clip(1 - hd, 0, 1) ** 3
+            acc_idx, day_idx = np.nonzero(active & ~idle & (users > 0))
             au = users[acc_idx, day_idx].astype(np.int32)
             events = np.round(au * rng.lognormal(3.0, 0.3, len(au))).astype(np.int32)
             features = np.clip(
@@ -630,7 +639,7 @@ class DemoGenerator:
         rng = self.rng
         base = accounts["segment"].map({"SMB": 0.25, "Mid-Market": 0.7, "Enterprise": 1.8})
         counts, month_starts, hm, created, ends = self._monthly_counts(
-            accounts, h, churn_day, base.to_numpy(), 18
+            accounts, h, churn_day, base.to_numpy(), ACTIVITY_MONTHS
         )
         counts = rng.poisson(counts * (0.5 + 1.8 * (1 - hm)))
         acc, mon = np.nonzero(counts)
@@ -670,7 +679,7 @@ class DemoGenerator:
         rng = self.rng
         rate = accounts["segment"].map({"SMB": 0.12, "Mid-Market": 0.18, "Enterprise": 0.28})
         counts, month_starts, hm, _, ends = self._monthly_counts(
-            accounts, h, churn_day, rate.to_numpy(), 24
+            accounts, h, churn_day, rate.to_numpy(), NPS_MONTHS
         )
         counts = np.minimum(counts, 1)
         acc, mon = np.nonzero(counts)
@@ -701,7 +710,7 @@ class DemoGenerator:
         rng = self.rng
         cadence = accounts["coverage_tier"].map({"named": 20, "pooled": 45, "tech-touch": 80})
         counts, month_starts, hm, created, ends = self._monthly_counts(
-            accounts, h, churn_day, (30 / cadence).to_numpy(), 18
+            accounts, h, churn_day, (30 / cadence).to_numpy(), ACTIVITY_MONTHS
         )
         # Struggling accounts get less attention: the missing touchpoints that predict churn.
         counts = rng.poisson(counts * (0.15 + 1.25 * hm**1.5))

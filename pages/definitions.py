@@ -6,7 +6,9 @@ import dash
 from dash import html
 
 from components.shell import page_header
-from services.metrics import REGISTRY
+from components.theme import band_labels
+from services.health_model import COMPONENT_LABELS, HealthParams, health_params
+from services.metrics import registry
 
 dash.register_page(
     __name__, path="/definitions", name="Definitions", title="Definitions · CS Ops Console", order=8
@@ -22,7 +24,25 @@ UNIT_LABELS = {
 }
 
 
+def health_in_force(params: HealthParams) -> html.Div:
+    """The weights and band thresholds the health score is built with (the settings)."""
+    weights = params.weights()
+    total = sum(weights.values())
+    parts = ", ".join(f"{COMPONENT_LABELS[c].lower()} {w:g}" for c, w in weights.items())
+    return html.Div(
+        [
+            html.Span("Health model in force: ", className="fw-semibold"),
+            f"weights {parts} (of {total:g}); bands ",
+            ", ".join(band_labels(params).values()),
+            ".",
+        ],
+        id="definitions-health-model",
+        className="mb-3",
+    )
+
+
 def layout(**_params):
+    params = health_params()
     rows = [
         html.Tr(
             [
@@ -46,11 +66,12 @@ def layout(**_params):
             ],
             id=f"definition-{m.name}",
         )
-        for m in REGISTRY.values()
+        for m in registry(params).values()
     ]
     return html.Div(
         [
             page_header("Metric definitions", "Every number in the console is defined once, here."),
+            health_in_force(params),
             html.Table(
                 [
                     html.Thead(

@@ -21,9 +21,12 @@ from data.loader import ImportError_, build_database
 from services.errors import ImportRejected
 from services.health import VALIDATION_LEAD_DAYS
 from services.health_model import (
-    DEFAULT_HEALTH,
-    HEALTH_SQL,
+    COMPONENT_FEEDS,
+    COMPONENTS,
     HealthParams,
+    feed_extents,
+    health_params,
+    health_sql,
     health_sql_params,
     weekly_grid,
 )
@@ -36,19 +39,24 @@ from services.sql_fragments import (
     year_before_sql,
 )
 
-SNAPSHOT_WEEKS = 70
-HEALTH_CHUNK_ACCOUNTS = 100_000  # 26-week history + 90 days before renewals of the past 4 quarters
+HEALTH_CHUNK_ACCOUNTS = 100_000
 
 
-def derive_tables(con, as_of: date, params: HealthParams = DEFAULT_HEALTH) -> None:
-    """Create account_dim, snapshot_dates and health_snapshots inside a database being built."""
+def derive_tables(con, as_of: date, params: HealthParams | None = None) -> None:
+    """Create account_dim, snapshot_dates, health_snapshots and health_inputs in a new database.
+
+    The health model (weights, thresholds) and the snapshot depth are the settings in force
+    when the build runs (CSOPS_HEALTH_*, CSOPS_SNAPSHOT_WEEKS) unless `params` is given.
+    """
+    settings = load_settings()
+    params = params or health_params(settings)
     con.execute("""
         CREATE TABLE account_dim AS
         SELECT a.*, COALESCE(c.name, 'Unassigned') AS owner_name,
                COALESCE(c.team, 'Unassigned') AS team
         FROM accounts a LEFT JOIN csms c ON c.csm_id = a.owner_csm_id
     """)
-    dates = weekly_grid(as_of, SNAPSHOT_WEEKS)
+    dates = weekly_grid(as_of, settings.snapshot_weeks)
     con.execute(
         "CREATE TABLE snapshot_dates AS SELECT CAST(unnest(?) AS DATE) AS snapshot_date",
         [[d.isoformat() for d in dates]],
@@ -56,20 +64,58 @@ def derive_tables(con, as_of: date, params: HealthParams = DEFAULT_HEALTH) -> No
     # Scored in ranges of accounts: the usage windows of a million accounts at once need more
     # scratch space than a machine has; a range at a time keeps it to one range's worth.
     bounds = account_ranges(con)
+    feeds = feed_extents(con)  # over the whole dataset: what "the feed exists" means
+    sql = health_sql(params)
     con.execute(
-        "CREATE TEMP TABLE scored AS " + HEALTH_SQL + " LIMIT 0", health_sql_params(dates, params)
+        "CREATE TEMP TABLE scored AS " + sql + " LIMIT 0",
+        health_sql_params(dates, params, feeds=feeds),
     )
     for first_id, end_id in zip(bounds, bounds[1:], strict=False):
         con.execute(
-            "INSERT INTO scored " + HEALTH_SQL, health_sql_params(dates, params, first_id, end_id)
+            "INSERT INTO scored " + sql,
+            health_sql_params(dates, params, first_id, end_id, feeds=feeds),
         )
     # Clustered by date: every page reads one snapshot date (or a range of them).
     con.execute(
         "CREATE TABLE health_snapshots AS SELECT * FROM scored ORDER BY snapshot_date, account_id"
     )
     con.execute("DROP TABLE scored")
+    create_health_inputs(con, feeds)
     create_retention_cube(con, bounds)
     create_health_aggregates(con)
+
+
+def create_health_inputs(con, feeds) -> None:
+    """`health_inputs`: per snapshot date and component, whether the score used it (its feed
+    existed then), with the feed's rows and first and last date over the whole dataset."""
+    counts = ", ".join(f"COUNT({c}_score) > 0 AS {c}" for c in COMPONENTS)
+    con.execute(
+        "CREATE TEMP TABLE feed_extent (feed VARCHAR, feed_rows BIGINT, "
+        "feed_first DATE, feed_last DATE)"
+    )
+    con.executemany(
+        "INSERT INTO feed_extent VALUES (?, ?, ?, ?)",
+        [[f.feed, f.rows, f.first_day, f.last_day] for f in feeds.values()],
+    )
+    con.execute(
+        f"""
+        CREATE TABLE health_inputs AS
+        WITH per_date AS (
+            SELECT sd.snapshot_date, {counts}
+            FROM snapshot_dates sd LEFT JOIN health_snapshots h USING (snapshot_date)
+            GROUP BY sd.snapshot_date
+        ), used AS (
+            UNPIVOT per_date ON {", ".join(COMPONENTS)} INTO NAME component VALUE present
+        )
+        SELECT u.snapshot_date, u.component, c.feed, u.present, f.feed_rows, f.feed_first,
+               f.feed_last
+        FROM used u JOIN (SELECT unnest(?) AS component, unnest(?) AS feed) c USING (component)
+        JOIN feed_extent f USING (feed)
+        ORDER BY u.snapshot_date, list_position(?, u.component)
+        """,
+        [list(COMPONENT_FEEDS), list(COMPONENT_FEEDS.values()), list(COMPONENTS)],
+    )
+    con.execute("DROP TABLE feed_extent")
 
 
 def account_ranges(con) -> list[str | None]:

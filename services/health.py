@@ -11,10 +11,19 @@ from services.asof import shift_to_grid
 from services.cache import memoize
 from services.db import Database
 from services.filters import DIMENSIONS, Filters
-from services.health_model import COMPONENTS, DEFAULT_HEALTH, HealthParams
+from services.health_model import (
+    COMPONENT_LABELS,
+    COMPONENTS,
+    DEFAULT_HEALTH,
+    FEED_LABELS,
+    HealthParams,
+)
 from services.retention import year_before
+from services.settings import load_settings
 
-VALIDATION_LEAD_DAYS = 90
+# Days before the renewal date a renewal is scored on (CSOPS_VALIDATION_LEAD_DAYS), as the
+# process started; the build reads the setting again when it runs.
+VALIDATION_LEAD_DAYS = load_settings().validation_lead_days
 MOVER_WINDOW_DAYS = 28  # four weekly snapshots: the grid's closest match to "30 days"
 
 
@@ -104,33 +113,43 @@ def movers(
     limit: int = 10,
     params: HealthParams = DEFAULT_HEALTH,
 ) -> pd.DataFrame:
-    """Largest health drops over the last 4 weekly snapshots, with the component that drove each."""
+    """Largest health drops over the last 4 weekly snapshots, with the component that drove each.
+
+    The driver is the component whose weighted score fell most (a component without a feed on
+    either date did not move); "no_usage" when that is usage or its trend and the account had
+    no activity at all in the last 30 days.
+    """
     where, bind = filters.where("ad")
     weights = params.weights()
-    neutral = params.neutral_score
-    drops = ", ".join(
-        f"{weights[c]} * (COALESCE(p.{c}_score, {neutral}) - COALESCE(h.{c}_score, {neutral})) AS drop_{c}"
-        for c in COMPONENTS
-    )
+    drops = ", ".join(f"? * COALESCE(p.{c}_score - h.{c}_score, 0) AS drop_{c}" for c in COMPONENTS)
     df = db.query(
         f"""
         SELECT h.account_id, ad.name, ad.segment, ad.owner_name, h.arr,
                p.health_score AS health_before, h.health_score AS health_now,
-               h.health_score - p.health_score AS change, h.band, {drops}
+               h.health_score - p.health_score AS change, h.band,
+               h.avg_active_users_30d = 0 AS no_usage, {drops}
         FROM health_snapshots h
         JOIN health_snapshots p ON p.account_id = h.account_id AND p.snapshot_date = ?
         JOIN account_dim ad ON ad.account_id = h.account_id
         WHERE {where} AND h.snapshot_date = ? AND h.health_score < p.health_score
         ORDER BY change, h.arr DESC LIMIT ?
         """,
-        [snapshot - timedelta(days=MOVER_WINDOW_DAYS), *bind, snapshot, limit],
+        [
+            *(weights[c] for c in COMPONENTS),
+            snapshot - timedelta(days=MOVER_WINDOW_DAYS),
+            *bind,
+            snapshot,
+            limit,
+        ],
     )
     drop_cols = [f"drop_{c}" for c in COMPONENTS]
     if df.empty:
         df["driver"] = pd.Series(dtype=str)
     else:
-        df["driver"] = df[drop_cols].idxmax(axis=1).str.removeprefix("drop_")
-    return df.drop(columns=drop_cols)
+        driver = df[drop_cols].astype(float).idxmax(axis=1).str.removeprefix("drop_")
+        dark = df["no_usage"].fillna(False).astype(bool) & driver.isin(["usage", "trend"])
+        df["driver"] = driver.where(~dark, "no_usage")
+    return df.drop(columns=[*drop_cols, "no_usage"])
 
 
 @dataclass(frozen=True)
@@ -188,3 +207,52 @@ def validation(db: Database, filters: Filters, as_of: date) -> Validation:
 def previous_snapshot(db: Database, snapshot: date, days: int = 90) -> date | None:
     """The grid date about `days` earlier (for "change vs 90 days ago")."""
     return shift_to_grid(db, snapshot - timedelta(days=days))
+
+
+@memoize
+def health_inputs(db: Database, filters: Filters, snapshot: date) -> pd.DataFrame:
+    """Which inputs the health score at `snapshot` is built from, one row per component.
+
+    Columns: component, label, feed, feed_label, present (the score used it on that date),
+    feed_rows, feed_first, feed_last. A feed absent from the dataset (or not started yet on that
+    date) leaves its component out of every account's score, its weight spread over the others.
+    The same model scores every account, so this is the dataset's and the filters do not change
+    it (they are taken so a viewer's scope reaches every service).
+    """
+    del filters  # dataset-wide: which feeds were supplied, not anything about an account
+    df = db.query(
+        """
+        SELECT component, feed, present, feed_rows, feed_first, feed_last
+        FROM health_inputs WHERE snapshot_date = ?
+        """,
+        [snapshot],
+    )
+    order = {c: i for i, c in enumerate(COMPONENTS)}
+    df = df.sort_values("component", key=lambda s: s.map(order)).reset_index(drop=True)
+    df.insert(1, "label", df["component"].map(COMPONENT_LABELS))
+    df.insert(3, "feed_label", df["feed"].map(FEED_LABELS))
+    df["present"] = df["present"].astype(bool)
+    return df
+
+
+def inputs_sentence(inputs: pd.DataFrame, date_format=date.isoformat) -> str:
+    """ "Score built from: usage, usage trend, support, sentiment (no touchpoints supplied)."
+
+    A feed whose rows start after the date reads "no touchpoints before <first day>"; usage
+    trend without enough usage history before the date reads "usage trend: too little history".
+    """
+    used = inputs.loc[inputs["present"], "label"].str.lower().tolist()
+    used_feeds = set(inputs.loc[inputs["present"], "feed"])
+    absent = []
+    for _, row in inputs.loc[~inputs["present"]].iterrows():
+        if row["feed"] in used_feeds:
+            note = f"{row['label'].lower()}: too little history"
+        elif row["feed_rows"] and not pd.isna(row["feed_first"]):
+            first = date_format(pd.Timestamp(row["feed_first"]).date())
+            note = f"no {row['feed_label']} before {first}"
+        else:
+            note = f"no {row['feed_label']} supplied"
+        if note not in absent:
+            absent.append(note)
+    text = "Score built from: " + (", ".join(used) if used else "no inputs")
+    return text + (f" ({'; '.join(absent)})." if absent else ".")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.health_model import DEFAULT_HEALTH, HealthParams, health_params
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -25,6 +27,123 @@ class Metric:
     @property
     def card_label(self) -> str:
         return self.short_label or self.label
+
+
+def _n(value: float) -> str:
+    """A parameter as written in a definition: 70, 12.5."""
+    return f"{float(value):g}"
+
+
+def band_limits(params: HealthParams) -> dict[str, str]:
+    """Each band's range in words: green "70 or more", yellow "40 to < 70", red "under 40"."""
+    return {
+        "green": f"{_n(params.green_min)} or more",
+        "yellow": f"{_n(params.yellow_min)} to < {_n(params.green_min)}",
+        "red": f"under {_n(params.yellow_min)}",
+    }
+
+
+def missing_input_help(params: HealthParams | None = None) -> str:
+    """The one-line rule for missing health inputs, with the neutral score in force."""
+    p = params or health_params()
+    return (
+        f"An account's missing input scores a neutral {_n(p.neutral_score)} and is flagged; "
+        "a feed not supplied is left out of the score."
+    )
+
+
+def health_metrics(params: HealthParams) -> list[Metric]:
+    """The health score and its components, their weights and thresholds those of `params`."""
+    total = sum(params.weights().values())
+    weights = "/".join(_n(v) for v in params.weights().values())
+    w = {c: _n(round(100 * v / total, 1)) for c, v in params.weights().items()}  # shares, %
+    bands = band_limits(params)
+    neutral = _n(params.neutral_score)
+    return [
+        Metric(
+            "avg_health",
+            "Average health",
+            "Mean health score (0–100) of current customers, from usage, usage trend, support, "
+            "sentiment and engagement.",
+            f"mean(health_score); health = Σ weight × component / Σ weights ({weights})",
+            "score",
+            caveats="Health is computed weekly when the database is built; an as-of "
+            "date uses the latest weekly score on or before it.",
+        ),
+        Metric(
+            "pct_arr_red",
+            "% of ARR in red",
+            f"Share of ARR held by customers whose health band is red (score {bands['red']}).",
+            "Σ arr where band = red / Σ arr",
+            "percent",
+            higher_is_better=False,
+        ),
+        Metric(
+            "health_coverage",
+            "Health coverage",
+            "Share of customers whose health score has every input it should have: seats, "
+            "usage in the last 30 days and the 60 before while a customer, an NPS answer in 12 "
+            f"months. A missing input scores a neutral {neutral} and is flagged. A feed not "
+            "supplied at all (no NPS survey, no touchpoints) is left out of everyone's score "
+            "and lowers nobody's coverage.",
+            "#(accounts with no missing input) / #accounts",
+            "percent",
+        ),
+        Metric(
+            "health_score",
+            "Health score",
+            f"0–100 score: usage {w['usage']}%, usage trend {w['trend']}%, support "
+            f"{w['support']}%, sentiment {w['sentiment']}%, engagement {w['engagement']}%. "
+            f"Bands: green {bands['green']}, yellow {bands['yellow']}, red {bands['red']} "
+            "(of the score rounded to 1 decimal). A component whose feed was not supplied is "
+            "left out and its weight spread over the others.",
+            "Σ wᵢ × componentᵢ / Σ wᵢ over the components with a feed",
+            "score",
+        ),
+        Metric(
+            "usage_score",
+            "Usage",
+            "Average daily active users over the last 30 days against seats under contract. "
+            "The average is over the calendar days the account was a customer (a day without "
+            "a usage row is a day without activity); no activity at all scores 0.",
+            "100 × min(1, Σ active users (30 d) / customer days / seats)",
+            "score",
+        ),
+        Metric(
+            "trend_score",
+            "Usage trend",
+            "Daily active users in the last 30 days against the 60 days before (both averaged "
+            "over customer days): flat scores 50, no activity in the last 30 days scores 0.",
+            "clamp(50 + 100 × (avg30 / avg prior 60 − 1), 0, 100)",
+            "score",
+        ),
+        Metric(
+            "support_score",
+            "Support",
+            "Penalises open P1/P2 tickets and escalations opened in the last 90 days.",
+            f"clamp(100 − {_n(params.penalty_open_p1p2)} × open P1/P2 − "
+            f"{_n(params.penalty_escalation)} × escalations, 0, 100)",
+            "score",
+        ),
+        Metric(
+            "sentiment_score",
+            "Sentiment",
+            f"Latest NPS answer in the last 12 months: promoter {_n(params.promoter_score)}, "
+            f"passive {_n(params.passive_score)}, detractor {_n(params.detractor_score)}; "
+            f"none = neutral {neutral} (flagged missing).",
+            "by NPS category of the latest answer",
+            "score",
+        ),
+        Metric(
+            "engagement_score",
+            "Engagement",
+            "Days since the last touchpoint against the cadence the coverage tier expects "
+            f"(named {params.cadence_named_days}, pooled {params.cadence_pooled_days}, "
+            f"tech-touch {params.cadence_tech_touch_days} days).",
+            "100 if days ≤ cadence, falling linearly to 0 at 3 × cadence; never = 0",
+            "score",
+        ),
+    ]
 
 
 _METRICS = [
@@ -101,77 +220,7 @@ _METRICS = [
         "Σ min(renewed_arr, arr_up_for_renewal) / Σ arr_up_for_renewal over closed renewals",
         "percent",
     ),
-    Metric(
-        "avg_health",
-        "Average health",
-        "Mean health score (0–100) of current customers, from usage, usage trend, support, "
-        "sentiment and engagement.",
-        "mean(health_score); health = Σ weight × component / Σ weights (30/20/15/15/20)",
-        "score",
-        caveats="Health is computed weekly when the database is built; an as-of "
-        "date uses the latest weekly score on or before it.",
-    ),
-    Metric(
-        "pct_arr_red",
-        "% of ARR in red",
-        "Share of ARR held by customers whose health band is red (score below 40).",
-        "Σ arr where band = red / Σ arr",
-        "percent",
-        higher_is_better=False,
-    ),
-    Metric(
-        "health_coverage",
-        "Health coverage",
-        "Share of customers whose health score has every input (usage feed, seats, 90 days "
-        "of usage history, an NPS answer in 12 months). Missing inputs count as neutral (50).",
-        "#(accounts with no missing input) / #accounts",
-        "percent",
-    ),
-    Metric(
-        "health_score",
-        "Health score",
-        "0–100 score: usage 30%, usage trend 20%, support 15%, sentiment 15%, engagement "
-        "20%. Bands: green ≥ 70, yellow 40–69, red < 40.",
-        "Σ wᵢ × componentᵢ / Σ wᵢ",
-        "score",
-    ),
-    Metric(
-        "usage_score",
-        "Usage",
-        "Average daily active users over the last 30 days against seats under contract.",
-        "100 × min(1, avg active users (30 d) / seats)",
-        "score",
-    ),
-    Metric(
-        "trend_score",
-        "Usage trend",
-        "Active users in the last 30 days against the 60 days before: flat scores 50.",
-        "clamp(50 + 100 × (avg30 / avg prior 60 − 1), 0, 100)",
-        "score",
-    ),
-    Metric(
-        "support_score",
-        "Support",
-        "Penalises open P1/P2 tickets and escalations opened in the last 90 days.",
-        "clamp(100 − 25 × open P1/P2 − 20 × escalations, 0, 100)",
-        "score",
-    ),
-    Metric(
-        "sentiment_score",
-        "Sentiment",
-        "Latest NPS answer in the last 12 months: "
-        "promoter 100, passive 60, detractor 20; none = neutral 50 (flagged missing).",
-        "by NPS category of the latest answer",
-        "score",
-    ),
-    Metric(
-        "engagement_score",
-        "Engagement",
-        "Days since the last touchpoint against the "
-        "cadence the coverage tier expects (named 30, pooled 60, tech-touch 120 days).",
-        "100 if days ≤ cadence, falling linearly to 0 at 3 × cadence; never = 0",
-        "score",
-    ),
+    *health_metrics(DEFAULT_HEALTH),
     Metric(
         "health_recall",
         "Recall of lost ARR",
@@ -208,6 +257,14 @@ _METRICS = [
 REGISTRY: dict[str, Metric] = {m.name: m for m in _METRICS}
 
 
-def metric(name: str) -> Metric:
-    """Look a metric up by name (KeyError names the missing one)."""
+def registry(params: HealthParams | None = None) -> dict[str, Metric]:
+    """Every metric, in order, with the health wording of `params` (default: the settings)."""
+    health = {m.name: m for m in health_metrics(params or health_params())}
+    return {name: health.get(name, m) for name, m in REGISTRY.items()}
+
+
+def metric(name: str, params: HealthParams | None = None) -> Metric:
+    """Look a metric up by name (KeyError names the missing one); health ones per `params`."""
+    if params is not None:
+        return registry(params)[name]
     return REGISTRY[name]

@@ -25,6 +25,12 @@ class Settings:
     export_max_rows: int
     keep_builds: int
     max_request_bytes: int
+    # Health model (services/health_model.health_params turns these into HealthParams).
+    health_weights: tuple[float, ...]  # usage, trend, support, sentiment, engagement
+    health_green_min: float
+    health_yellow_min: float
+    snapshot_weeks: int
+    validation_lead_days: int
 
 
 def load_settings() -> Settings:
@@ -47,4 +53,20 @@ def load_settings() -> Settings:
         export_max_rows=int(os.environ.get("CSOPS_EXPORT_MAX_ROWS", "1000000")),
         keep_builds=int(os.environ.get("CSOPS_KEEP_BUILDS", "3")),
         max_request_bytes=int(os.environ.get("CSOPS_MAX_REQUEST_BYTES", str(1024 * 1024))),
+        health_weights=_numbers("CSOPS_HEALTH_WEIGHTS", "30,20,15,15,20"),
+        health_green_min=float(os.environ.get("CSOPS_HEALTH_GREEN_MIN", "70")),
+        health_yellow_min=float(os.environ.get("CSOPS_HEALTH_YELLOW_MIN", "40")),
+        # 4 quarters of renewals (52 weeks) scored 90 days ahead (13 weeks), complete for 26
+        # weeks of as-of dates: 52 + 13 + 26 = 91, plus one for the grid's snap.
+        snapshot_weeks=int(os.environ.get("CSOPS_SNAPSHOT_WEEKS", "92")),
+        validation_lead_days=int(os.environ.get("CSOPS_VALIDATION_LEAD_DAYS", "90")),
     )
+
+
+def _numbers(name: str, default: str) -> tuple[float, ...]:
+    """A comma-separated list of numbers ("30,20,15,15,20"); a bad value names the variable."""
+    text = os.environ.get(name, default)
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{name}={text!r}: expected numbers separated by commas") from None
