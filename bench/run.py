@@ -104,6 +104,22 @@ def filter_variants(db) -> list:
     ]
 
 
+def _proposals() -> list:
+    """Proposed health models the benchmark tunes to (each a different cache key)."""
+    from dataclasses import replace
+
+    from services.health_backtest import CURRENT
+
+    return [
+        replace(CURRENT, w_usage=40, w_trend=10, w_support=15, w_sentiment=15, w_engagement=20),
+        replace(CURRENT, w_usage=25, w_trend=25, w_support=20, w_sentiment=10, w_engagement=20),
+        replace(CURRENT, green_min=75, yellow_min=45),
+    ]
+
+
+PROPOSALS = _proposals()
+
+
 def service_calls(db, snapshot: date, account_ids: list[str]):
     """(name, function(filters, i)) for every service call the three pages make."""
     from services import health
@@ -111,8 +127,9 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
     from services.account_list import account_page, account_totals
     from services.filter_options import filter_options
     from services.filters import AccountDrill
+    from services.health_backtest import backtest, band_mix_now, component_diagnostics
     from services.portfolio import portfolio_kpis
-    from services.retention import renewal_rate, year_before
+    from services.renewal_list import RenewalDrill, renewal_page, renewal_totals
 
     red = AccountDrill(band=("red",))
     return [
@@ -127,10 +144,25 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
         ),
         ("portfolio: health by owner", lambda f, i: health.health_by_owner(db, f, snapshot)),
         ("portfolio: movers", lambda f, i: health.movers(db, f, snapshot, limit=25)),
-        ("portfolio: validation", lambda f, i: health.validation(db, f, snapshot)),
+        ("portfolio: health model summary (backtest)", lambda f, i: backtest(db, f, snapshot)),
         (
-            "portfolio: renewal rate",
-            lambda f, i: renewal_rate(db, f, year_before(snapshot), snapshot),
+            "health model: backtest of a proposal",
+            lambda f, i: backtest(db, f, snapshot, PROPOSALS[i % len(PROPOSALS)]),
+        ),
+        (
+            "health model: band mix now, proposal",
+            lambda f, i: band_mix_now(db, f, snapshot, PROPOSALS[i % len(PROPOSALS)]),
+        ),
+        (
+            "health model: component diagnostics",
+            lambda f, i: component_diagnostics(db, f, snapshot),
+        ),
+        (
+            "renewal list: totals + first 100 rows (red, proposal)",
+            lambda f, i: (
+                renewal_totals(db, f, RenewalDrill(band="red"), snapshot, PROPOSALS[0]),
+                renewal_page(db, f, RenewalDrill(band="red"), snapshot, PROPOSALS[0]),
+            ),
         ),
         ("accounts: totals (band=red)", lambda f, i: account_totals(db, f, red, snapshot)),
         (
@@ -353,8 +385,8 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 lambda f, i: {"portfolio-view.data": view(f)},
             ),
             (
-                "portfolio: validation",
-                "portfolio-validation.figure",
+                "portfolio: health model summary",
+                "portfolio-health-model.children",
                 lambda f, i: {"portfolio-view.data": view(f)},
             ),
             (
@@ -494,7 +526,7 @@ HTTP_TO_SERVICE = {
     "portfolio: weekly band mix": ["portfolio: weekly band mix (26 weeks)"],
     "portfolio: owner table": ["portfolio: health by owner"],
     "portfolio: movers": ["portfolio: movers"],
-    "portfolio: validation": ["portfolio: validation", "portfolio: renewal rate"],
+    "portfolio: health model summary": ["portfolio: health model summary (backtest)"],
     "accounts: totals + export link": ["accounts: totals (band=red)"],
     "accounts: grid rows (100)": [
         "accounts: first 100 rows (band=red)",

@@ -111,11 +111,10 @@ def layout(**params):
 
 
 # URL key -> the label kind of its values (components/labels.py); others are shown as given.
-CHIP_KINDS = {"band": "band", "validation_band": "band", "tier": "coverage_tier"}
+CHIP_KINDS = {"band": "band", "tier": "coverage_tier"}
 DRILL_LABELS = {
     "band": "Health band",
     "inputs": "Health inputs",
-    "validation_band": "Band 90 days before a renewal (last 4 quarters)",
     "as_of": "As of",
     "q": "Search",
 }

@@ -1,4 +1,5 @@
-"""Portfolio health (/): KPIs, band mix, weekly trend, owners, movers and model validation."""
+"""Portfolio health (/): KPIs, band mix, weekly trend, owners, movers and the health model's
+backtest in one line (its home is the Health model page)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts, ids
 from components.grids import records_grid, to_records
+from components.health_model import summary_line
 from components.kpi import kpi_card
 from components.portfolio_columns import MOVER_COLUMNS, OWNER_COLUMNS
 from components.shell import page_header, panel_col
 from components.states import empty_state, error_state, notice
-from components.validation import validation_stats
 from pages._shared import (
     accounts_href,
     from_store,
@@ -28,9 +29,9 @@ from pages._shared import (
 from services import health
 from services.db import get_database
 from services.filters import DIMENSION_LABELS
+from services.health_backtest import backtest
 from services.metrics import metric
 from services.portfolio import portfolio_kpis
-from services.retention import renewal_rate
 
 dash.register_page(
     __name__, path="/", name="Portfolio health", title="Portfolio health · CS Ops Console", order=0
@@ -50,8 +51,7 @@ BAND_MIX = "portfolio-band-mix"
 BAND_HISTORY = "portfolio-band-history"
 OWNERS = "portfolio-owners"
 MOVERS = "portfolio-movers"
-VALIDATION = "portfolio-validation"
-VALIDATION_STATS = "portfolio-validation-stats"
+HEALTH_MODEL = "portfolio-health-model"
 OWNER_GRID = "portfolio-owner-grid"
 MOVER_GRID = "portfolio-movers-grid"
 # KPI card -> drill parameters of the Accounts list; GRR and NRR open the retention list.
@@ -73,10 +73,6 @@ HISTORY_HELP = (
 MOVERS_HELP = (
     metric("health_drop_30d").definition
     + " The driver is the component whose weighted score fell most."
-)
-VALIDATION_HELP = (
-    "Renewals closed in the last 4 quarters, grouped by the band the account had "
-    "90 days before its renewal date. Click a bar for the accounts."
 )
 
 
@@ -144,17 +140,7 @@ def layout(**params):
                 ),
             ]
         ),
-        dbc.Row(
-            [
-                panel_col(
-                    7,
-                    "Health model validation",
-                    dcc.Graph(id=VALIDATION, config=GRAPH_CONFIG),
-                    help_text=VALIDATION_HELP,
-                ),
-                panel_col(5, "Does the score predict losses?", html.Div(id=VALIDATION_STATS)),
-            ]
-        ),
+        html.Div(id=HEALTH_MODEL, className="mb-3"),
     ]
     views = [
         dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
@@ -260,31 +246,24 @@ def render_movers(data):
     return message, to_records(df)
 
 
-@callback(Output(VALIDATION, "figure"), Output(VALIDATION_STATS, "children"), Input(STORE, "data"))
-@guarded(None, figures=1)
-def render_validation(data):
-    """Redraws the validation chart and its summary. Called when: the view changes."""
+@callback(Output(HEALTH_MODEL, "children"), Input(STORE, "data"))
+@guarded()
+def render_health_model(data):
+    """Redraws the one-line backtest summary. Called when: the view changes."""
     filters, snapshot = from_store(data)
-    v = health.validation(get_database(), filters, snapshot)
-    fig = charts.validation_figure(v.by_band, v.base_loss_rate, v.lift_red)
-    if v.renewals == 0:
-        return fig, empty_state(
-            "No renewals closed in the last 4 quarters under these filters.", None
-        )
-    rate = renewal_rate(get_database(), filters, v.window_start, v.window_end)
-    return fig, validation_stats(v, rate["renewal_rate"])
+    bt = backtest(get_database(), filters, snapshot)
+    return summary_line(bt, "/health-model" + filters.to_search())
 
 
 @callback(
     Output(ids.URL, "href", allow_duplicate=True),
     Input(BAND_MIX, "clickData"),
     Input(BAND_HISTORY, "clickData"),
-    Input(VALIDATION, "clickData"),
     State(STORE, "data"),
     State(MIX_BY, "value"),
     prevent_initial_call=True,
 )
-def drill_from_charts(mix_click, history_click, validation_click, data, mix_by):
+def drill_from_charts(mix_click, history_click, data, mix_by):
     """Opens the Accounts list behind a clicked bar. Called when: a chart bar is clicked."""
     filters, _ = from_store(data)
     trigger = dash.ctx.triggered_id
@@ -295,9 +274,7 @@ def drill_from_charts(mix_click, history_click, validation_click, data, mix_by):
     if trigger == BAND_MIX:
         by = mix_by if mix_by in MIX_DIMENSIONS else "segment"
         return accounts_href(filters.with_values(**{by: custom[0]}), band=custom[1])
-    if trigger == BAND_HISTORY:
-        return accounts_href(filters.with_values(as_of=_date(custom[0])), band=custom[1])
-    return accounts_href(filters, validation_band=custom[0])
+    return accounts_href(filters.with_values(as_of=_date(custom[0])), band=custom[1])
 
 
 link_grid_rows(

@@ -11,7 +11,7 @@ from services.cache import memoize
 from services.db import Database
 from services.filters import AccountDrill, Filters
 from services.health import MOVER_WINDOW_DAYS
-from services.sql_fragments import next_renewal_sql, year_before
+from services.sql_fragments import next_renewal_sql
 
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
 SORTABLE = {
@@ -52,19 +52,8 @@ def _list_sql(
         # The next renewal as known on the list's date: not closed by then, overdue ones included.
         sql += f" LEFT JOIN ({next_renewal_sql()}) nr ON nr.account_id = ad.account_id"
         bind.append(snapshot)
-    if drill.validation_band:
-        # The accounts behind one band of the validation panel: not necessarily customers today.
-        sql += """
-        LEFT JOIN health_snapshots h ON h.account_id = ad.account_id AND h.snapshot_date = ?
-        JOIN (
-            SELECT DISTINCT account_id FROM renewal_scores
-            WHERE renewal_date > ? AND renewal_date <= ? AND band_before = ?
-        ) vb ON vb.account_id = ad.account_id
-        """
-        bind += [snapshot, year_before(snapshot), snapshot, drill.validation_band]
-    else:
-        sql += " JOIN health_snapshots h ON h.account_id = ad.account_id AND h.snapshot_date = ?"
-        bind.append(snapshot)
+    sql += " JOIN health_snapshots h ON h.account_id = ad.account_id AND h.snapshot_date = ?"
+    bind.append(snapshot)
     where, params = filters.where("ad")
     drill_where, drill_params = drill.where("ad", "h")
     return sql + f" WHERE {where} AND {drill_where}", [*bind, *params, *drill_params]

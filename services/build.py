@@ -187,21 +187,52 @@ def create_health_aggregates(con) -> None:
 
 
 def create_renewal_scores(con) -> None:
-    """Each closed renewal with the band its account had 90 days before (on the weekly grid):
-    what the validation panel and its drill-down aggregate, whatever the filters."""
+    """`renewal_scores`: every closed renewal with what the health backtest needs.
+
+    Per renewal: account, renewal and closed dates (a missing closed date counts as the renewal
+    date), outcome, ARR up, ARR lost (churned: all of it; contracted: ARR up − renewed ARR;
+    otherwise 0) and the lost flag; and the account's scoring snapshot, the latest on or before
+    renewal date − VALIDATION_LEAD_DAYS (at most 6 days earlier, the weekly grid), with its five
+    component scores, health score, band and missing inputs. A renewal whose account had no
+    snapshot then keeps NULL scores (counted as "not scored"). A re-weighted score is a linear
+    combination of the stored components, so tuning the model needs no rebuild.
+    """
     con.execute("DROP TABLE IF EXISTS renewal_scores")
     con.execute(
         """
         CREATE TABLE renewal_scores AS
-        SELECT r.renewal_id, r.account_id, r.renewal_date, r.outcome, r.arr_up_for_renewal,
-               r.renewed_arr, h.snapshot_date AS scored_on, h.band AS band_before,
-               h.health_score AS health_before
-        FROM renewals r ASOF JOIN health_snapshots h
-          ON h.account_id = r.account_id AND h.snapshot_date <= r.renewal_date - ?
-        WHERE r.outcome <> 'open' AND h.snapshot_date > r.renewal_date - ? - 7
-        ORDER BY r.renewal_date
+        WITH closed AS (
+            SELECT r.renewal_id, r.account_id, r.renewal_date,
+                   COALESCE(r.closed_date, r.renewal_date) AS closed_date, r.outcome,
+                   r.arr_up_for_renewal AS arr_up, r.renewed_arr,
+                   CASE r.outcome
+                        WHEN 'churned' THEN r.arr_up_for_renewal
+                        WHEN 'contracted' THEN GREATEST(
+                            r.arr_up_for_renewal - COALESCE(r.renewed_arr, 0), 0)
+                        ELSE 0 END AS arr_lost,
+                   r.outcome IN ('churned', 'contracted') AS lost,
+                   CAST(r.renewal_date - ? AS DATE) AS score_due
+            FROM renewals r WHERE r.outcome <> 'open'
+        ), scored AS (
+            SELECT c.renewal_id, h.snapshot_date AS scored_on, h.usage_score, h.trend_score,
+                   h.support_score, h.sentiment_score, h.engagement_score, h.health_score,
+                   h.band, h.missing_inputs
+            FROM closed c ASOF JOIN health_snapshots h
+              ON h.account_id = c.account_id AND h.snapshot_date <= c.score_due
+            WHERE h.snapshot_date > c.score_due - 7
+        )
+        SELECT c.renewal_id, c.account_id, c.renewal_date, c.closed_date, c.outcome, c.arr_up,
+               c.renewed_arr, c.arr_lost, c.lost, s.scored_on,
+               CAST(s.usage_score AS DOUBLE) AS usage_score,
+               CAST(s.trend_score AS DOUBLE) AS trend_score,
+               CAST(s.support_score AS DOUBLE) AS support_score,
+               CAST(s.sentiment_score AS DOUBLE) AS sentiment_score,
+               CAST(s.engagement_score AS DOUBLE) AS engagement_score,
+               s.health_score, s.band, s.missing_inputs
+        FROM closed c LEFT JOIN scored s ON s.renewal_id = c.renewal_id
+        ORDER BY c.renewal_date, c.renewal_id
     """,
-        [VALIDATION_LEAD_DAYS, VALIDATION_LEAD_DAYS],
+        [VALIDATION_LEAD_DAYS],
     )
 
 

@@ -147,12 +147,12 @@ def contains_pattern(text: str) -> str:
 
 @dataclass(frozen=True)
 class AccountDrill:
-    """Drill-down parameters of an account list (beyond the global Filters): the band, inputs,
-    validation band and search a clicked number stands for."""
+    """Drill-down parameters of an account list (beyond the global Filters): the band, inputs
+    and search a clicked number stands for. (Renewals behind a backtest bar are a renewal list:
+    services/renewal_list.py.)"""
 
     band: tuple[str, ...] = ()
     inputs: str = ""  # "incomplete": accounts whose health misses an input
-    validation_band: str = ""  # band 90 days before a renewal closed in the last 4 quarters
     search: str = ""
 
     @classmethod
@@ -167,11 +167,7 @@ class AccountDrill:
                 {str(b) for b in (raw_band if isinstance(raw_band, list | tuple) else [raw_band])}
             )
         )
-        unknown = [
-            b
-            for b in bands + ((first("validation_band"),) if first("validation_band") else ())
-            if b not in BANDS
-        ]
+        unknown = [b for b in bands if b not in BANDS]
         if unknown:
             raise InvalidFilter(
                 f"Unknown health band {unknown[0][:40]!r}: use green, yellow or red."
@@ -179,15 +175,12 @@ class AccountDrill:
         inputs = first("inputs")
         if inputs not in ("", "incomplete"):
             raise InvalidFilter(f"Unknown value {inputs[:40]!r} for 'inputs': use 'incomplete'.")
-        return cls(
-            band=bands, inputs=inputs, validation_band=first("validation_band"), search=first("q")
-        )
+        return cls(band=bands, inputs=inputs, search=first("q"))
 
     def to_params(self) -> dict[str, Any]:
         return {
             "band": list(self.band),
             "inputs": self.inputs,
-            "validation_band": self.validation_band,
             "q": self.search,
         }
 
@@ -196,7 +189,7 @@ class AccountDrill:
 
     def where(self, account_alias: str = "ad", health_alias: str = "h") -> tuple[str, list[str]]:
         """SQL condition over `account_dim` and `health_snapshots` (aliased) plus its bound
-        parameters. The validation band is a join, made by the list query itself."""
+        parameters."""
         clauses, params = ["TRUE"], []
         if self.band:
             clauses.append(f"{health_alias}.band IN (" + ", ".join("?" for _ in self.band) + ")")
@@ -211,3 +204,24 @@ class AccountDrill:
             )
             params += [contains_pattern(self.search)] * 3
         return " AND ".join(clauses), params
+
+
+def parse_sort(
+    values: Any, sortable: Mapping[str, str], max_keys: int = 5
+) -> tuple[tuple[str, str], ...]:
+    """`field:asc|desc` values from the URL as a list's sort, fields from `sortable` only;
+    anything else is refused with a message naming the value."""
+    if isinstance(values, str):
+        values = [values]
+    sort = []
+    for value in list(values or [])[:max_keys]:
+        field, _, direction = str(value).partition(":")
+        direction = direction or "asc"
+        if field not in sortable or direction not in ("asc", "desc"):
+            example = next(iter(sortable), "name")
+            raise InvalidFilter(
+                f"Cannot sort by {str(value)[:40]!r}: use a column name and asc or desc, "
+                f"for example sort={example}:desc."
+            )
+        sort.append((field, direction))
+    return tuple(sort)

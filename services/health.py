@@ -1,8 +1,10 @@
-"""Health queries over the materialised weekly snapshots: mix, history, owners, movers, validation."""
+"""Health queries over the materialised weekly snapshots: mix, history, owners, movers, inputs.
+
+The backtest of the health model (renewals vs the band before them) is services/health_backtest.py.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -18,7 +20,6 @@ from services.health_model import (
     FEED_LABELS,
     HealthParams,
 )
-from services.retention import year_before
 from services.settings import load_settings
 
 # Days before the renewal date a renewal is scored on (CSOPS_VALIDATION_LEAD_DAYS), as the
@@ -150,58 +151,6 @@ def movers(
         dark = df["no_usage"].fillna(False).astype(bool) & driver.isin(["usage", "trend"])
         df["driver"] = driver.where(~dark, "no_usage")
     return df.drop(columns=[*drop_cols, "no_usage"])
-
-
-@dataclass(frozen=True)
-class Validation:
-    """Health model validation: band 90 days before renewal vs the outcome."""
-
-    by_band: pd.DataFrame  # band, renewals, losses, loss_rate, arr_up, lost_arr
-    renewals: int
-    base_loss_rate: float | None
-    recall_lost_arr: float | None
-    lift_red: float | None
-    window_start: date
-    window_end: date
-
-
-@memoize
-def validation(db: Database, filters: Filters, as_of: date) -> Validation:
-    """Closed renewals dated in the 4 quarters to `as_of`, scored 90 days before each."""
-    where, params = filters.where("ad")
-    start = year_before(as_of)
-    df = db.query(
-        f"""
-        SELECT rs.band_before AS band, COUNT(*) AS renewals,
-               COUNT(*) FILTER (WHERE rs.outcome IN ('churned', 'contracted')) AS losses,
-               SUM(rs.arr_up_for_renewal) AS arr_up,
-               SUM(GREATEST(rs.arr_up_for_renewal - COALESCE(rs.renewed_arr, 0), 0)) AS lost_arr
-        FROM renewal_scores rs JOIN account_dim ad ON ad.account_id = rs.account_id
-        WHERE {where} AND rs.renewal_date > ? AND rs.renewal_date <= ?
-        GROUP BY rs.band_before
-        """,
-        [*params, start, as_of],
-    )
-    by_band = (
-        pd.DataFrame({"band": ["green", "yellow", "red"]})
-        .merge(df, on="band", how="left")
-        .fillna(0)
-    )
-    by_band["loss_rate"] = by_band["losses"] / by_band["renewals"].where(by_band["renewals"] > 0)
-    total, losses = by_band["renewals"].sum(), by_band["losses"].sum()
-    base = losses / total if total else None
-    lost = by_band["lost_arr"].sum()
-    flagged = by_band.loc[by_band.band.isin(["red", "yellow"]), "lost_arr"].sum()
-    red_rate = by_band.loc[by_band.band == "red", "loss_rate"].iloc[0]
-    return Validation(
-        by_band=by_band,
-        renewals=int(total),
-        base_loss_rate=base,
-        recall_lost_arr=(flagged / lost) if lost else None,
-        lift_red=(red_rate / base) if base and not pd.isna(red_rate) else None,
-        window_start=start,
-        window_end=as_of,
-    )
 
 
 def previous_snapshot(db: Database, snapshot: date, days: int = 90) -> date | None:

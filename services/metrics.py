@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.health import VALIDATION_LEAD_DAYS
 from services.health_model import DEFAULT_HEALTH, HealthParams, health_params
 
 
@@ -146,6 +147,13 @@ def health_metrics(params: HealthParams) -> list[Metric]:
     ]
 
 
+_LEAD = f"{VALIDATION_LEAD_DAYS} days"
+_INTERVAL = (
+    "Shown with a 90% interval: Wilson's for counts; for ARR rates Wilson's on the effective "
+    "number of renewals (Kish: (Σ ARR up)² / Σ ARR up²), so a few large renewals give a wide "
+    "interval. A figure from fewer than 30 renewals is greyed: too few renewals to judge."
+)
+
 _METRICS = [
     Metric(
         "arr",
@@ -221,29 +229,71 @@ _METRICS = [
         "percent",
     ),
     *health_metrics(DEFAULT_HEALTH),
+    # The health backtest (Health model page): closed renewals of the 4 quarters to the as-of
+    # date, each scored on its account's snapshot LEAD days before the renewal date.
     Metric(
-        "health_recall",
-        "Recall of lost ARR",
-        "Share of ARR lost at renewal (churn or contraction) in the last 4 quarters whose "
-        "account was red or yellow 90 days before the renewal date.",
-        "Σ lost ARR (band ∈ red, yellow) / Σ lost ARR",
+        "loss_rate_arr",
+        "ARR lost at renewal (ARR)",
+        f"Share of the ARR up for renewal that was lost (churned, or the part contracted), "
+        f"over renewals closed in the last 4 quarters. ARR-based: large renewals weigh more. "
+        f"{_INTERVAL}",
+        "Σ ARR lost / Σ ARR up; ARR lost = ARR up if churned, ARR up − renewed ARR if contracted",
         "percent",
+        higher_is_better=False,
+    ),
+    Metric(
+        "loss_rate",
+        "Renewals lost (count)",
+        f"Share of renewals closed in the last 4 quarters that churned or contracted, each "
+        f"renewal counting once whatever its size. {_INTERVAL}",
+        "#(outcome ∈ churned, contracted) / #closed renewals",
+        "percent",
+        higher_is_better=False,
     ),
     Metric(
         "health_lift",
         "Lift of red",
-        "How many times more often red accounts churned or contracted than the average "
-        "renewal (band 90 days before, renewals of the last 4 quarters).",
+        f"How many times the base rate red renewals were lost at: the loss rate of renewals "
+        f"whose account was red {_LEAD} before the renewal date, over the loss rate of all "
+        f"renewals (on ARR, or on counts, as labelled).",
         "loss rate(red) / loss rate(all)",
         "ratio",
     ),
     Metric(
-        "loss_rate",
-        "Churn or contraction rate",
-        "Share of closed renewals that churned or contracted.",
-        "#(outcome ∈ churned, contracted) / #closed renewals",
+        "health_recall",
+        "Recall of lost ARR by red",
+        f"Share of the ARR lost at renewal whose account was red {_LEAD} before the renewal "
+        f"date. Read it beside the share of renewal ARR flagged red: flagging everything "
+        f"catches everything.",
+        "Σ ARR lost (band = red) / Σ ARR lost",
+        "percent",
+    ),
+    Metric(
+        "health_recall_ry",
+        "Recall of lost ARR by red or yellow",
+        f"Share of the ARR lost at renewal whose account was red or yellow {_LEAD} before the "
+        f"renewal date. Yellow is a wide band: compare with the share of ARR it flags.",
+        "Σ ARR lost (band ∈ red, yellow) / Σ ARR lost",
+        "percent",
+    ),
+    Metric(
+        "share_flagged",
+        "Share of renewal ARR flagged",
+        f"Share of the ARR up for renewal whose account was in the flagged band(s) {_LEAD} "
+        f"before the renewal date: what a recall costs in accounts to look after.",
+        "Σ ARR up (flagged) / Σ ARR up",
         "percent",
         higher_is_better=False,
+    ),
+    Metric(
+        "health_auc",
+        "AUC of the score",
+        f"Chance that a renewal later lost (churned or contracted) had a lower health score "
+        f"{_LEAD} before its renewal date than one kept, ties counting half: 0.5 is a coin "
+        f"toss, 1.0 a perfect ranking. Count-based (each pair of renewals counts once); the "
+        f"ARR-weighted one weighs each pair by both renewals' ARR up.",
+        "P(score(lost) < score(kept)) + ½ P(equal), over all (lost, kept) pairs",
+        "score",
     ),
     Metric(
         "health_drop_30d",

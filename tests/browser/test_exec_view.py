@@ -123,7 +123,7 @@ def _cut_cells(driver, grid_id: str) -> list[str]:
 def test_portfolio_fits_at_1440_and_1280(console):
     console.wait_for_element("#portfolio-owner-grid .ag-row", timeout=30)
     console.wait_for_element("#portfolio-movers-grid .ag-row", timeout=30)
-    console.wait_for_element("#portfolio-validation .trace.bars", timeout=30)
+    console.wait_for_element("#portfolio-health-model-link", timeout=30)
     try:
         for width in (1440, 1280):
             console.driver.set_window_size(width, 1800)

@@ -13,6 +13,7 @@ from services.asof import resolve_as_of
 from services.db import get_database
 from services.filters import AccountDrill, Filters
 from services.health import band_mix
+from services.health_backtest import backtest
 from services.portfolio import portfolio_kpis
 from tests.browser.conftest import screenshot
 from tests.browser.helpers import choose, click, click_bar, text_of, url_contains, wait
@@ -40,7 +41,7 @@ def test_portfolio_shows_kpis_charts_and_tables(console):
     console.wait_for_text_to_equal("#kpi-value-grr", formatting.percent(kpis["grr"]))
     console.wait_for_element("#portfolio-band-mix .trace.bars")
     console.wait_for_element("#portfolio-band-history .trace.bars")
-    console.wait_for_element("#portfolio-validation .trace.bars")
+    console.wait_for_element("#portfolio-health-model-link")
     console.wait_for_element("#portfolio-owner-grid .ag-row")
     console.wait_for_element("#portfolio-movers-grid .ag-row")
     # The definition is one click away.
@@ -135,12 +136,20 @@ def test_drill_from_weekly_history_owner_table_and_kpi(console):
     )
 
 
-def test_drill_from_validation_panel(console):
-    console.wait_for_element("#portfolio-validation .trace.bars", timeout=30)
-    click_bar(console, "portfolio-validation", trace_index=0, point_index=2)  # the red bar
-    params = query(url_contains(console, "validation_band=red"))
-    expected = accounts_count(Filters.from_params(params), AccountDrill(validation_band="red"))
-    console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
+def test_health_model_summary_opens_the_backtest_and_its_renewals(console):
+    """The validation panel is now one line; its link opens the Health model page, whose red
+    bar lists exactly the renewals it counts."""
+    console.wait_for_element("#portfolio-health-model-link", timeout=30)
+    click(console, console.find_element("#portfolio-health-model-link"))
+    url_contains(console, "/health-model")
+    console.wait_for_element("#hm-current .trace.bars", timeout=30)
+    click_bar(console, "hm-current", trace_index=0, point_index=0)  # red, on ARR
+    params = query(url_contains(console, "band=red"))
+    db = get_database()
+    filters = Filters.from_params(params)
+    bt = backtest(db, filters, resolve_as_of(db, filters).date)
+    expected = int(bt.by_band.set_index("band").loc["red", "renewals"])
+    console.wait_for_text_to_equal("#renewals-count", formatting.count(expected), timeout=20)
     assert expected > 0
 
 

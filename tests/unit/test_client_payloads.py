@@ -87,7 +87,6 @@ def test_drill_with_a_grouping_outside_the_allow_list_does_not_crash(client):
         [
             {"id": "portfolio-band-mix", "property": "clickData", "value": click},
             {"id": "portfolio-band-history", "property": "clickData", "value": None},
-            {"id": "portfolio-validation", "property": "clickData", "value": None},
         ],
         [STORE, {"id": "portfolio-mix-by", "property": "value", "value": "as_of"}],
     )

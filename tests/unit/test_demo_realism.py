@@ -5,7 +5,7 @@ import pytest
 from services.asof import resolve_as_of
 from services.db import Database
 from services.filters import Filters
-from services.health import validation
+from services.health_backtest import backtest
 from services.retention import trailing_retention
 
 pytestmark = pytest.mark.demo
@@ -43,10 +43,10 @@ def test_retention_in_a_realistic_range(demo):
 
 
 def test_red_accounts_lose_at_least_three_times_as_often_as_green(demo):
-    v = validation(demo, Filters(), resolve_as_of(demo, Filters()).date)
-    rates = v.by_band.set_index("band")["loss_rate"]
-    assert rates["red"] >= 3 * rates["green"]
-    assert v.by_band.set_index("band").loc["red", "renewals"] >= 30
+    by = backtest(demo, Filters(), resolve_as_of(demo, Filters()).date).by_band.set_index("band")
+    assert by.loc["red", "rate_count"] >= 3 * by.loc["green", "rate_count"]
+    assert by.loc["red", "rate_arr"] >= 3 * by.loc["green", "rate_arr"]
+    assert by.loc["red", "renewals"] >= 30
 
 
 def test_renewals_cluster_at_quarter_ends(demo):

@@ -1,4 +1,4 @@
-"""Health queries (summary, mix, owners, movers, validation) and the Accounts list on hand-made snapshots."""
+"""Health queries (summary, mix, owners, movers) and the Accounts list on hand-made snapshots."""
 
 from datetime import date, timedelta
 
@@ -114,18 +114,6 @@ def test_movers_rank_drops_and_name_the_driver(db):
     assert m.iloc[0].driver == "sentiment" and m.iloc[1].driver == "usage"
 
 
-def test_validation(db):
-    v = health.validation(db, Filters(), D)
-    by = v.by_band.set_index("band")
-    assert v.renewals == 5
-    assert (by.loc["green", "renewals"], by.loc["green", "losses"]) == (3, 1)
-    assert (by.loc["red", "renewals"], by.loc["red", "losses"]) == (2, 1)
-    assert by.loc["yellow", "renewals"] == 0
-    assert v.base_loss_rate == pytest.approx(2 / 5)
-    assert v.recall_lost_arr == pytest.approx(300 / 500)  # S2 (red) lost 300; E1 (green) lost 200
-    assert v.lift_red == pytest.approx((1 / 2) / (2 / 5))
-
-
 def test_accounts_list_matches_the_numbers_it_drills_from(db):
     red = AccountDrill(band=("red",))
     assert account_totals(db, Filters(), red, D) == {"accounts": 2, "arr": 900.0}
@@ -135,10 +123,6 @@ def test_accounts_list_matches_the_numbers_it_drills_from(db):
     assert account_totals(db, Filters(), AccountDrill(inputs="incomplete"), D)["accounts"] == 1
     assert account_totals(db, Filters(), AccountDrill(search="e2"), D)["accounts"] == 1
     assert account_totals(db, Filters(), AccountDrill(search="%"), D)["accounts"] == 0
-    drill = AccountDrill(validation_band="green")
-    assert (
-        account_totals(db, Filters(), drill, D)["accounts"] == 3
-    )  # S1, E1 and S3 (no longer a customer)
     second = account_page(db, Filters(), AccountDrill(), D, (("health_score", "desc"),), 1, 2)
     assert list(second.account_id) == ["E1", "S2"]
 

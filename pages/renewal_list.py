@@ -1,0 +1,150 @@
+"""Renewal list (/renewals/list): closed renewals of the last 4 quarters, one row per renewal.
+
+The drill-down target of the Health model page (the renewals behind a bar, with the band under
+the model in force or the proposal in the URL) and, later, of the Renewals page.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from components import ids, labels
+from components.grids import paged_grid
+from components.health_model import RENEWAL_COLUMNS, renewal_records, renewal_totals_line
+from components.shell import page_header
+from components.states import error_state, notice
+from pages._shared import (
+    RowsRequest,
+    from_store,
+    guarded,
+    link_grid_rows,
+    view_state,
+    with_page_param,
+)
+from services.db import get_database
+from services.errors import InvalidFilter, ServiceError
+from services.health_backtest import CURRENT, backtest_window, proposal_from_url
+from services.renewal_list import (
+    SORTABLE,
+    RenewalDrill,
+    parse_sort,
+    renewal_page,
+    renewal_totals,
+)
+
+dash.register_page(
+    __name__,
+    path="/renewals/list",
+    name="Renewals",
+    title="Renewals · CS Ops Console",
+    nav=False,
+)
+
+STORE = "renewals-view"
+TOTALS = "renewals-totals"
+GRID = "renewals-grid"
+DRILL_TEXT = "renewals-drill"
+
+
+def layout(**params):
+    data, _, as_of = view_state(params)
+    sort, drill_text = (), None
+    if "error" not in data:
+        try:
+            drill = RenewalDrill.from_params(params)
+            sort = parse_sort(params.get("sort"))
+            proposal = proposal_from_url(params)
+            if proposal.params is None:
+                raise InvalidFilter(
+                    "The proposed model in this link is not valid: "
+                    + " ".join(dict.fromkeys(proposal.errors.values()))
+                )
+            data["drill"] = drill.to_params()
+            data["model"] = {k: params[k] for k in ("w", "green", "yellow") if k in params}
+            drill_text = _drill_text(drill, proposal.params != CURRENT)
+        except ServiceError as exc:
+            data = {"error": str(exc)}
+    subtitle = None
+    if as_of:
+        start, end = backtest_window(as_of.date)
+        subtitle = (
+            f"Closed renewals with a renewal date from {start:%d %b %Y} to {end:%d %b %Y} "
+            f"(closed by then)"
+        )
+    return html.Div(
+        [
+            dcc.Store(id=STORE, data=data),
+            page_header("Renewals", subtitle),
+            error_state(data["error"])
+            if "error" in data
+            else notice(as_of.notice if as_of else None),
+            html.Div(
+                [
+                    html.Div(drill_text, id=DRILL_TEXT, className="drill-chips mb-2"),
+                    html.Div(id=TOTALS, className="accounts-totals mb-2"),
+                    paged_grid(GRID, RENEWAL_COLUMNS, {}, sort, 620, "renewals-grid"),
+                ],
+                style={"display": "none"} if "error" in data else {},
+            ),
+        ]
+    )
+
+
+def _drill_text(drill: RenewalDrill, proposed: bool) -> list:
+    chips = []
+    if drill.band:
+        model = "the proposed model" if proposed else "the current model"
+        chips.append(f"Band on the scoring date ({model}): {labels.label('band', drill.band)}")
+    if drill.outcome:
+        chips.append(f"Outcome: {labels.label('outcome', drill.outcome)}")
+    if drill.lost_only:
+        chips.append("Lost ARR only")
+    return [html.Span(c, className="drill-chip") for c in chips]
+
+
+def _view(data):
+    filters, snapshot = from_store(data)
+    params = proposal_from_url(data.get("model") or {}).params or CURRENT
+    return filters, RenewalDrill.from_params(data.get("drill") or {}), snapshot, params
+
+
+@callback(Output(TOTALS, "children"), Input(STORE, "data"))
+@guarded()
+def render_totals(data):
+    """Redraws the count and ARR totals of the list. Called when: the view changes."""
+    filters, drill, snapshot, params = _view(data)
+    return renewal_totals_line(renewal_totals(get_database(), filters, drill, snapshot, params))
+
+
+@callback(Output(GRID, "getRowsResponse"), Input(GRID, "getRowsRequest"), State(STORE, "data"))
+def serve_rows(request, data):
+    """Serves one block of rows. Called when: the grid scrolls or sorts."""
+    block = RowsRequest.from_client(request, SORTABLE)
+    if block is None:
+        return no_update
+    filters, drill, snapshot, params = _view(data)
+    db = get_database()
+    rows = renewal_page(db, filters, drill, snapshot, params, block.sort, block.start, block.limit)
+    return {
+        "rowData": renewal_records(rows),
+        "rowCount": renewal_totals(db, filters, drill, snapshot, params)["renewals"],
+    }
+
+
+@callback(
+    Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
+    Input(GRID, "getRowsRequest"),
+    State(ids.PAGE_STATE_URL, "search"),
+    prevent_initial_call=True,
+)
+def keep_sort_in_url(request, search):
+    """Puts the grid's sort into the URL. Called when: the grid asks for rows (sorting does)."""
+    block = RowsRequest.from_client(request, SORTABLE)
+    if block is None:
+        return no_update
+    new = with_page_param(search, "sort", [f"{f}:{d}" for f, d in block.sort])
+    return no_update if new == (search or "") else new
+
+
+link_grid_rows(GRID, STORE)
