@@ -175,6 +175,24 @@ class RowsRequest:
         return cls(start, end - start, sort, search_from_filter_model(request.get("filterModel")))
 
 
+def keep_grid_sort_in_url(grid_id: str, sortable: Mapping[str, str]) -> None:
+    """Register: a server-paged grid's sort lives in the URL as `sort=field:dir` (repeatable)."""
+
+    @callback(
+        Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
+        Input(grid_id, "getRowsRequest"),
+        State(ids.PAGE_STATE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def keep_sort_in_url(request, search):
+        """Puts the grid's sort into the URL. Called when: the grid asks for rows (sorting does)."""
+        block = RowsRequest.from_client(request, sortable)
+        if block is None:
+            return no_update
+        new = with_page_param(search, "sort", [f"{f}:{d}" for f, d in block.sort])
+        return no_update if new == (search or "") else new
+
+
 def clicked_row_id(cell: Mapping[str, Any] | None) -> str | None:
     """The row id of an AG Grid `cellClicked` event (None when nothing usable was clicked)."""
     row_id = cell.get("rowId") if isinstance(cell, Mapping) else None

@@ -22,10 +22,10 @@ from pages._shared import (
     RowsRequest,
     from_store,
     guarded,
+    keep_grid_sort_in_url,
     keep_in_url,
     link_grid_rows,
     view_state,
-    with_page_param,
 )
 from services.account_list import SORTABLE, account_page, account_totals
 from services.db import get_database
@@ -222,20 +222,6 @@ def serve_rows(request, data):
     }
 
 
-@callback(
-    Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
-    Input(GRID, "getRowsRequest"),
-    State(ids.PAGE_STATE_URL, "search"),
-    prevent_initial_call=True,
-)
-def keep_sort_in_url(request, search):
-    """Puts the grid's sort into the URL. Called when: the grid asks for rows (sorting does)."""
-    block = RowsRequest.from_client(request, SORTABLE)
-    if block is None:
-        return no_update
-    new = with_page_param(search, "sort", [f"{f}:{d}" for f, d in block.sort])
-    return no_update if new == (search or "") else new
-
-
 link_grid_rows(GRID, STORE)
+keep_grid_sort_in_url(GRID, SORTABLE)
 keep_in_url(SEARCH, "value", "q")

@@ -6,7 +6,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components import ids
 from components.charts import empty_figure
 from components.retention import (
     MOVEMENT_HELP,
@@ -27,10 +26,10 @@ from pages._shared import (
     RowsRequest,
     from_store,
     guarded,
+    keep_grid_sort_in_url,
     keep_in_url,
     link_grid_rows,
     view_state,
-    with_page_param,
 )
 from services.db import get_database
 from services.errors import ServiceError
@@ -175,20 +174,6 @@ def select_step(click):
     return (point.get("customdata") or [""])[0]
 
 
-@callback(
-    Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
-    Input(GRID, "getRowsRequest"),
-    State(ids.PAGE_STATE_URL, "search"),
-    prevent_initial_call=True,
-)
-def keep_sort_in_url(request, search):
-    """Puts the grid's sort into the URL. Called when: the grid asks for rows (sorting does)."""
-    block = RowsRequest.from_client(request, SORTABLE)
-    if block is None:
-        return no_update
-    new = with_page_param(search, "sort", [f"{f}:{d}" for f, d in block.sort])
-    return no_update if new == (search or "") else new
-
-
 link_grid_rows(GRID, STORE)
+keep_grid_sort_in_url(GRID, SORTABLE)
 keep_in_url(MOVEMENT, "value", "movement", default="")

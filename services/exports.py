@@ -28,8 +28,9 @@ from rustpy_xlsxwriter import Format, write_worksheet
 
 from services.account_list import SORTABLE, account_totals, list_query
 from services.db import Database
-from services.errors import InvalidFilter, ServiceError
+from services.errors import ServiceError
 from services.filters import AccountDrill, Filters
+from services.filters import parse_sort as filters_parse_sort
 from services.settings import load_settings
 
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
@@ -93,21 +94,9 @@ def neutralise(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
-def parse_sort(values: Iterable[str] | str | None) -> tuple[tuple[str, str], ...]:
-    """`field:asc|desc` values (from the URL) as a sort for the list; unknown ones are refused."""
-    if isinstance(values, str):
-        values = [values]
-    sort = []
-    for value in list(values or [])[:MAX_SORT_KEYS]:
-        field, _, direction = str(value).partition(":")
-        direction = direction or "asc"
-        if field not in SORTABLE or direction not in ("asc", "desc"):
-            raise InvalidFilter(
-                f"Cannot sort by {str(value)[:40]!r}: use a column name and asc or desc, "
-                "for example sort=arr:desc."
-            )
-        sort.append((field, direction))
-    return tuple(sort)
+def parse_sort(values: Any) -> tuple[tuple[str, str], ...]:
+    """The list's sort from `field:asc|desc` URL values (allow-listed; see filters.parse_sort)."""
+    return filters_parse_sort(values, SORTABLE, MAX_SORT_KEYS)
 
 
 def check_size(rows: int, cap: int) -> None:
