@@ -7,7 +7,6 @@ import os
 from dataclasses import replace
 
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 
 from components import formatting
 from services.asof import resolve_as_of
@@ -15,7 +14,7 @@ from services.db import get_database
 from services.filters import Filters
 from services.health_backtest import CURRENT, backtest
 from tests.browser.conftest import SCREENSHOT_DIR
-from tests.browser.helpers import click_bar, url_contains, wait
+from tests.browser.helpers import click, click_bar, url_contains, wait
 
 PAGE = "/health-model"
 
@@ -23,16 +22,6 @@ PAGE = "/health-model"
 def current_backtest(params=CURRENT):
     db = get_database()
     return backtest(db, Filters(), resolve_as_of(db, Filters()).date, params)
-
-
-def click(duo, element) -> None:
-    """Scroll `element` to the middle at once (Bootstrap makes scrolling smooth, so a scroll that
-    is still moving would let another element take the click), then click it."""
-    duo.driver.execute_script(
-        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
-    )
-    wait(duo, EC.element_to_be_clickable(element))
-    element.click()
 
 
 def type_into(duo, element_id: str, text: str) -> None:
