@@ -50,6 +50,8 @@ def text_of(duo, selector: str) -> str:
 def click(duo, element) -> None:
     """Scroll `element` to the middle of the window, then click it (a fixed bar or the window's
     edge must not take the click)."""
-    duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+    )
     wait(duo, EC.element_to_be_clickable(element))
     element.click()
