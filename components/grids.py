@@ -19,13 +19,20 @@ DATE = {"function": "isoDate(params.value)"}
 PERCENT = {"function": "params.value == null ? '–' : d3.format('.1%')(params.value)"}
 SCORE = {"function": "params.value == null ? '–' : d3.format('.1f')(params.value)"}
 SIGNED = {"function": "params.value == null ? '–' : d3.format('+.1f')(params.value)"}
-BAND_STYLE = {
-    "styleConditions": [
-        {"condition": "params.value == 'red'", "style": {"color": "#b02a2a", "fontWeight": 600}},
-        {"condition": "params.value == 'yellow'", "style": {"color": "#9a6b00", "fontWeight": 600}},
-        {"condition": "params.value == 'green'", "style": {"color": "#1f7a45", "fontWeight": 600}},
-    ]
-}
+BAND_TEXT_COLORS = {"red": "#b02a2a", "yellow": "#9a6b00", "green": "#1f7a45"}
+
+
+def band_style(band_expr: str = "params.value") -> dict[str, Any]:
+    """Cell style colouring the text by a band (the cell's own value by default)."""
+    return {
+        "styleConditions": [
+            {"condition": f"{band_expr} == '{band}'", "style": {"color": color, "fontWeight": 600}}
+            for band, color in BAND_TEXT_COLORS.items()
+        ]
+    }
+
+
+BAND_STYLE = band_style()
 
 
 def money_column(field: str, header: str, **extra: Any) -> dict[str, Any]:

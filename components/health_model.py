@@ -529,7 +529,7 @@ def number_field(field_id: str, label: str, value: str, suffix: str = "") -> dbc
                         value=value,
                         type="text",
                         inputMode="decimal",
-                        debounce=0.5,
+                        debounce=400,  # milliseconds: one update per pause in typing
                         size="sm",
                     ),
                     dbc.InputGroupText(suffix) if suffix else None,

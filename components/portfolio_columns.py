@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.grids import BAND_STYLE, PERCENT, SCORE, SIGNED, money_column
+from components.grids import PERCENT, SCORE, SIGNED, band_style, money_column
 from components.labels import label_formatter
 
 
@@ -66,18 +66,14 @@ MOVER_COLUMNS = [
         **_fixed(68),
     },
     {
+        # The score now, in its band's colour: the band needs no column of its own at 1280 px.
         "field": "health_now",
         "headerName": "Now",
+        "headerTooltip": "Health score now, coloured by its band",
         "valueFormatter": SCORE,
+        "cellStyle": band_style("params.data.band"),
         "type": "rightAligned",
-        **_fixed(54),
-    },
-    {
-        "field": "band",
-        "headerName": "Band",
-        "valueFormatter": label_formatter("band"),
-        "cellStyle": BAND_STYLE,
-        **_fixed(64),
+        **_fixed(58),
     },
     {
         "field": "driver",

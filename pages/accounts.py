@@ -78,7 +78,7 @@ def layout(**params):
                                             id=SEARCH,
                                             placeholder="Search account, id or owner",
                                             type="search",
-                                            debounce=0.4,
+                                            debounce=400,  # milliseconds: one query per pause in typing
                                             value=drill.search,
                                         ),
                                         html.A(

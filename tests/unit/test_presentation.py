@@ -117,9 +117,13 @@ def test_grid_money_and_date_columns_use_the_shared_formatters():
     for field in ("band", "coverage_tier", "forecast_category", "lifecycle_stage"):
         assert by_field[field]["valueFormatter"]["function"].startswith("codeLabel(")
     assert next(c for c in OWNER_COLUMNS if c["field"] == "arr")["valueFormatter"] == MONEY
+    # Movers show the score in its band's colour instead of a band column (fits at 1280 px).
+    now = next(c for c in MOVER_COLUMNS if c["field"] == "health_now")
+    conditions = [c["condition"] for c in now["cellStyle"]["styleConditions"]]
+    assert conditions == [f"params.data.band == '{b}'" for b in ("red", "yellow", "green")]
     assert (
         "codeLabel("
-        in next(c for c in MOVER_COLUMNS if c["field"] == "band")["valueFormatter"]["function"]
+        in next(c for c in MOVER_COLUMNS if c["field"] == "driver")["valueFormatter"]["function"]
     )
 
 
