@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 
-from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, no_update
 
 from components import ids
 from services.asof import earliest_complete_as_of, resolve_as_of
@@ -167,15 +168,20 @@ def search_owners(text, chosen, shown, teams):
     return kept + [o for o in found if o["value"] not in chosen]
 
 
-@callback(
+# Nav links keep the global filters. Clientside: a server round trip here was the last request
+# of every first page load, queued behind the charts' first render.
+clientside_callback(
+    """
+    function (search, linkIds) {
+        const keep = FILTER_KEYS;
+        const params = new URLSearchParams(search || "");
+        const kept = new URLSearchParams();
+        params.forEach((value, key) => { if (keep.includes(key)) kept.append(key, value); });
+        const query = kept.toString();
+        return linkIds.map((link) => link.path + (query ? "?" + query : ""));
+    }
+    """.replace("FILTER_KEYS", json.dumps(list(FILTER_KEYS))),
     Output({"type": ids.NAV_LINK, "path": ALL}, "href"),
     Input(ids.URL, "search"),
     State({"type": ids.NAV_LINK, "path": ALL}, "id"),
 )
-def carry_filters_in_nav(search, link_ids):
-    """Nav links keep the global filters. Called when: the URL's query string changes."""
-    try:
-        filters = Filters.from_search(search)
-    except InvalidFilter:
-        filters = Filters()
-    return [link["path"] + filters.to_search() for link in link_ids]

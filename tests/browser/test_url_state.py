@@ -55,6 +55,13 @@ def test_portfolio_toggle_and_grouping_live_in_the_url(console):
     choose(console, "filter-segment", _segment_label("Enterprise"))
     url = url_contains(console, "segment=Enterprise")
     assert query(url)["measure"] == ["accounts"] and query(url)["mix_by"] == ["team"]
+    # Nav links carry the global filters, not this page's own state.
+    link = "//nav//a[normalize-space(.)='Accounts']"
+    wait(
+        console,
+        lambda d: "segment=Enterprise" in d.find_element(By.XPATH, link).get_attribute("href"),
+    )
+    assert "measure" not in console.driver.find_element(By.XPATH, link).get_attribute("href")
     assert console.get_logs() == []
 
 
