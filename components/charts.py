@@ -320,53 +320,6 @@ def band_history_figure(
     )
 
 
-def validation_figure(
-    by_band: pd.DataFrame,
-    base_rate: float | None,
-    lift: float | None,
-    params: HealthParams | None = None,
-) -> Figure:
-    """Churn-or-contraction rate per band 90 days before renewal, against the base rate."""
-    names = band_labels(params)
-    if by_band["renewals"].sum() == 0:
-        return empty_figure("Health model validation")
-    order = ["green", "yellow", "red"]
-    data = by_band.set_index("band").reindex(order)
-    rates = data["loss_rate"].fillna(0).tolist()
-    counts = [int(n) for n in data["renewals"]]
-    title = (
-        f"Red accounts lost ARR {formatting.ratio(lift)} as often as average"
-        if lift
-        else "Loss rate by health band 90 days before renewal"
-    )
-    bars = {
-        "type": "bar",
-        "x": [names[b] for b in order],
-        "y": rates,
-        "marker": {"color": [BAND_COLORS[b] for b in order]},
-        "customdata": [[b, n] for b, n in zip(order, counts, strict=True)],
-        "text": [f"{formatting.percent(r)} of {n:,}" for r, n in zip(rates, counts, strict=True)],
-        "textposition": "outside",
-        "cliponaxis": False,
-        "hovertemplate": "%{x}: %{y:.1%} churned or contracted (%{customdata[1]} renewals)"
-        "<extra></extra>",
-    }
-    shapes, notes = [], []
-    if base_rate is not None:
-        shape, note = _hline(base_rate, f"all renewals {formatting.percent(base_rate)}")
-        shapes, notes = [shape], [note]
-    return figure(
-        [bars],
-        title,
-        height=330,
-        showlegend=False,
-        clickmode="event",
-        shapes=shapes,
-        annotations=notes,
-        yaxis={"tickformat": ".0%", "range": [0, max(0.1, max(rates) * 1.25)]},
-    )
-
-
 def account_health_figure(df: pd.DataFrame, params: HealthParams | None = None) -> Figure:
     """One account's weekly health score over the bands (their bounds from `params`)."""
     if df.empty:

@@ -163,9 +163,11 @@ def paged_grid(
     sort: tuple[tuple[str, str], ...] = (),
     height: int = 620,
     class_name: str = "",
+    row_id: str = "account_id",
 ) -> dag.AgGrid:
     """Server-paged (infinite row model) grid of accounts: sort and filters run in the service,
     100 rows a block. Rows are keyboard-focusable and Enter opens one (assets/20_grid_keys.js).
+    `row_id` names the field that identifies a row (unique per row, as AG Grid requires).
 
     Page-level filters travel as the grid's filter model, so changing one makes the grid drop
     its cached blocks and ask the server again.
@@ -182,7 +184,7 @@ def paged_grid(
             "minWidth": 90,
         },
         rowModelType="infinite",
-        getRowId="params.data.account_id",
+        getRowId=f"params.data.{row_id}",
         dashGridOptions={
             "cacheBlockSize": 100,
             "maxBlocksInCache": 20,

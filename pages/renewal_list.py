@@ -8,27 +8,31 @@ from __future__ import annotations
 
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
-from components import ids, labels
+from components import labels
 from components.grids import paged_grid
 from components.health_model import RENEWAL_COLUMNS, renewal_records, renewal_totals_line
 from components.shell import page_header
 from components.states import error_state, notice
 from pages._shared import (
     RowsRequest,
+    account_href,
     from_store,
     guarded,
+    keep_grid_sort_in_url,
     link_grid_rows,
     view_state,
-    with_page_param,
 )
 from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
+from services.filters import Filters
 from services.health_backtest import CURRENT, backtest_window, proposal_from_url
 from services.renewal_list import (
     SORTABLE,
     RenewalDrill,
     parse_sort,
+    renewal_account,
     renewal_page,
     renewal_totals,
 )
@@ -83,7 +87,9 @@ def layout(**params):
                 [
                     html.Div(drill_text, id=DRILL_TEXT, className="drill-chips mb-2"),
                     html.Div(id=TOTALS, className="accounts-totals mb-2"),
-                    paged_grid(GRID, RENEWAL_COLUMNS, {}, sort, 620, "renewals-grid"),
+                    paged_grid(
+                        GRID, RENEWAL_COLUMNS, {}, sort, 620, "renewals-grid", row_id="renewal_id"
+                    ),
                 ],
                 style={"display": "none"} if "error" in data else {},
             ),
@@ -132,19 +138,14 @@ def serve_rows(request, data):
     }
 
 
-@callback(
-    Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
-    Input(GRID, "getRowsRequest"),
-    State(ids.PAGE_STATE_URL, "search"),
-    prevent_initial_call=True,
-)
-def keep_sort_in_url(request, search):
-    """Puts the grid's sort into the URL. Called when: the grid asks for rows (sorting does)."""
-    block = RowsRequest.from_client(request, SORTABLE)
-    if block is None:
-        return no_update
-    new = with_page_param(search, "sort", [f"{f}:{d}" for f, d in block.sort])
-    return no_update if new == (search or "") else new
+def renewal_href(renewal_id: str, filters: Filters) -> str:
+    """Account 360 of the renewal's account: a row's id is its renewal (an account can renew
+    twice in the window), the link is the account's."""
+    account_id = renewal_account(get_database(), filters, renewal_id)
+    if account_id is None:
+        raise PreventUpdate
+    return account_href(account_id, filters)
 
 
-link_grid_rows(GRID, STORE)
+link_grid_rows(GRID, STORE, renewal_href)
+keep_grid_sort_in_url(GRID, SORTABLE)

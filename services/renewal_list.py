@@ -19,6 +19,7 @@ from services.cache import memoize
 from services.db import Database
 from services.errors import InvalidFilter
 from services.filters import Filters
+from services.filters import parse_sort as filters_parse_sort
 from services.health_backtest import CURRENT, scored_renewals_sql
 from services.health_model import BANDS, HealthParams
 
@@ -89,20 +90,25 @@ class RenewalDrill:
 
 
 def parse_sort(values: Any) -> tuple[tuple[str, str], ...]:
-    """`field:asc|desc` values from the URL as the list's sort; unknown ones are refused."""
-    if isinstance(values, str):
-        values = [values]
-    sort = []
-    for value in list(values or [])[:MAX_SORT_KEYS]:
-        field, _, direction = str(value).partition(":")
-        direction = direction or "asc"
-        if field not in SORTABLE or direction not in ("asc", "desc"):
-            raise InvalidFilter(
-                f"Cannot sort by {str(value)[:40]!r}: use a column name and asc or desc, "
-                "for example sort=arr_lost:desc."
-            )
-        sort.append((field, direction))
-    return tuple(sort)
+    """The list's sort from `field:asc|desc` URL values (allow-listed; see filters.parse_sort)."""
+    return filters_parse_sort(values, SORTABLE, MAX_SORT_KEYS)
+
+
+def renewal_account(db: Database, filters: Filters, renewal_id: str) -> str | None:
+    """The account a renewal belongs to, None for an unknown id or an account outside `filters`
+    (a viewer's scope included): a list row opens that account's 360.
+
+    Not memoised: the id comes from the client, one lookup per click.
+    """
+    where, scope = filters.where("ad")
+    df = db.query(
+        f"""
+        SELECT r.account_id FROM renewals r JOIN account_dim ad ON ad.account_id = r.account_id
+        WHERE r.renewal_id = ? AND {where}
+        """,
+        [str(renewal_id), *scope],
+    )
+    return None if df.empty else str(df.iloc[0]["account_id"])
 
 
 def _shown(

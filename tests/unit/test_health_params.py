@@ -67,11 +67,6 @@ def test_band_labels_legends_and_band_lines_follow_the_model():
     history = mix().assign(snapshot_date=pd.Timestamp("2026-01-05"))
     legend = {t["name"] for t in charts.band_history_figure(history, "arr", params=OTHER)["data"]}
     assert set(OTHER_LABELS.values()) <= legend
-    by_band = pd.DataFrame(
-        {"band": ["green", "yellow", "red"], "renewals": [10, 5, 2], "loss_rate": [0.1, 0.2, 0.5]}
-    )
-    bars = charts.validation_figure(by_band, 0.2, 2.5, params=OTHER)["data"][0]
-    assert bars["x"] == [OTHER_LABELS[b] for b in ("green", "yellow", "red")]
     health = pd.DataFrame(
         {
             "snapshot_date": pd.to_datetime(["2026-01-05", "2026-01-12"]),

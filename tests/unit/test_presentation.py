@@ -210,7 +210,7 @@ def test_band_mix_figure_carries_drill_data_and_states_the_takeaway():
     assert empty["layout"]["annotations"][0]["text"] == "No data for these filters"
 
 
-def test_history_and_validation_figures():
+def test_history_figure():
     history = pd.DataFrame(
         {
             "snapshot_date": pd.to_datetime(["2026-01-05", "2026-01-05", "2026-01-12"]),
@@ -227,12 +227,6 @@ def test_history_and_validation_figures():
     assert gutter["customdata"][0] == ["2026-01-05", "red", "$100", "25.0%"]
     red_labels = [a["text"] for a in fig["layout"]["annotations"]]
     assert red_labels == ["25.0%", "0.0%"]
-    by_band = pd.DataFrame(
-        {"band": ["green", "yellow", "red"], "renewals": [10, 5, 2], "loss_rate": [0.1, 0.2, 0.5]}
-    )
-    v = charts.validation_figure(by_band, 0.2, 2.5)
-    assert v["layout"]["title"]["text"] == "Red accounts lost ARR 2.5× as often as average"
-    assert v["layout"]["shapes"][0]["y0"] == 0.2
 
 
 def test_memoize_keys_on_arguments(monkeypatch):

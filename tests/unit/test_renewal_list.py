@@ -1,0 +1,115 @@
+"""The renewal list: one row per renewal, so an account renewing twice is listed twice, each row
+with its own grid id, and a click on either opens that account's Account 360."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dash
+import pytest
+from dash.exceptions import PreventUpdate
+
+from services.errors import InvalidFilter
+from services.filters import Filters
+from services.renewal_list import RenewalDrill, parse_sort, renewal_account, renewal_page
+from tests.unit.tiny import account, build_tiny, contract
+
+D = date(2026, 6, 30)  # the window: renewal dates from 2025-06-30 (excluded) to 2026-06-30
+
+
+def renewal(rid, account_id, on, arr_up, outcome, renewed):
+    return dict(
+        renewal_id=rid,
+        account_id=account_id,
+        renewal_date=on,
+        arr_up_for_renewal=arr_up,
+        forecast_category="commit",
+        outcome=outcome,
+        renewed_arr=renewed,
+        closed_date=on,
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    accounts = [account("A1"), account("A2")]
+    contracts = [
+        contract("A1", "2025-01-01", "2026-01-01", 100),
+        contract("A1", "2026-01-01", "2027-01-01", 100),
+        contract("A2", "2025-06-01", "2026-06-01", 50),
+    ]
+    renewals = [
+        # A1 renews twice in the window: two rows, one account.
+        renewal("R1", "A1", "2025-09-30", 100, "renewed", 100),
+        renewal("R2", "A1", "2026-03-31", 100, "contracted", 60),  # lost 40
+        renewal("R3", "A2", "2026-06-01", 50, "churned", 0),  # lost 50
+    ]
+    tables = {"accounts": accounts, "contracts": contracts, "renewals": renewals}
+    return build_tiny(tmp_path, tables, D).path
+
+
+@pytest.fixture
+def renewal_page_module(db_path, use_db):
+    """pages/renewal_list.py on the tiny database (pages register on an app)."""
+    use_db(db_path)
+    dash.Dash(__name__, use_pages=True, pages_folder="")
+    from pages import renewal_list
+
+    return renewal_list
+
+
+def find(component, component_id):
+    """The component with `component_id` in a layout tree."""
+    if getattr(component, "id", None) == component_id:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            found = find(child, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+def test_an_account_renewing_twice_has_two_rows_with_distinct_grid_ids(renewal_page_module):
+    page = renewal_page_module
+    layout = page.layout()
+    data = find(layout, page.STORE).data
+    assert "error" not in data
+    # The rows the grid receives, keyed the way the grid keys them (AG Grid needs unique ids).
+    row_id = find(layout, page.GRID).getRowId.removeprefix("params.data.")
+    rows = page.serve_rows({"startRow": 0, "endRow": 100}, data)["rowData"]
+    # Biggest loss first: R3 (50), R2 (40), R1 (0).
+    assert [(r["renewal_id"], r["account_id"]) for r in rows] == [
+        ("R3", "A2"),
+        ("R2", "A1"),
+        ("R1", "A1"),
+    ]
+    ids = [r[row_id] for r in rows]
+    assert len(set(ids)) == len(ids) == 3
+    # A click on either of A1's rows opens A1's Account 360.
+    assert {page.renewal_href(r[row_id], Filters()) for r in rows[1:]} == {"/accounts/A1"}
+    assert page.renewal_href(rows[0][row_id], Filters(owner=("C1",))).startswith("/accounts/A2?")
+    with pytest.raises(PreventUpdate):
+        page.renewal_href("R-unknown", Filters())
+
+
+def test_renewal_account_within_the_filters(db_path):
+    from services.db import Database
+
+    db = Database(db_path)
+    assert renewal_account(db, Filters(), "R2") == "A1"
+    assert renewal_account(db, Filters(), "nope") is None
+    assert renewal_account(db, Filters(owner=("C2",)), "R2") is None  # A1 is C1's: out of scope
+    page = renewal_page(db, Filters(), RenewalDrill(), D, sort=(("renewal_date", "asc"),))
+    assert list(page["renewal_id"]) == ["R1", "R2", "R3"]
+
+
+def test_sort_from_url():
+    assert parse_sort(["arr_lost:desc", "name"]) == (("arr_lost", "desc"), ("name", "asc"))
+    assert parse_sort("score:asc") == (("score", "asc"),)
+    assert parse_sort(None) == ()  # the default order
+    assert len(parse_sort(["name"] * 5)) == 3  # at most 3 keys
+    for bad in ("arr_lost:sideways", "renewal_id:asc", "1;DROP TABLE renewals"):
+        with pytest.raises(InvalidFilter, match="Cannot sort by"):
+            parse_sort(bad)
