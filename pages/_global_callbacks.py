@@ -116,11 +116,19 @@ def sync_filters(search, *values):
         except InvalidFilter:  # the page says what is wrong; the controls stay usable
             filters = Filters()
         picker = _picker_date(_first(params.get("as_of")))
+        shown = dict(zip(dims, values[: len(dims)], strict=True))
+        # Writing a value a control already shows makes it echo a change (one more round trip
+        # on every page load): send only what differs.
         return (
             no_update,
-            *[list(getattr(filters, d)) for d in dims],
+            *[
+                no_update
+                if sorted(shown[d] or []) == list(getattr(filters, d))
+                else list(getattr(filters, d))
+                for d in dims
+            ],
             *_options_with(filters.with_values(as_of=picker)),
-            picker,
+            no_update if picker == values[len(dims)] else picker,
         )
     keep = [no_update for _ in dims]
     if ctx.triggered_id == ids.FILTER_RESET:
