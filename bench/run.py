@@ -28,6 +28,7 @@ from datetime import date
 from pathlib import Path
 
 from bench import page_settle
+from services.build import source_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / ".bench"
@@ -60,8 +61,11 @@ def ensure_database(accounts: int) -> tuple[Path, dict]:
     source = BENCH_DIR / f"src-{accounts}"
     target = BENCH_DIR / f"csops-{accounts}.duckdb"
     stamp = BENCH_DIR / f"build-{accounts}.json"
+    fingerprint = source_fingerprint()
     if target.exists() and stamp.exists():
-        return target, json.loads(stamp.read_text())
+        info = json.loads(stamp.read_text())
+        if info.get("fingerprint") == fingerprint:  # else: built by other code, rebuild
+            return target, info
     BENCH_DIR.mkdir(exist_ok=True)
     python = sys.executable
     t0 = time.perf_counter()
@@ -81,6 +85,7 @@ def ensure_database(accounts: int) -> tuple[Path, dict]:
         "generate_s": round(t1 - t0, 1),
         "build_s": round(t2 - t1, 1),
         "file_mb": round(target.stat().st_size / 1e6, 1),
+        "fingerprint": fingerprint,
     }
     stamp.write_text(json.dumps(info))
     return target, info

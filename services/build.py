@@ -12,6 +12,7 @@ Usage: ``python -m services.build --source data/demo/5000 --target data/csops.du
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from datetime import date
@@ -234,6 +235,17 @@ def create_renewal_scores(con) -> None:
     """,
         [VALIDATION_LEAD_DAYS],
     )
+
+
+def source_fingerprint() -> str:
+    """Hash of every source file that shapes a built database (generator, loader, schema and
+    the services that derive tables): a cached demo database is stale when it changes."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    files = [*(root / "data").glob("*.py"), *(root / "data").glob("*.sql")]
+    for f in sorted([*files, *(root / "services").glob("*.py")]):
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
 
 
 def build(source: Path, target: Path, as_of: date | None = None) -> dict[str, int]:

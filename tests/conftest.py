@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -36,20 +35,6 @@ def pytest_setup_options():
     return options
 
 
-def _source_fingerprint() -> str:
-    """Hash of every file that can change the demo database: generator, loader, schema, services."""
-    digest = hashlib.sha256()
-    for f in sorted(
-        [
-            *(ROOT / "data").glob("*.py"),
-            *(ROOT / "data").glob("*.sql"),
-            *(ROOT / "services").glob("*.py"),
-        ]
-    ):
-        digest.update(f.name.encode() + b"\0" + f.read_bytes())
-    return digest.hexdigest()
-
-
 @pytest.fixture(scope="session")
 def demo_db_path() -> Path:
     """The default 5,000-account demo database, built once and reused while its sources are unchanged."""
@@ -59,7 +44,9 @@ def demo_db_path() -> Path:
     DEMO_CACHE.mkdir(parents=True, exist_ok=True)
     target = DEMO_CACHE / "csops.duckdb"
     stamp = DEMO_CACHE / "fingerprint"
-    fingerprint = _source_fingerprint()
+    from services.build import source_fingerprint
+
+    fingerprint = source_fingerprint()
     if not target.exists() or not stamp.exists() or stamp.read_text() != fingerprint:
         DemoGenerator(DemoSpec(accounts=5000)).write(DEMO_CACHE / "source")
         build(DEMO_CACHE / "source", target)
