@@ -135,6 +135,7 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
     from services.health_backtest import backtest, band_mix_now, component_diagnostics
     from services.portfolio import portfolio_kpis
     from services.renewal_list import RenewalDrill, renewal_page, renewal_totals
+    from services.retention_list import retention_summary
 
     red = AccountDrill(band=("red",))
     return [
@@ -188,6 +189,7 @@ def service_calls(db, snapshot: date, account_ids: list[str]):
             "shell: filter options (cascading, with counts)",
             lambda f, i: filter_options(db, f, snapshot),
         ),
+        ("retention: cohort summary", lambda f, i: retention_summary(db, f, snapshot)),
     ]
 
 
@@ -359,6 +361,18 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
             return {**view(f), "drill": AccountDrill(band=("red",)).to_params()}
 
         request = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
+
+        def model(i):
+            """A proposal's URL parameters, as the Health model page's store holds them."""
+            from services.health_backtest import parse_proposal, proposal_url_params
+            from services.health_model import COMPONENTS
+
+            p = PROPOSALS[i % len(PROPOSALS)]
+            weights = [str(int(getattr(p, f"w_{c}"))) for c in COMPONENTS]
+            return proposal_url_params(
+                parse_proposal(weights, str(int(p.green_min)), str(int(p.yellow_min)))
+            )
+
         cases = [
             (
                 "portfolio: KPI cards",
@@ -418,6 +432,26 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 "shell: filter bar from the URL",
                 "filter-owner.options",
                 lambda f, i: {"url.search": f.to_search()},
+            ),
+            (
+                "health model: backtests, current + proposal",
+                "hm-current.figure",
+                lambda f, i: {"hm-view.data": view(f), "hm-model.data": model(i)},
+            ),
+            (
+                "health model: recall curve + band mix now",
+                "hm-curve.figure",
+                lambda f, i: {"hm-view.data": view(f), "hm-model.data": model(i)},
+            ),
+            (
+                "health model: component diagnostics",
+                "hm-diag.figure",
+                lambda f, i: {"hm-view.data": view(f), "hm-model.data": model(i)},
+            ),
+            (
+                "retention: summary + waterfall",
+                "retention-summary.children",
+                lambda f, i: {"retention-view.data": view(f)},
             ),
         ]
         cold, warm = [], []
@@ -538,7 +572,14 @@ HTTP_TO_SERVICE = {
         "accounts: totals (band=red)",
     ],
     "account 360": ["account 360"],
-    "shell: filter bar from the URL": ["shell: filter options"],
+    "shell: filter bar from the URL": ["shell: filter options (cascading, with counts)"],
+    "health model: backtests, current + proposal": [
+        "portfolio: health model summary (backtest)",
+        "health model: backtest of a proposal",
+    ],
+    "health model: recall curve + band mix now": ["health model: band mix now, proposal"],
+    "health model: component diagnostics": ["health model: component diagnostics"],
+    "retention: summary + waterfall": ["retention: cohort summary"],
 }
 
 

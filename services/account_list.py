@@ -11,7 +11,7 @@ from services.cache import memoize
 from services.db import Database
 from services.filters import AccountDrill, Filters
 from services.health import MOVER_WINDOW_DAYS
-from services.sql_fragments import next_renewal_sql
+from services.sql_fragments import next_renewal_sql, order_by, page_bounds
 
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
 SORTABLE = {
@@ -122,9 +122,8 @@ def list_query(
     )
     from_where, bind = _list_sql(filters, drill, snapshot, with_next_renewal=with_renewal)
     select = ", ".join(f"{LIST_COLUMNS[c]} AS {c}" for c in columns)
-    order = [f"{SORTABLE[f]} {d.upper()} NULLS LAST" for f, d in sort]
-    order = [*(order or ["h.arr DESC NULLS LAST"]), "ad.account_id"]
-    return f"SELECT {select} {from_where} ORDER BY {', '.join(order)}", bind
+    order = order_by(sort, SORTABLE, "h.arr DESC NULLS LAST", "ad.account_id")
+    return f"SELECT {select} {from_where} ORDER BY {order}", bind
 
 
 @memoize
@@ -142,9 +141,7 @@ def account_page(
     by_renewal = any(f in NEXT_RENEWAL_FIELDS for f, _ in sort)
     columns = tuple(c for c in PAGE_COLUMNS if by_renewal or c not in RENEWAL_COLUMNS)
     sql, bind = list_query(filters, drill, snapshot, columns, sort)
-    rows = db.query(
-        sql + " LIMIT ? OFFSET ?", [*bind, max(1, min(int(limit), 1000)), max(0, int(start))]
-    )
+    rows = db.query(sql + " LIMIT ? OFFSET ?", [*bind, *page_bounds(start, limit)])
     if by_renewal:
         return rows[list(PAGE_COLUMNS)]
     # Next renewal for just this page's accounts (left merge keeps the page order).

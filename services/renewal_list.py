@@ -22,6 +22,7 @@ from services.filters import Filters
 from services.filters import parse_sort as filters_parse_sort
 from services.health_backtest import CURRENT, scored_renewals_sql
 from services.health_model import BANDS, HealthParams
+from services.sql_fragments import order_by, page_bounds
 
 OUTCOMES = ("renewed", "expanded", "contracted", "churned")
 # Sortable columns: grid field -> SQL expression (the only text that reaches ORDER BY).
@@ -162,20 +163,15 @@ def renewal_page(
     outcome, arr_up, arr_lost, scored_on, score, band.
     """
     sql, bind = _shown(filters, drill, as_of, params)
-    order = [
-        f"{SORTABLE[f]} {'DESC' if d == 'desc' else 'ASC'} NULLS LAST"
-        for f, d in sort
-        if f in SORTABLE
-    ]
-    order = [*(order or [DEFAULT_ORDER]), "rs.renewal_id"]
+    order = order_by(sort, SORTABLE, DEFAULT_ORDER, "rs.renewal_id")
     return db.query(
         f"""{sql}
         SELECT rs.renewal_id, rs.account_id, rs.name, rs.segment, rs.owner_name,
                rs.renewal_date, rs.closed_date, rs.outcome, rs.arr_up, rs.arr_lost,
                rs.scored_on, rs.score, rs.band
         FROM shown rs
-        ORDER BY {", ".join(order)}
+        ORDER BY {order}
         LIMIT ? OFFSET ?
         """,
-        [*bind, max(1, min(int(limit), 1000)), max(0, int(start))],
+        [*bind, *page_bounds(start, limit)],
     )

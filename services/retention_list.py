@@ -19,7 +19,14 @@ from services.errors import InvalidFilter
 from services.filters import Filters
 from services.filters import parse_sort as filters_parse_sort
 from services.retention import cohort_params, cohort_sql
-from services.sql_fragments import MOVEMENTS, RETENTION_RATIOS, movement_sums, year_before
+from services.sql_fragments import (
+    MOVEMENTS,
+    RETENTION_RATIOS,
+    movement_sums,
+    order_by,
+    page_bounds,
+    year_before,
+)
 
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
 SORTABLE = {
@@ -128,19 +135,14 @@ def retention_page(
     change (a1 − a0). Default order: the biggest losses first.
     """
     sql, bind = _cohort(filters, snapshot, movement)
-    order = [
-        f"{SORTABLE[f]} {'DESC' if d == 'desc' else 'ASC'} NULLS LAST"
-        for f, d in sort
-        if f in SORTABLE
-    ]
-    order = [*(order or [DEFAULT_ORDER]), "ad.account_id"]
+    order = order_by(sort, SORTABLE, DEFAULT_ORDER, "ad.account_id")
     return db.query(
         f"""{sql}
         SELECT ad.account_id, ad.name, ad.segment, ad.owner_name,
                co.a0 AS start_arr, co.a1 AS end_arr, co.movement, co.a1 - co.a0 AS change
         FROM shown co JOIN account_dim ad ON ad.account_id = co.account_id
-        ORDER BY {", ".join(order)}
+        ORDER BY {order}
         LIMIT ? OFFSET ?
         """,
-        [*bind, max(1, min(int(limit), 1000)), max(0, int(start))],
+        [*bind, *page_bounds(start, limit)],
     )

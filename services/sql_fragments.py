@@ -178,3 +178,21 @@ def next_renewal_sql(accounts: str = "") -> str:
         WHERE {renewal_known_by("v.d")} AND NOT {renewal_closed_by("v.d")} {accounts}
         GROUP BY r.account_id, v.d
     """
+
+
+def order_by(
+    sort: tuple[tuple[str, str], ...], sortable: dict[str, str], default: str, tiebreak: str
+) -> str:
+    """ORDER BY list of a server-paged list: the chosen columns (allow-listed expressions only,
+    missing values last), else `default`; then `tiebreak`, so pages never overlap."""
+    order = [
+        f"{sortable[f]} {'DESC' if d == 'desc' else 'ASC'} NULLS LAST"
+        for f, d in sort
+        if f in sortable
+    ]
+    return ", ".join([*(order or [default]), tiebreak])
+
+
+def page_bounds(start: int, limit: int, max_rows: int = 1000) -> list[int]:
+    """The bound LIMIT and OFFSET of one page, clamped to 1..max_rows rows from row 0 on."""
+    return [max(1, min(int(limit), max_rows)), max(0, int(start))]

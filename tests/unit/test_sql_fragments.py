@@ -218,3 +218,17 @@ def test_a_year_before_29_february_2024_is_28_february_in_the_cube_and_the_query
     # The day after: the cohort date is 1 Mar 2023, where only B has ARR (flat).
     after = trailing_retention(db, Filters(), date(2024, 3, 1))
     assert (after["start_arr"], after["grr"], after["nrr"]) == (50, 1, 1)
+
+
+def test_order_by_allow_lists_and_always_breaks_ties():
+    from services.sql_fragments import order_by, page_bounds
+
+    sortable = {"arr": "h.arr", "name": "ad.name"}
+    assert order_by((("arr", "asc"), ("evil; DROP", "desc")), sortable, "x DESC", "ad.id") == (
+        "h.arr ASC NULLS LAST, ad.id"
+    )
+    assert order_by((), sortable, "x DESC", "ad.id") == "x DESC, ad.id"
+    assert order_by((("name", "desc"),), sortable, "x", "t") == "ad.name DESC NULLS LAST, t"
+    assert page_bounds(200, 100) == [100, 200]
+    assert page_bounds(-5, 10**9) == [1000, 0]
+    assert page_bounds(0, 0) == [1, 0]
