@@ -194,6 +194,8 @@ def app_pages(account_id: str) -> list[Page]:
             [".fact-value", ".js-plotly-plot .main-svg"],
         ),
         Page("Definitions `/definitions`", "/definitions", [".definitions-table"]),
+        Page("Health model `/health-model`", "/health-model", [".js-plotly-plot .main-svg"]),
+        Page("Retention list `/retention`", "/retention", [".kpi-value", ".ag-row"]),
     ]
 
 

