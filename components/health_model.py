@@ -614,14 +614,17 @@ def renewal_totals_line(totals: dict[str, float]) -> list[Any]:
 
 
 # ---- Portfolio's summary ------------------------------------------------------------------------
-def summary_line(bt: Backtest, href: str) -> html.Div:
-    """One line for Portfolio: red's loss rate, its lift and recall, with n and a link."""
+def summary_line(bt: Backtest, href: str, inputs: str = "") -> html.Div:
+    """One line for Portfolio: red's loss rate, its lift and recall, with n and a link; then
+    which inputs the score is built from."""
+    built_from = html.Div(inputs, className="text-muted", id="portfolio-health-inputs")
     link = dcc.Link("Health model →", href=href, id="portfolio-health-model-link", className="ms-1")
     if bt.renewals == 0:
         return html.Div(
             [
                 "No renewals closed in the last 4 quarters under these filters to test the score on. ",
                 link,
+                built_from,
             ],
             className="health-model-summary small",
         )
@@ -634,5 +637,7 @@ def summary_line(bt: Backtest, href: str) -> html.Div:
         f"{_pct(bt.recall_red.value)}, flagging {_pct(bt.share_red.value)} of renewal ARR · "
     )
     return html.Div(
-        [text, link], className="health-model-summary small", id="portfolio-health-model-summary"
+        [text, link, built_from],
+        className="health-model-summary small",
+        id="portfolio-health-model-summary",
     )

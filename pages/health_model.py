@@ -78,7 +78,7 @@ DIAG_HELP = (
 
 
 def layout(**params):
-    data, _, as_of = view_state(params)
+    data, filters, as_of = view_state(params)
     proposal = proposal_from_url(params)
     subtitle = f"As of {as_of.date:%d %b %Y}" if as_of else None
     fields = [
@@ -99,7 +99,11 @@ def layout(**params):
                 [
                     html.Span(id=TUNE_NOTE),
                     " ",
-                    dcc.Link("Back to the current model", href="/health-model", id="hm-reset"),
+                    dcc.Link(
+                        "Back to the current model",
+                        href="/health-model" + (filters.to_search() if filters else ""),
+                        id="hm-reset",
+                    ),
                     html.Span(
                         f" (weights {current_w}, green from {CURRENT.green_min:g}, red below "
                         f"{CURRENT.yellow_min:g}). A proposal is only a link: nothing changes "

@@ -9,7 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components import charts, ids
+from components import charts, formatting, ids
 from components.grids import records_grid, to_records
 from components.health_model import summary_line
 from components.kpi import kpi_card
@@ -29,6 +29,7 @@ from pages._shared import (
 from services import health
 from services.db import get_database
 from services.filters import DIMENSION_LABELS
+from services.health import health_inputs, inputs_sentence
 from services.health_backtest import backtest
 from services.metrics import metric
 from services.portfolio import portfolio_kpis
@@ -251,8 +252,11 @@ def render_movers(data):
 def render_health_model(data):
     """Redraws the one-line backtest summary. Called when: the view changes."""
     filters, snapshot = from_store(data)
-    bt = backtest(get_database(), filters, snapshot)
-    return summary_line(bt, "/health-model" + filters.to_search())
+    db = get_database()
+    built_from = inputs_sentence(health_inputs(db, filters, snapshot), formatting.date)
+    return summary_line(
+        backtest(db, filters, snapshot), "/health-model" + filters.to_search(), built_from
+    )
 
 
 @callback(

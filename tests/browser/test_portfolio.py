@@ -42,6 +42,11 @@ def test_portfolio_shows_kpis_charts_and_tables(console):
     console.wait_for_element("#portfolio-band-mix .trace.bars")
     console.wait_for_element("#portfolio-band-history .trace.bars")
     console.wait_for_element("#portfolio-health-model-link")
+    # Which inputs the score is built from (the demo supplies every feed).
+    console.wait_for_text_to_equal(
+        "#portfolio-health-inputs",
+        "Score built from: usage, usage trend, support, sentiment, engagement.",
+    )
     console.wait_for_element("#portfolio-owner-grid .ag-row")
     console.wait_for_element("#portfolio-movers-grid .ag-row")
     # The definition is one click away.
