@@ -38,7 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # What `make run` uses when GUNICORN_FLAGS is not set (keep in step with the Makefile).
 DEFAULT_GUNICORN_FLAGS = "--workers 2 --worker-class gthread --threads 8 --timeout 120"
-# The browser flags of tests/conftest.py `pytest_setup_options` (plus a fresh profile per run).
+# Headless Chromium as root and offline, a window big enough for dashboards: the benchmarks and
+# the browser tests (tests/conftest.py) use the same flags, plus a fresh profile per browser.
 CHROME_FLAGS = (
     "--headless=new",
     "--no-sandbox",

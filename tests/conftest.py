@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.chrome.options import Options
 
+from bench.page_settle import CHROME_FLAGS
 from services import cache
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,15 +21,7 @@ def pytest_setup_options():
     """Chromium flags for root, offline, headless; a window big enough for dashboards."""
     options = Options()
     for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
+        *CHROME_FLAGS,
         f"--user-data-dir={tempfile.mkdtemp(prefix='csops-chrome-')}",
     ):
         options.add_argument(flag)
