@@ -375,9 +375,12 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
 
         cases = [
             (
-                "portfolio: KPI cards",
-                "portfolio-kpis.children",
-                lambda f, i: {"portfolio-view.data": view(f)},
+                "portfolio: page with its first view (KPIs, charts, tables, summary)",
+                "_pages_content.children",
+                lambda f, i: {
+                    "_pages_location.pathname": "/",
+                    "_pages_location.search": f.to_search(),
+                },
             ),
             (
                 "portfolio: band mix",
@@ -394,21 +397,6 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 lambda f, i: {"portfolio-view.data": view(f), "portfolio-measure.value": "arr"},
             ),
             (
-                "portfolio: owner table",
-                "portfolio-owners.children",
-                lambda f, i: {"portfolio-view.data": view(f)},
-            ),
-            (
-                "portfolio: movers",
-                "portfolio-movers.children",
-                lambda f, i: {"portfolio-view.data": view(f)},
-            ),
-            (
-                "portfolio: health model summary",
-                "portfolio-health-model.children",
-                lambda f, i: {"portfolio-view.data": view(f)},
-            ),
-            (
                 "accounts: totals + export link",
                 "accounts-totals.children",
                 lambda f, i: {"accounts-view.data": accounts_view(f), "accounts-search.value": ""},
@@ -422,10 +410,11 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 },
             ),
             (
-                "account 360",
-                "account360-content.children",
+                "account 360: page",
+                "_pages_content.children",
                 lambda f, i: {
-                    "account360-view.data": {**view(Filters()), "account_id": ids[i % len(ids)]}
+                    "_pages_location.pathname": f"/accounts/{ids[i % len(ids)]}",
+                    "_pages_location.search": "",
                 },
             ),
             (
@@ -560,18 +549,22 @@ def service_table(cold: list[Sample], warm: list[Sample]) -> list[str]:
 
 
 HTTP_TO_SERVICE = {
-    "portfolio: KPI cards": ["portfolio: KPIs (7 metrics, now and 90 days earlier)"],
+    "portfolio: page with its first view (KPIs, charts, tables, summary)": [
+        "portfolio: KPIs (7 metrics, now and 90 days earlier)",
+        "portfolio: band mix by segment",
+        "portfolio: weekly band mix (26 weeks)",
+        "portfolio: health by owner",
+        "portfolio: movers",
+        "portfolio: health model summary (backtest)",
+    ],
     "portfolio: band mix": ["portfolio: band mix by segment"],
     "portfolio: weekly band mix": ["portfolio: weekly band mix (26 weeks)"],
-    "portfolio: owner table": ["portfolio: health by owner"],
-    "portfolio: movers": ["portfolio: movers"],
-    "portfolio: health model summary": ["portfolio: health model summary (backtest)"],
     "accounts: totals + export link": ["accounts: totals (band=red)"],
     "accounts: grid rows (100)": [
         "accounts: first 100 rows (band=red)",
         "accounts: totals (band=red)",
     ],
-    "account 360": ["account 360"],
+    "account 360: page": ["account 360"],
     "shell: filter bar from the URL": ["shell: filter options (cascading, with counts)"],
     "health model: backtests, current + proposal": [
         "portfolio: health model summary (backtest)",

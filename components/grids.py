@@ -225,13 +225,15 @@ def records_grid(
     row_id: str | None = None,
     height: int = 360,
     df: pd.DataFrame | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> dag.AgGrid:
-    """A small client-side grid (sortable); rows come from `df` or a callback's `rowData`."""
+    """A small client-side grid (sortable); rows come from `df`, `rows` (grid records) or a
+    callback's `rowData`."""
     # A grid with row ids opens a row on click or Enter; one without is read-only.
     extra = {"getRowId": f"params.data.{row_id}", "className": "nav-grid"} if row_id else {}
     return dag.AgGrid(
         id=grid_id,
-        rowData=[] if df is None else to_records(df),
+        rowData=to_records(df) if df is not None else (rows or []),
         columnDefs=columns,
         defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 90},
         dashGridOptions={"animateRows": False, "suppressCellFocus": not row_id},

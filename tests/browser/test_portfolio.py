@@ -132,7 +132,7 @@ def test_drill_from_weekly_history_owner_table_and_kpi(console):
     console.wait_for_text_to_equal("#accounts-count", formatting.count(expected), timeout=20)
 
     console.driver.back()
-    console.wait_for_element("#kpi-card-pct_arr_red a", timeout=30).click()
+    click(console, console.wait_for_element("#kpi-card-pct_arr_red a", timeout=30))
     url_contains(console, "band=red")
     console.wait_for_text_to_equal(
         "#accounts-count",
