@@ -57,4 +57,4 @@ bench: install-test browser
 	$(PY) -m bench.run --sizes $(BENCH_SIZES)
 
 clean:
-	rm -rf $(VENV) .bench .cache data/demo data/csops.duckdb
+	rm -rf $(VENV) .bench .cache data/demo $(CSOPS_DB) $(CSOPS_DB).builds
