@@ -375,12 +375,9 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
 
         cases = [
             (
-                "portfolio: page with its first view (KPIs, charts, tables, summary)",
-                "_pages_content.children",
-                lambda f, i: {
-                    "_pages_location.pathname": "/",
-                    "_pages_location.search": f.to_search(),
-                },
+                "portfolio: KPI cards",
+                "portfolio-kpis.children",
+                lambda f, i: {"portfolio-view.data": view(f)},
             ),
             (
                 "portfolio: band mix",
@@ -395,6 +392,21 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 "portfolio: weekly band mix",
                 "portfolio-band-history.figure",
                 lambda f, i: {"portfolio-view.data": view(f), "portfolio-measure.value": "arr"},
+            ),
+            (
+                "portfolio: owner table",
+                "portfolio-owners.children",
+                lambda f, i: {"portfolio-view.data": view(f)},
+            ),
+            (
+                "portfolio: movers",
+                "portfolio-movers.children",
+                lambda f, i: {"portfolio-view.data": view(f)},
+            ),
+            (
+                "portfolio: health model summary",
+                "portfolio-health-model.children",
+                lambda f, i: {"portfolio-view.data": view(f)},
             ),
             (
                 "accounts: totals + export link",
@@ -549,16 +561,12 @@ def service_table(cold: list[Sample], warm: list[Sample]) -> list[str]:
 
 
 HTTP_TO_SERVICE = {
-    "portfolio: page with its first view (KPIs, charts, tables, summary)": [
-        "portfolio: KPIs (7 metrics, now and 90 days earlier)",
-        "portfolio: band mix by segment",
-        "portfolio: weekly band mix (26 weeks)",
-        "portfolio: health by owner",
-        "portfolio: movers",
-        "portfolio: health model summary (backtest)",
-    ],
+    "portfolio: KPI cards": ["portfolio: KPIs (7 metrics, now and 90 days earlier)"],
     "portfolio: band mix": ["portfolio: band mix by segment"],
     "portfolio: weekly band mix": ["portfolio: weekly band mix (26 weeks)"],
+    "portfolio: owner table": ["portfolio: health by owner"],
+    "portfolio: movers": ["portfolio: movers"],
+    "portfolio: health model summary": ["portfolio: health model summary (backtest)"],
     "accounts: totals + export link": ["accounts: totals (band=red)"],
     "accounts: grid rows (100)": [
         "accounts: first 100 rows (band=red)",

@@ -101,21 +101,20 @@ def layout(**params):
         searchable=False,
         className="mix-by",
     )
-    first = _first_render(data, measure.value, mix_by.value) if "error" not in data else {}
     panels = [
         dbc.Row(
             [
                 panel_col(
                     6,
                     "Health band mix",
-                    dcc.Graph(id=BAND_MIX, config=GRAPH_CONFIG, figure=first.get(BAND_MIX)),
+                    dcc.Graph(id=BAND_MIX, config=GRAPH_CONFIG),
                     tools=mix_by,
                     help_text=MIX_HELP,
                 ),
                 panel_col(
                     6,
                     "Weekly band mix, last 26 weeks",
-                    dcc.Graph(id=BAND_HISTORY, config=GRAPH_CONFIG, figure=first.get(BAND_HISTORY)),
+                    dcc.Graph(id=BAND_HISTORY, config=GRAPH_CONFIG),
                     help_text=HISTORY_HELP,
                 ),
             ]
@@ -126,14 +125,8 @@ def layout(**params):
                     7,
                     "Health by owner (CSM)",
                     [
-                        html.Div(first.get(OWNERS), id=OWNERS),
-                        records_grid(
-                            OWNER_GRID,
-                            OWNER_COLUMNS,
-                            "owner_csm_id",
-                            380,
-                            rows=first.get(OWNER_GRID),
-                        ),
+                        html.Div(id=OWNERS),
+                        records_grid(OWNER_GRID, OWNER_COLUMNS, "owner_csm_id", 380),
                     ],
                     help_text="Click a row to list that CSM's accounts.",
                 ),
@@ -141,21 +134,19 @@ def layout(**params):
                     5,
                     "Biggest movers (4 weeks)",
                     [
-                        html.Div(first.get(MOVERS), id=MOVERS),
-                        records_grid(
-                            MOVER_GRID, MOVER_COLUMNS, "account_id", 380, rows=first.get(MOVER_GRID)
-                        ),
+                        html.Div(id=MOVERS),
+                        records_grid(MOVER_GRID, MOVER_COLUMNS, "account_id", 380),
                     ],
                     help_text=MOVERS_HELP,
                 ),
             ]
         ),
-        html.Div(first.get(HEALTH_MODEL), id=HEALTH_MODEL, className="mb-3"),
+        html.Div(id=HEALTH_MODEL, className="mb-3"),
     ]
     views = [
-        dcc.Loading(html.Div(first.get(KPI_ROW), id=KPI_ROW, className="kpi-row"), type="dot"),
+        dcc.Loading(html.Div(id=KPI_ROW, className="kpi-row"), type="dot"),
         # Hidden when nothing matches the filters: one empty state for the page, not one a panel.
-        html.Div(panels, id=PANELS, style=first.get(PANELS, {})),
+        html.Div(panels, id=PANELS),
     ]
     return html.Div(
         [
@@ -169,29 +160,10 @@ def layout(**params):
     )
 
 
-def _first_render(data: dict, measure: str, by: str) -> dict:
-    """The page's first view, drawn in the layout: one round trip fewer on every load, and each
-    chart and grid is drawn once instead of empty first. The callbacks below redraw a part when
-    its control changes (they do not run on load)."""
-    kpis, panels_style = render_kpis(data)
-    owners_note, owner_rows = render_owners(data)
-    movers_note, mover_rows = render_movers(data)
-    return {
-        KPI_ROW: kpis,
-        PANELS: panels_style,
-        BAND_MIX: render_band_mix(data, measure, by),
-        BAND_HISTORY: render_band_history(data, measure),
-        OWNERS: owners_note,
-        OWNER_GRID: owner_rows,
-        MOVERS: movers_note,
-        MOVER_GRID: mover_rows,
-        HEALTH_MODEL: render_health_model(data),
-    }
-
-
+@callback(Output(KPI_ROW, "children"), Output(PANELS, "style"), Input(STORE, "data"))
 @guarded({})
 def render_kpis(data):
-    """The KPI cards, and the panels' style (hidden when nothing matches the filters)."""
+    """Redraws the KPI cards. Called when: the view (URL filters / as-of) changes."""
     filters, snapshot = from_store(data)
     values = portfolio_kpis(get_database(), filters, snapshot)
     if not values[1].value:
@@ -223,28 +195,20 @@ def render_kpis(data):
     Input(STORE, "data"),
     Input(MEASURE, "value"),
     Input(MIX_BY, "value"),
-    prevent_initial_call=True,
 )
 @guarded(figures=1)
 def render_band_mix(data, measure, by):
-    """Redraws the band mix. Called when: the ARR/accounts toggle or the grouping changes
-    (the layout draws the first one)."""
+    """Redraws the band mix. Called when: the view, the ARR/accounts toggle or the grouping changes."""
     filters, snapshot = from_store(data)
     by = by if by in MIX_DIMENSIONS else "segment"
     mix = health.band_mix(get_database(), filters, snapshot, by)
     return charts.band_mix_figure(mix, measure if measure in MEASURES else "arr", by=by)
 
 
-@callback(
-    Output(BAND_HISTORY, "figure"),
-    Input(STORE, "data"),
-    Input(MEASURE, "value"),
-    prevent_initial_call=True,
-)
+@callback(Output(BAND_HISTORY, "figure"), Input(STORE, "data"), Input(MEASURE, "value"))
 @guarded(figures=1)
 def render_band_history(data, measure):
-    """Redraws the weekly band mix. Called when: the ARR/accounts toggle changes (the layout
-    draws the first one)."""
+    """Redraws the weekly band mix. Called when: the view or the ARR/accounts toggle changes."""
     filters, snapshot = from_store(data)
     return charts.band_history_figure(
         health.band_history(get_database(), filters, snapshot),
@@ -252,9 +216,10 @@ def render_band_history(data, measure):
     )
 
 
+@callback(Output(OWNERS, "children"), Output(OWNER_GRID, "rowData"), Input(STORE, "data"))
 @guarded([])
 def render_owners(data):
-    """The owner table's rows and, when some are left out, a note saying so."""
+    """Refills the owner table. Called when: the view changes."""
     filters, snapshot = from_store(data)
     df = health.health_by_owner(get_database(), filters, snapshot)
     if df.empty:
@@ -272,18 +237,20 @@ def render_owners(data):
     return note, to_records(df.drop(columns="owners_total"))
 
 
+@callback(Output(MOVERS, "children"), Output(MOVER_GRID, "rowData"), Input(STORE, "data"))
 @guarded([])
 def render_movers(data):
-    """The movers table's rows (or the message that nobody lost health)."""
+    """Refills the movers table. Called when: the view changes."""
     filters, snapshot = from_store(data)
     df = health.movers(get_database(), filters, snapshot, limit=25)
     message = empty_state("No account lost health in the last 4 weeks.", None) if df.empty else None
     return message, to_records(df)
 
 
+@callback(Output(HEALTH_MODEL, "children"), Input(STORE, "data"))
 @guarded()
 def render_health_model(data):
-    """The one-line backtest summary and the inputs the score is built from."""
+    """Redraws the one-line backtest summary. Called when: the view changes."""
     filters, snapshot = from_store(data)
     db = get_database()
     built_from = inputs_sentence(health_inputs(db, filters, snapshot), formatting.date)

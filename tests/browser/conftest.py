@@ -55,12 +55,3 @@ def console(console_module, demo_db_path, use_db):
     console_module.wait_for_page(url=console_module.server_url + "/")
     console_module.get_logs()  # what earlier tests left in the log is theirs, not this test's
     return console_module
-
-
-def screenshot(dash_duo, name: str, width: int = 1400) -> None:
-    """Save a PNG of the current page into docs/screenshots when CSOPS_SCREENSHOTS=1."""
-    if os.environ.get("CSOPS_SCREENSHOTS") == "1":
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        dash_duo.driver.set_window_size(width, 1800)
-        dash_duo.driver.save_screenshot(str(SCREENSHOT_DIR / f"{name}.png"))
-        dash_duo.driver.set_window_size(1400, 1000)

@@ -13,7 +13,6 @@ from services.asof import resolve_as_of
 from services.db import get_database
 from services.filters import AccountDrill, Filters
 from services.metrics import REGISTRY
-from tests.browser.conftest import screenshot
 
 
 def _totals(filters: Filters, drill: AccountDrill) -> dict[str, float]:
@@ -37,7 +36,6 @@ def test_accounts_list_search_sort_and_export(console):
         "css selector", "#accounts-grid .ag-center-cols-container .ag-row"
     )
     assert len(rows) == totals["accounts"]
-    screenshot(console, "accounts")
 
     db = get_database()
     snapshot = resolve_as_of(db, filters).date
@@ -72,7 +70,6 @@ def test_account_360_shows_the_history(console):
     console.wait_for_element("#account360-renewals .ag-row")
     facts = console.find_element(".facts").text
     assert formatting.money(top["arr"]) in facts
-    screenshot(console, "account-360")
     assert console.get_logs() == []
 
 
@@ -93,14 +90,12 @@ def test_definitions_page_lists_every_metric(console):
     console.wait_for_element("#definition-grr", timeout=30)
     for name, m in REGISTRY.items():
         assert m.label in console.find_element(f"#definition-{name}").text
-    screenshot(console, "definitions")
     assert console.get_logs() == []
 
 
 def test_404_page(console):
     console.wait_for_page(url=console.server_url + "/no/such/page")
     console.wait_for_contains_text(".not-found", "Page not found", timeout=30)
-    screenshot(console, "not-found")
 
 
 def test_missing_database_tells_how_to_build(dash_duo, tmp_path, use_db):

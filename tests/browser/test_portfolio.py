@@ -15,7 +15,6 @@ from services.filters import AccountDrill, Filters
 from services.health import band_mix
 from services.health_backtest import backtest
 from services.portfolio import portfolio_kpis
-from tests.browser.conftest import screenshot
 from tests.browser.helpers import choose, click, click_bar, text_of, url_contains, wait
 
 
@@ -53,7 +52,6 @@ def test_portfolio_shows_kpis_charts_and_tables(console):
     console.find_element("#kpi-info-grr").click()
     console.wait_for_contains_text("#kpi-info-grr-popover", "Formula: GRR =")
     assert "Data as of" in text_of(console, "#data-as-of")
-    screenshot(console, "portfolio")
     assert console.get_logs() == []
 
 
@@ -67,7 +65,6 @@ def test_filter_change_updates_kpis_and_url(console):
         "#kpi-value-accounts", formatting.count(kpis["accounts"]), timeout=20
     )
     console.wait_for_text_to_equal("#kpi-value-arr", formatting.money(kpis["arr"]))
-    screenshot(console, "portfolio-enterprise")
     assert console.get_logs() == []
 
 
