@@ -24,7 +24,9 @@ import duckdb
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 # Bumped whenever schema.sql or the derived tables change: the app refuses files built before.
-SCHEMA_VERSION = 4  # 3: health_inputs, component scores NULL where a feed is absent; 4: health_by_account
+SCHEMA_VERSION = (
+    4  # 3: health_inputs, component scores NULL where a feed is absent; 4: health_by_account
+)
 BUILDS_SUFFIX = ".builds"  # data/csops.duckdb -> data/csops.duckdb.builds/<build_id>.duckdb
 BUILD_SUFFIX = ".duckdb"
 PARTIAL_SUFFIX = ".partial"
