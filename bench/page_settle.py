@@ -137,11 +137,13 @@ def gunicorn_flags() -> list[str]:
     return shlex.split(os.environ.get("GUNICORN_FLAGS") or DEFAULT_GUNICORN_FLAGS)
 
 
-def start_server(target: str, port: int, env: dict[str, str], pid_dir: Path) -> subprocess.Popen:
-    """gunicorn with `make run`'s flags on 127.0.0.1:port; waits until / answers."""
+def start_server(
+    target: str, port: int, env: dict[str, str], pid_dir: Path, flags: list[str] | None = None
+) -> subprocess.Popen:
+    """gunicorn with `make run`'s flags (or `flags`) on 127.0.0.1:port; waits until / answers."""
     cmd = [
         str(Path(sys.executable).parent / "gunicorn"),
-        *gunicorn_flags(),
+        *(gunicorn_flags() if flags is None else flags),
         "-b",
         f"127.0.0.1:{port}",
         "--no-control-socket",

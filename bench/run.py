@@ -233,42 +233,15 @@ def bench_services(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sampl
 
 # ---- HTTP ---------------------------------------------------------------------------------
 def start_gunicorn(db_path: Path, cache_dir: Path) -> subprocess.Popen:
+    """The app on PORT with 2 sync workers, for callback timings (one request per worker)."""
     env = dict(
         os.environ,
         CSOPS_DB=str(db_path),
         CSOPS_CACHE_DIR=str(cache_dir),
         CSOPS_CACHE_TYPE="filesystem",
     )
-    pidfile = Path(tempfile.mkdtemp()) / "gunicorn.pid"
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "--no-control-socket",
-            "--pid",
-            str(pidfile),
-            "--timeout",
-            "300",
-            "app:server",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=5) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
+    flags = ["-w", "2", "--timeout", "300"]
+    return page_settle.start_server("app:server", PORT, env, Path(tempfile.mkdtemp()), flags)
 
 
 def post(path: str, body: dict) -> tuple[float, int, int]:

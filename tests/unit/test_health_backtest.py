@@ -29,6 +29,7 @@ from services.health_backtest import (
 from services.health_model import DEFAULT_HEALTH, weighted_score_bound
 from services.renewal_list import RenewalDrill, renewal_page, renewal_totals
 from tests.unit.tiny import account, build_tiny, contract, write_source
+from tests.unit.tiny import renewal as tiny_renewal
 
 D = date(2026, 6, 30)
 RD = D - timedelta(days=7)  # renewal date: scored on the snapshot of RD - 90 -> the grid's D - 98
@@ -40,16 +41,8 @@ HALF_HALF = replace(
 
 
 def renewal(rid, account_id, arr_up, outcome, renewed, on=RD, closed=None):
-    return dict(
-        renewal_id=rid,
-        account_id=account_id,
-        renewal_date=on.isoformat(),
-        arr_up_for_renewal=arr_up,
-        forecast_category="commit",
-        outcome=outcome,
-        renewed_arr=renewed,
-        closed_date=(closed or on).isoformat() if outcome != "open" else None,
-    )
+    """tiny.renewal with this file's renewal date as the default."""
+    return tiny_renewal(rid, account_id, on, arr_up, outcome, renewed, closed)
 
 
 # account: (stored health score, stored band, usage, engagement) on the scoring snapshot

@@ -13,7 +13,7 @@ from services.db import Database
 from services.filter_options import filter_options
 from services.filters import AccountDrill, Filters
 from services.portfolio import portfolio_kpis
-from tests.unit.tiny import account, build_tiny
+from tests.unit.tiny import account, build_tiny, renewal
 
 D = date(2026, 6, 30)
 RENEWAL_DAY = D - timedelta(days=7)  # scored on the snapshot of D - 98
@@ -21,19 +21,6 @@ RENEWAL_DAY = D - timedelta(days=7)  # scored on the snapshot of D - 98
 
 def snap(account_id, on, arr, score, band, missing=None, sentiment=80.0, usage=80.0):
     return (on, account_id, arr, 10, usage, 50.0, 100.0, sentiment, 100.0, score, band, missing)
-
-
-def renewal(rid, account_id, on, arr_up, outcome, renewed):
-    return dict(
-        renewal_id=rid,
-        account_id=account_id,
-        renewal_date=on.isoformat(),
-        arr_up_for_renewal=arr_up,
-        forecast_category="commit",
-        outcome=outcome,
-        renewed_arr=renewed,
-        closed_date=on.isoformat() if outcome != "open" else None,
-    )
 
 
 @pytest.fixture

@@ -52,6 +52,28 @@ def contract(
     }
 
 
+def renewal(
+    renewal_id: str,
+    account_id: str,
+    on: date,
+    arr_up: float,
+    outcome: str,
+    renewed: float | None,
+    closed: date | None = None,
+) -> dict[str, Any]:
+    """A renewal on `on`, closed then (or on `closed`) unless it is still open."""
+    return {
+        "renewal_id": renewal_id,
+        "account_id": account_id,
+        "renewal_date": on.isoformat(),
+        "arr_up_for_renewal": arr_up,
+        "forecast_category": "commit",
+        "outcome": outcome,
+        "renewed_arr": renewed,
+        "closed_date": (closed or on).isoformat() if outcome != "open" else None,
+    }
+
+
 def write_source(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for table in SOURCE_TABLES:
