@@ -25,7 +25,8 @@ import duckdb
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 # Bumped whenever schema.sql or the derived tables change: the app refuses files built before.
 SCHEMA_VERSION = (
-    4  # 3: health_inputs, component scores NULL where a feed is absent; 4: health_by_account
+    5  # 3: health_inputs, component scores NULL where a feed is absent; 4: health_by_account;
+    # 5: renewal_forecast_history
 )
 BUILDS_SUFFIX = ".builds"  # data/csops.duckdb -> data/csops.duckdb.builds/<build_id>.duckdb
 BUILD_SUFFIX = ".duckdb"
@@ -40,7 +41,10 @@ SOURCE_TABLES = (
     "tickets",
     "nps_responses",
     "touchpoints",
+    "renewal_forecast_history",
 )
+# Tables a source may leave out: each then loads empty and the pages say what that means.
+OPTIONAL_TABLES = ("renewal_forecast_history",)
 # Columns whose values come from a fixed list (mirrors the CHECKs in schema.sql).
 ALLOWED_VALUES = {
     ("csms", "role"): ("CSM", "Manager", "Director"),
@@ -48,6 +52,7 @@ ALLOWED_VALUES = {
     ("accounts", "coverage_tier"): ("tech-touch", "pooled", "named"),
     ("accounts", "lifecycle_stage"): ("onboarding", "adoption", "value", "renewal", "churned"),
     ("renewals", "forecast_category"): ("commit", "probable", "at_risk", "churn"),
+    ("renewal_forecast_history", "forecast_category"): ("commit", "probable", "at_risk", "churn"),
     ("renewals", "outcome"): ("open", "renewed", "contracted", "expanded", "churned"),
     ("expansions", "outcome"): ("open", "won", "lost"),
     ("tickets", "priority"): ("P1", "P2", "P3", "P4"),
@@ -62,6 +67,7 @@ REFERENCES = {
     ("tickets", "account_id"): ("accounts", "account_id"),
     ("nps_responses", "account_id"): ("accounts", "account_id"),
     ("touchpoints", "account_id"): ("accounts", "account_id"),
+    ("renewal_forecast_history", "renewal_id"): ("renewals", "renewal_id"),
 }
 
 
@@ -109,6 +115,11 @@ def schema_columns() -> dict[str, list[str]]:
         return {table: [c.name for c in cols] for table, cols in contract_columns(con).items()}
     finally:
         con.close()
+
+
+def has_source(folder: Path, table: str) -> bool:
+    """Whether `folder` holds a file or folder for `table` at all."""
+    return any((folder / name).exists() for name in (f"{table}.parquet", f"{table}.csv", table))
 
 
 def find_source(folder: Path, table: str) -> tuple[str, list[str]]:
@@ -219,20 +230,8 @@ def validate_and_insert(con, table: str, columns: list[Column], kind: str, files
                     f"{str(r[2])[:60]!r} is not one of {', '.join(a)}."
                 ),
             )
-        if col.primary_key:
-            _fail_first(
-                con,
-                f"SELECT _file, _row, {q}, first_row FROM (SELECT _file, _row, {q}, "
-                f"ROW_NUMBER() OVER (PARTITION BY {value} ORDER BY _file, _row) AS n, "
-                f"MIN(_row) OVER (PARTITION BY {value}) AS first_row FROM {view}) "
-                f"WHERE n = 2 ORDER BY _file, _row LIMIT 1",
-                [],
-                lambda r, c=col: (
-                    f"{_where(r[0], r[1], kind)}, column {c.name}: duplicate key "
-                    f"{str(r[2])[:60]!r} (first at row {r[3]})."
-                ),
-            )
         select.append(f"CAST({value} AS {col.type}) AS {q}")
+    _check_unique_key(con, view, [c for c in columns if c.primary_key], kind)
     try:
         con.execute(f"INSERT INTO {table} SELECT {', '.join(select)} FROM {view}")
     except duckdb.Error as exc:
@@ -240,6 +239,30 @@ def validate_and_insert(con, table: str, columns: list[Column], kind: str, files
             f"{Path(files[0]).name}: a value breaks the data contract: {exc}"
         ) from exc
     return con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def _check_unique_key(con, view: str, key: list[Column], kind: str) -> None:
+    """The first row repeating an earlier row's key (all key columns together), by position."""
+    if not key:
+        return
+    values = [
+        f"NULLIF(TRIM({_quote(c.name)}), '')" if kind == "csv" else _quote(c.name) for c in key
+    ]
+    together = ", ".join(values)
+    shown = " || ' / ' || ".join(f"CAST({v} AS VARCHAR)" for v in values)
+    names = " + ".join(c.name for c in key)
+    _fail_first(
+        con,
+        f"SELECT _file, _row, shown, first_row FROM (SELECT _file, _row, {shown} AS shown, "
+        f"ROW_NUMBER() OVER (PARTITION BY {together} ORDER BY _file, _row) AS n, "
+        f"MIN(_row) OVER (PARTITION BY {together}) AS first_row FROM {view}) "
+        f"WHERE n = 2 ORDER BY _file, _row LIMIT 1",
+        [],
+        lambda r: (
+            f"{_where(r[0], r[1], kind)}, column {names}: duplicate key "
+            f"{str(r[2])[:60]!r} (first at row {r[3]})."
+        ),
+    )
 
 
 def check_references(con) -> None:
@@ -360,6 +383,9 @@ def build_database(
         columns = contract_columns(con)
         counts = {}
         for table in SOURCE_TABLES:
+            if table in OPTIONAL_TABLES and not has_source(source, table):
+                counts[table] = 0
+                continue
             kind, files = find_source(source, table)
             counts[table] = validate_and_insert(con, table, columns[table], kind, files)
         check_references(con)

@@ -52,6 +52,18 @@ CREATE TABLE renewals (
     closed_date        DATE
 );
 
+-- The CSM's call on each open renewal, week by week (one row per open renewal per snapshot):
+-- the audit trail of forecast calls, and what a past as-of date shows as the call then.
+-- Optional: without it, calls are known only as of the build's date (renewals' own fields).
+CREATE TABLE renewal_forecast_history (
+    renewal_id        VARCHAR NOT NULL,
+    snapshot_date     DATE NOT NULL,
+    forecast_category VARCHAR CHECK (forecast_category IN ('commit', 'probable', 'at_risk', 'churn')),
+    arr_up            DOUBLE CHECK (arr_up >= 0),
+    risk_reason       VARCHAR,
+    PRIMARY KEY (renewal_id, snapshot_date)
+);
+
 CREATE TABLE expansions (
     opportunity_id VARCHAR PRIMARY KEY,
     account_id     VARCHAR NOT NULL,

@@ -157,6 +157,31 @@ def known_on_latest(day: str, value: str) -> str:
     return f"CASE WHEN {day} >= (SELECT MAX(as_of_date) FROM meta) THEN {value} END"
 
 
+def calls_on_sql(day: str) -> str:
+    """Relation: per renewal, the CSM's call as known on `day`. On or after the build's as-of
+    date, the renewal's own fields (the call as it stands); before it, the latest
+    `renewal_forecast_history` row dated on or before `day` (NULL without one: a call never
+    leaks back from later). Columns: renewal_id, forecast_category, risk_reason, arr_called
+    (the ARR up as the call saw it; NULL when unknown).
+
+    `day` appears once. While a build derives its tables `meta` is still empty, so there every
+    day reads the history.
+    """
+    return f"""
+        SELECT r.renewal_id,
+               CASE WHEN v.d >= v.as_of THEN r.forecast_category ELSE h.forecast_category END
+                   AS forecast_category,
+               CASE WHEN v.d >= v.as_of THEN r.risk_reason ELSE h.risk_reason END
+                   AS risk_reason,
+               CASE WHEN v.d >= v.as_of THEN r.arr_up_for_renewal ELSE h.arr_up END
+                   AS arr_called
+        FROM renewals r
+        CROSS JOIN (SELECT CAST({day} AS DATE) AS d, (SELECT MAX(as_of_date) FROM meta) AS as_of) v
+        ASOF LEFT JOIN renewal_forecast_history h
+          ON h.renewal_id = r.renewal_id AND h.snapshot_date <= v.d
+    """
+
+
 def next_renewal_sql(accounts: str = "") -> str:
     """Per account, its next renewal as known on a day: the earliest renewal known then and not
     closed by then. One whose date has passed without closing is still next (overdue), not
