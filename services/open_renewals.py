@@ -39,7 +39,8 @@ def open_renewals_sql(
     Columns: renewal_id, account_id, name, segment, region, team, owner_csm_id, owner_name,
     coverage_tier, renewal_date, overdue, arr_up (the renewal's ARR up), forecast_category,
     risk_reason (the call known on `day`), has_close_plan (known only on the build's date),
-    health_score, band, usage_score ... engagement_score (the snapshot on `day`), at_risk.
+    health_score, band, usage_score ... engagement_score (the snapshot on `day`), at_risk,
+    owner_active (an owner who is a CSM still employed on `day`).
     Append more CTEs with ", name AS (...)" and select from `open_renewals`.
     """
     where, scope = filters.where("ad")
@@ -52,10 +53,13 @@ def open_renewals_sql(
                    {known_on_latest("v.d", "r.has_close_plan")} AS has_close_plan,
                    h.health_score, h.band, h.usage_score, h.trend_score, h.support_score,
                    h.sentiment_score, h.engagement_score,
-                   {at_risk_sql("k.forecast_category", "h.band")} AS at_risk
+                   {at_risk_sql("k.forecast_category", "h.band")} AS at_risk,
+                   (cs.csm_id IS NOT NULL AND (cs.end_date IS NULL OR cs.end_date > v.d))
+                       AS owner_active
             FROM renewals r
             CROSS JOIN (SELECT CAST(? AS DATE) AS d) v
             JOIN account_dim ad ON ad.account_id = r.account_id
+            LEFT JOIN csms cs ON cs.csm_id = ad.owner_csm_id
             LEFT JOIN contracts c ON c.contract_id = r.contract_id
             LEFT JOIN ({calls_on_sql("?")}) k ON k.renewal_id = r.renewal_id
             LEFT JOIN health_snapshots h
