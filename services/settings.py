@@ -31,6 +31,8 @@ class Settings:
     health_yellow_min: float
     snapshot_weeks: int
     validation_lead_days: int
+    # The month (1-12) a fiscal year starts in: fiscal quarters and years count from it.
+    fiscal_year_start_month: int = 1
 
 
 def load_settings() -> Settings:
@@ -60,6 +62,7 @@ def load_settings() -> Settings:
         # weeks of as-of dates: 52 + 13 + 26 = 91, plus one for the grid's snap.
         snapshot_weeks=int(os.environ.get("CSOPS_SNAPSHOT_WEEKS", "92")),
         validation_lead_days=int(os.environ.get("CSOPS_VALIDATION_LEAD_DAYS", "90")),
+        fiscal_year_start_month=_month("CSOPS_FISCAL_YEAR_START_MONTH", "1"),
     )
 
 
@@ -70,3 +73,15 @@ def _numbers(name: str, default: str) -> tuple[float, ...]:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
         raise ValueError(f"{name}={text!r}: expected numbers separated by commas") from None
+
+
+def _month(name: str, default: str) -> int:
+    """A month number 1-12 (e.g. the fiscal year's first month); a bad value names the variable."""
+    text = os.environ.get(name, default)
+    try:
+        month = int(text)
+    except ValueError:
+        month = 0
+    if not 1 <= month <= 12:
+        raise ValueError(f"{name}={text!r}: expected a month number from 1 to 12")
+    return month
