@@ -153,6 +153,11 @@ _INTERVAL = (
     "number of renewals (Kish: (Σ ARR up)² / Σ ARR up²), so a few large renewals give a wide "
     "interval. A figure from fewer than 30 renewals is greyed: too few renewals to judge."
 )
+_HYGIENE = "due within the hygiene window (the next 90 days by default; overdue ones included)"
+_HYGIENE_PAST = (
+    "Target: 90% by default. On an earlier date the CSM's call is known only from the call "
+    "history; without one it is not known, and the share is not shown."
+)
 
 _METRICS = [
     Metric(
@@ -301,6 +306,55 @@ _METRICS = [
         "Health score now minus 4 weekly scores ago (28 days).",
         "health(s) − health(s − 28 days)",
         "score",
+    ),
+    # Renewal hygiene (Renewals page, Hygiene tab; services/renewal_hygiene.py): open renewals
+    # due within the hygiene window, overdue ones included. Window and target are settings.
+    Metric(
+        "hygiene_category",
+        "Renewals with a forecast category",
+        f"Share of open renewals {_HYGIENE} that carry the CSM's forecast call (commit, "
+        f"probable, at risk or churn). {_HYGIENE_PAST}",
+        "#(forecast category set) / #renewals; on ARR: Σ ARR up of those / Σ ARR up",
+        "percent",
+        short_label="Forecast category set",
+    ),
+    Metric(
+        "hygiene_reason",
+        "At-risk renewals with a risk reason",
+        f"Share of the at-risk open renewals {_HYGIENE} (CSM call at risk or churn, or health "
+        f"red) that give a risk reason. Renewals not at risk are not counted. {_HYGIENE_PAST}",
+        "#(at risk and risk reason given) / #(at risk); on ARR likewise",
+        "percent",
+        short_label="Risk reason when at risk",
+    ),
+    Metric(
+        "hygiene_plan",
+        "Renewals with a close plan",
+        f"Share of open renewals {_HYGIENE} with a close plan. The close plan is held only as "
+        "it stands on the data's as-of date: on an earlier date it is not known, and this "
+        "share is not shown (never counted as missing). Target: 90% by default.",
+        "#(has close plan) / #renewals; on ARR likewise",
+        "percent",
+        short_label="Close plan in place",
+    ),
+    Metric(
+        "hygiene_owner",
+        "Renewals with an active owner",
+        f"Share of open renewals {_HYGIENE} whose account has an owner who is a CSM still "
+        "employed on the date (no end date, or one after it). An account without an owner, "
+        "or whose CSM has left, fails. Target: 90% by default.",
+        "#(owner CSM employed on the date) / #renewals; on ARR likewise",
+        "percent",
+        short_label="Active owner",
+    ),
+    Metric(
+        "hygiene_all",
+        "Renewals passing every check",
+        f"Share of open renewals {_HYGIENE} that pass every hygiene check known on the date: "
+        "forecast category, risk reason when at risk, close plan, active owner.",
+        "#(no check failed) / #renewals",
+        "percent",
+        short_label="All checks passed",
     ),
 ]
 

@@ -33,6 +33,9 @@ class Settings:
     validation_lead_days: int
     # The month (1-12) a fiscal year starts in: fiscal quarters and years count from it.
     fiscal_year_start_month: int = 1
+    # Renewal hygiene (services/renewal_hygiene.py): days ahead checked, target share.
+    hygiene_window_days: int = 90
+    hygiene_target: float = 0.9
 
 
 def load_settings() -> Settings:
@@ -63,6 +66,8 @@ def load_settings() -> Settings:
         snapshot_weeks=int(os.environ.get("CSOPS_SNAPSHOT_WEEKS", "92")),
         validation_lead_days=int(os.environ.get("CSOPS_VALIDATION_LEAD_DAYS", "90")),
         fiscal_year_start_month=_month("CSOPS_FISCAL_YEAR_START_MONTH", "1"),
+        hygiene_window_days=int(os.environ.get("CSOPS_HYGIENE_WINDOW_DAYS", "90")),
+        hygiene_target=float(os.environ.get("CSOPS_HYGIENE_TARGET", "0.9")),
     )
 
 
