@@ -63,7 +63,7 @@ def serve_layout():
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh="callback-nav"),
-            dcc.Location(id=ids.PAGE_STATE_URL, refresh=False),
+            dcc.Store(id=ids.PAGE_STATE),
             navbar(nav_pages, as_of_text),
             filter_bar(options, data_as_of, first),
             dbc.Container(

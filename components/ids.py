@@ -16,7 +16,7 @@ def nav_link(path: str) -> dict[str, str]:
     return {"type": NAV_LINK, "path": path}
 
 
-# A second location with refresh=False: page-level view state (search text, sort, toggles) is
-# written here, so the URL changes without the page being rebuilt; back and reload restore it.
-PAGE_STATE_URL = "url-page-state"
+# The query string as it is in the address bar, page state included (search text, sort,
+# toggles: written clientside with history.replaceState, see assets/30_page_state.js).
+PAGE_STATE = "page-state"
 GLOBAL_MESSAGE = "global-message"  # where the app-level error handler puts its message

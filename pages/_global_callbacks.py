@@ -96,7 +96,7 @@ def _same_view(a: str | None, b: str | None) -> bool:
     *[Input(ids.filter_id(d), "value") for d in DIMENSIONS],
     Input(ids.FILTER_AS_OF, "date"),
     Input(ids.FILTER_RESET, "n_clicks"),
-    State(ids.PAGE_STATE_URL, "search"),
+    State(ids.PAGE_STATE, "data"),
 )
 def sync_filters(search, *values):
     """Keeps the filter bar and the URL in step.

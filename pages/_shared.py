@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from dash import Input, Output, State, callback, no_update, set_props
+from dash import Input, Output, State, callback, clientside_callback, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from components import ids
@@ -69,20 +70,32 @@ def with_page_param(search: str | None, key: str, value: Any, default: Any = Non
     return "?" + urlencode(params, doseq=True) if params else ""
 
 
+def _write_page_state(changes_js: str) -> str:
+    """A clientside function body: `changes_js` (JS evaluating to {key: value}) written into
+    the URL by assets/30_page_state.js."""
+    return f"function (value) {{ return window.csopsPageState.write({changes_js}); }}"
+
+
 def keep_in_url(component_id: str, prop: str, key: str, default: Any = None) -> None:
     """Register: the value of `component_id.prop` lives in the URL as `key` (shareable, survives
-    reload and back) without rebuilding the page."""
-
-    @callback(
-        Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
+    reload and back) without rebuilding the page. Clientside: no round trip."""
+    clientside_callback(
+        _write_page_state(f"{{{json.dumps(key)}: value === {json.dumps(default)} ? null : value}}"),
+        Output(ids.PAGE_STATE, "data", allow_duplicate=True),
         Input(component_id, prop),
-        State(ids.PAGE_STATE_URL, "search"),
         prevent_initial_call=True,
     )
-    def write_to_url(value, search):
-        """Puts a view setting into the URL. Called when: the user changes it."""
-        new = with_page_param(search, key, value, default)
-        return no_update if new == (search or "") else new
+
+
+def keep_params_in_url(component_id: str, prop: str) -> None:
+    """Register: `component_id.prop` holds {key: value or None} and each key lives in the URL
+    (None removes it). For a view whose state is several parameters that change together."""
+    clientside_callback(
+        _write_page_state("value || {}"),
+        Output(ids.PAGE_STATE, "data", allow_duplicate=True),
+        Input(component_id, prop),
+        prevent_initial_call=True,
+    )
 
 
 def report_callback_error(err: Exception) -> None:
@@ -96,6 +109,16 @@ def report_callback_error(err: Exception) -> None:
         log.error("callback failed", exc_info=err)
         text = UNEXPECTED
     set_props(ids.GLOBAL_MESSAGE, {"children": error_state(text)})
+
+
+# The page state as it is in the address bar, refreshed on every navigation (load, link, back):
+# the filter bar keeps these parameters when it rewrites the URL.
+clientside_callback(
+    "function () { return window.location.search; }",
+    Output(ids.PAGE_STATE, "data"),
+    Input(ids.URL, "pathname"),
+    Input(ids.URL, "search"),
+)
 
 
 @callback(Output(ids.GLOBAL_MESSAGE, "children"), Input(ids.URL, "pathname"))
@@ -176,21 +199,19 @@ class RowsRequest:
 
 
 def keep_grid_sort_in_url(grid_id: str, sortable: Mapping[str, str]) -> None:
-    """Register: a server-paged grid's sort lives in the URL as `sort=field:dir` (repeatable)."""
-
-    @callback(
-        Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
+    """Register: a server-paged grid's sort lives in the URL as `sort=field:dir` (repeatable),
+    allow-listed as RowsRequest reads it. Clientside: no round trip."""
+    clientside_callback(
+        _write_page_state(
+            "{sort: ((value && value.sortModel) || [])"
+            f".filter(s => s && {json.dumps(sorted(sortable))}.includes(s.colId)"
+            " && (s.sort === 'asc' || s.sort === 'desc'))"
+            f".slice(0, {RowsRequest.MAX_SORT_KEYS}).map(s => s.colId + ':' + s.sort)}}"
+        ),
+        Output(ids.PAGE_STATE, "data", allow_duplicate=True),
         Input(grid_id, "getRowsRequest"),
-        State(ids.PAGE_STATE_URL, "search"),
         prevent_initial_call=True,
     )
-    def keep_sort_in_url(request, search):
-        """Puts the grid's sort into the URL. Called when: the grid asks for rows (sorting does)."""
-        block = RowsRequest.from_client(request, sortable)
-        if block is None:
-            return no_update
-        new = with_page_param(search, "sort", [f"{f}:{d}" for f, d in block.sort])
-        return no_update if new == (search or "") else new
 
 
 def clicked_row_id(cell: Mapping[str, Any] | None) -> str | None:

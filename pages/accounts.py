@@ -190,7 +190,7 @@ def render_totals(data, search):
     Output(EXPORT_XLSX, "href"),
     Input(STORE, "data"),
     Input(SEARCH, "value"),
-    Input(ids.PAGE_STATE_URL, "search"),
+    Input(ids.PAGE_STATE, "data"),
 )
 def export_links(data, search, url_search):
     """Points the export buttons at the list as shown: filters, search and the grid's sort.

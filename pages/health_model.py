@@ -25,7 +25,7 @@ from components.health_model import (
 )
 from components.shell import page_header, panel, panel_col
 from components.states import error_state, notice
-from pages._shared import from_store, guarded, view_state, with_page_param
+from pages._shared import from_store, guarded, keep_params_in_url, view_state
 from services.db import get_database
 from services.health import health_inputs, inputs_sentence
 from services.health_backtest import (
@@ -50,6 +50,7 @@ dash.register_page(
 
 GRAPH_CONFIG = {"displayModeBar": False}
 STORE = "hm-view"
+URL_PARAMS = "hm-url-params"  # the proposal as typed, kept in the URL
 MODEL = "hm-model"  # the valid proposal's URL parameters, or None (show the current model)
 WEIGHTS = [f"hm-w-{c}" for c in COMPONENTS]
 GREEN, YELLOW = "hm-green", "hm-yellow"
@@ -169,6 +170,7 @@ def layout(**params):
         [
             dcc.Store(id=STORE, data=data),
             dcc.Store(id=MODEL),
+            dcc.Store(id=URL_PARAMS),
             page_header("Health model", subtitle),
             error_state(data["error"])
             if "error" in data
@@ -190,22 +192,17 @@ def _proposed(model):
     Output(SUM_MESSAGE, "children"),
     Output(TUNE_NOTE, "children"),
     Output(MODEL, "data"),
-    Output(ids.PAGE_STATE_URL, "search", allow_duplicate=True),
+    Output(URL_PARAMS, "data"),
     [Input(f, "value") for f in (*WEIGHTS, GREEN, YELLOW)],
-    State(ids.PAGE_STATE_URL, "search"),
-    prevent_initial_call="initial_duplicate",
 )
 def check_proposal(*values):
     """Checks the proposal, marks bad fields, keeps it in the URL. Called when: a field changes."""
-    *fields, search = values
+    fields = values
     p = parse_proposal(fields[:5], fields[5], fields[6])
     keys = (*(f"w_{c}" for c in COMPONENTS), "green_min", "yellow_min")
     invalid = [k in p.errors for k in keys]
     messages = [p.errors.get(k) for k in keys]
-    new = search
     typed = proposal_url_params(p)
-    for key in URL_KEYS:
-        new = with_page_param(new, key, typed.get(key))
     if p.errors:
         note = "Showing the current model: fix the marked fields to see the proposal."
     elif p.is_current:
@@ -219,7 +216,7 @@ def check_proposal(*values):
         p.errors.get("weights"),
         note,
         model,
-        no_update if new == (search or "") else new,
+        {key: typed.get(key) for key in URL_KEYS},
     )
 
 
@@ -314,3 +311,6 @@ def drill_to_renewals(current_click, proposed_click, data, model):
         return no_update
     extra = dict(model or {}) if dash.ctx.triggered_id == PROPOSED_FIG else {}
     return "/renewals/list" + filters.to_search({"band": band, **extra})
+
+
+keep_params_in_url(URL_PARAMS, "data")
