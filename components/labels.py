@@ -21,6 +21,12 @@ LABELS: dict[str, dict[str, str]] = {
         "at_risk": "At risk",
         "churn": "Churn",
     },
+    # An at-risk renewal's reason: its own text, or one of these when none was given.
+    "risk_reason": {
+        "_health_red": "Health red, no reason given",
+        "_none": "No reason given",
+    },
+    "close_plan": {"yes": "Yes", "no": "No", "unknown": "Unknown"},
     "renewal_outcome": {
         "open": "Open",
         "renewed": "Renewed",
@@ -57,6 +63,8 @@ LABELS: dict[str, dict[str, str]] = {
     "health_component": {**COMPONENT_LABELS, "no_usage": "No usage"},  # movers' driver too
     "role": {"CSM": "CSM", "Manager": "Manager", "Director": "Director"},
 }
+# The call as known on a day, "none" when no call was known then (services/renewal_pipeline.py).
+LABELS["forecast_call"] = {**LABELS["forecast_category"], "none": "Not called"}
 # Other names the same codes go by (filter dimensions, column names).
 ALIASES = {
     "tier": "coverage_tier",

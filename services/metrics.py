@@ -153,6 +153,11 @@ _INTERVAL = (
     "number of renewals (Kish: (Σ ARR up)² / Σ ARR up²), so a few large renewals give a wide "
     "interval. A figure from fewer than 30 renewals is greyed: too few renewals to judge."
 )
+_PIPELINE = (
+    "in the 4 calendar quarters from the date's own (renewal date from the date to the end of "
+    "the 4th quarter), plus overdue ones (dated earlier, not closed by the date). On an earlier "
+    "date the call is the latest in the call history by then; without one it is 'not called'"
+)
 _HYGIENE = "due within the hygiene window (the next 90 days by default; overdue ones included)"
 _HYGIENE_PAST = (
     "Target: 90% by default. On an earlier date the CSM's call is known only from the call "
@@ -355,6 +360,42 @@ _METRICS = [
         "#(no check failed) / #renewals",
         "percent",
         short_label="All checks passed",
+    ),
+    # Renewal pipeline (Renewals page, Pipeline & risk tab; services/renewal_pipeline.py): open
+    # renewals dated from the view's date to the end of its 4th calendar quarter, plus overdue.
+    Metric(
+        "renewal_arr_up",
+        "ARR up for renewal",
+        f"ARR up for renewal on the renewals open on the date {_PIPELINE}.",
+        "Σ arr_up_for_renewal of open renewals dated before the end of the 4th quarter",
+        "money",
+        short_label="ARR up for renewal",
+    ),
+    Metric(
+        "at_risk_arr",
+        "At-risk ARR",
+        f"ARR up for renewal whose CSM call known on the date is At risk or Churn, or whose "
+        f"account's health band is red on the date: open renewals {_PIPELINE}.",
+        "Σ arr_up where call ∈ {at risk, churn} or band = red",
+        "money",
+        higher_is_better=False,
+    ),
+    Metric(
+        "at_risk_renewals",
+        "At-risk renewals",
+        f"Number of open renewals at risk (call At risk or Churn, or health red) {_PIPELINE}.",
+        "#renewals where call ∈ {at risk, churn} or band = red",
+        "count",
+        higher_is_better=False,
+    ),
+    Metric(
+        "at_risk_share",
+        "Share of ARR up at risk",
+        f"At-risk ARR as a share of all ARR up for renewal {_PIPELINE}.",
+        "at-risk ARR / ARR up for renewal",
+        "percent",
+        higher_is_better=False,
+        short_label="Share at risk",
     ),
 ]
 
