@@ -36,6 +36,10 @@ class Settings:
     # Renewal hygiene (services/renewal_hygiene.py): days ahead checked, target share.
     hygiene_window_days: int = 90
     hygiene_target: float = 0.9
+    # Renewal forecast model (services/renewal_forecast.py): closed renewals of the trailing
+    # quarters fit the rates; a group with fewer than the minimum falls back (segment, overall).
+    forecast_trailing_quarters: int = 8
+    forecast_min_renewals: int = 20
 
 
 def load_settings() -> Settings:
@@ -68,6 +72,8 @@ def load_settings() -> Settings:
         fiscal_year_start_month=_month("CSOPS_FISCAL_YEAR_START_MONTH", "1"),
         hygiene_window_days=int(os.environ.get("CSOPS_HYGIENE_WINDOW_DAYS", "90")),
         hygiene_target=float(os.environ.get("CSOPS_HYGIENE_TARGET", "0.9")),
+        forecast_trailing_quarters=int(os.environ.get("CSOPS_FORECAST_TRAILING_QUARTERS", "8")),
+        forecast_min_renewals=int(os.environ.get("CSOPS_FORECAST_MIN_RENEWALS", "20")),
     )
 
 
