@@ -30,6 +30,11 @@ USAGE_DAYS = 92 * 7 + 91  # 735 days
 ACTIVITY_MONTHS = 25  # tickets and touchpoints: 92 weeks + 90 days
 NPS_MONTHS = 34  # 92 weeks + the 12 months an answer counts for
 HISTORY_MONTHS = 50  # 4 years of account creation + contract history, plus a margin
+# Weekly CSM calls (renewal_forecast_history) on the health snapshots' grid (as_of - 7k days):
+# two years, so the forecast backtest of the last 4 closed quarters has the calls at each
+# quarter's start, with every renewal open then.
+FORECAST_HISTORY_WEEKS = 105
+CALLS = np.array(["commit", "probable", "at_risk", "churn"])  # levels 0..3, worse to the right
 
 SEGMENTS = np.array(["SMB", "Mid-Market", "Enterprise"])
 SEGMENT_SHARE = [0.64, 0.30, 0.06]
@@ -218,6 +223,9 @@ class DemoGenerator:
     def __init__(self, spec: DemoSpec):
         self.spec = spec
         self.rng = np.random.default_rng(spec.seed)
+        # A second stream for the renewal pipeline's details (late closes, calls week by week):
+        # drawing them leaves every other table exactly as the first stream makes it.
+        self.pipeline_rng = np.random.default_rng([spec.seed, 7])
         self.as_of = np.datetime64(spec.as_of, "D")
         self.month0 = np.datetime64(_add_months(spec.as_of.replace(day=1), -HISTORY_MONTHS), "D")
 
@@ -544,6 +552,200 @@ class DemoGenerator:
             return "expanded", round(term_arr * (1 + rng.uniform(0.1, 0.45)), -2)
         return "renewed", term_arr
 
+    # ---- the renewal pipeline as a CRM holds it ---------------------------------------------
+    def late_renewals(self, contracts, renewals, expansions):
+        """Late closes, overdue open renewals and renewals without a contract, as in a real CRM.
+
+        About 8% of renewals close 6 to 45 days after their date. One that would close after the
+        as-of date (and did not churn) is still open there: overdue. Its contract is extended by
+        90 days (billing keeps the customer on while the renewal is negotiated) and the next
+        term, its renewal and the add-ons won in it are removed, as they have not happened yet.
+        About 1.5% of renewals are not linked to the contract they renew (contract_id blank).
+        """
+        rng, as_of = self.pipeline_rng, pd.Timestamp(self.spec.as_of)
+        r = renewals.copy()
+        n = len(r)
+        due = pd.to_datetime(r["renewal_date"])
+        late = (r["outcome"] != "open").to_numpy() & (rng.random(n) < 0.08)
+        closes = due + pd.to_timedelta(rng.integers(6, 46, n), unit="D")
+        after = (closes > as_of).to_numpy()
+        reopen = late & after & (r["outcome"] != "churned").to_numpy()
+        delayed = late & ~after
+        r.loc[delayed, "closed_date"] = closes[delayed].dt.date
+        r.loc[reopen, ["outcome", "renewed_arr", "closed_date"]] = ["open", None, None]
+        lapse = dict(zip(r.loc[reopen, "account_id"], due[reopen], strict=True))
+
+        def _after_lapse(df: pd.DataFrame, column: str, strict: bool) -> np.ndarray:
+            cut = df["account_id"].map(lapse)
+            day = pd.to_datetime(df[column])
+            return (day > cut if strict else day >= cut).fillna(False).to_numpy()
+
+        r = r[~_after_lapse(r, "renewal_date", strict=True)]
+        c = contracts[~_after_lapse(contracts, "start_date", strict=False)].copy()
+        ends_at_lapse = (pd.to_datetime(c["end_date"]) == c["account_id"].map(lapse)).to_numpy()
+        c.loc[ends_at_lapse, "end_date"] = (
+            pd.to_datetime(c.loc[ends_at_lapse, "end_date"]) + pd.Timedelta(days=90)
+        ).dt.date
+        won_later = (
+            _after_lapse(expansions, "close_date", strict=False)
+            & (expansions["outcome"] == "won").to_numpy()
+        )
+        e = expansions[~won_later]
+        r["contract_id"] = r["contract_id"].where(rng.random(len(r)) >= 0.015, None)
+        return c.reset_index(drop=True), r.reset_index(drop=True), e.reset_index(drop=True)
+
+    @staticmethod
+    def renewal_starts(contracts, renewals) -> pd.Series:
+        """Where each renewal's contract started (by renewal_id): the history starts then, even
+        for a renewal whose contract link is blank in the export (the opportunity existed)."""
+        started = contracts.set_index("contract_id")["start_date"]
+        return pd.Series(
+            pd.to_datetime(renewals["contract_id"].map(started)).to_numpy(),
+            index=renewals["renewal_id"].to_numpy(),
+        )
+
+    def forecast_history(
+        self, renewals: pd.DataFrame, starts: pd.Series
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The CSM's call on each renewal every week it was open (renewal_forecast_history), and
+        the renewals with their fields set to the last call (the call as it stands).
+
+        Weeks are the health snapshots' grid (as_of - 7k days), FORECAST_HISTORY_WEEKS back.
+        A renewal has a row each week from its contract's start (when it becomes known) until
+        it closes (the last week before closed_date) or the as-of date. Per renewal:
+        - a first call: most renewals are called from the start, some months later, a few only
+          weeks before the date (or never): before it the category is blank;
+        - an early call, mostly commit or probable, that moves step by step (commit, probable,
+          at risk, churn) to the final call, reached 0-100 days before the renewal date after a
+          move of 1 to 17 weeks. The final call of an open renewal is its call today; of a
+          closed one it follows the outcome, with surprises both ways (a churn called commit,
+          a renewal called at risk);
+        - now and then a scare: two to six weeks called at risk, then back;
+        - a risk reason while called at risk or churn (one in ten such renewals never gets one);
+        - ARR up revised once on about one renewal in eight.
+        """
+        rng = self.pipeline_rng
+        as_of = np.datetime64(self.spec.as_of, "D")
+        r = renewals
+        n = len(r)
+        rid = r["renewal_id"].to_numpy()
+        due = pd.to_datetime(r["renewal_date"]).to_numpy().astype("datetime64[D]")
+        start = starts.reindex(rid).to_numpy().astype("datetime64[D]")
+        start = np.where(np.isnat(start), due - np.timedelta64(365, "D"), start)
+        is_open = (r["outcome"] == "open").to_numpy()
+        closed = pd.to_datetime(r["closed_date"]).to_numpy().astype("datetime64[D]")
+        closed = np.where(np.isnat(closed), due, closed)
+        last_day = np.where(is_open, as_of, closed - np.timedelta64(1, "D"))
+
+        # The weeks each renewal was open, on the grid; end_day is its last week (or, without
+        # any week in the grid, the last day it was open).
+        grid0 = as_of - np.timedelta64(7 * (FORECAST_HISTORY_WEEKS - 1), "D")
+        first_k = np.ceil(np.maximum((start - grid0).astype(int), 0) / 7).astype(int)
+        last_k = np.floor((last_day - grid0).astype(int) / 7).astype(int)
+        weeks = np.maximum(last_k - first_k + 1, 0)
+        end_day = np.where(weeks > 0, grid0 + (last_k * 7).astype("timedelta64[D]"), last_day)
+
+        # Final call: an open renewal's current call; a closed one's follows its outcome.
+        level_of = {c: i for i, c in enumerate(CALLS)}
+        current = r["forecast_category"].map(level_of).fillna(-1).to_numpy().astype(int)
+        outcome_mix = {
+            "churned": [0.12, 0.13, 0.35, 0.40],
+            "contracted": [0.15, 0.25, 0.45, 0.15],
+            "renewed": [0.62, 0.28, 0.08, 0.02],
+            "expanded": [0.75, 0.20, 0.04, 0.01],
+        }
+        final = np.where(current < 0, 1, current)
+        u = rng.random(n)
+        outcome = r["outcome"].to_numpy()
+        for name, mix in outcome_mix.items():
+            pick = outcome == name
+            final[pick] = np.searchsorted(np.cumsum(mix), u[pick], side="right").clip(0, 3)
+        # The early call: optimistic, mostly commit or probable.
+        early_mix = np.array(
+            [
+                [0.85, 0.15, 0.0, 0.0],
+                [0.35, 0.60, 0.05, 0.0],
+                [0.30, 0.50, 0.20, 0.0],
+                [0.15, 0.45, 0.30, 0.10],
+            ]
+        )
+        early = (rng.random(n)[:, None] > np.cumsum(early_mix[final], axis=1)).sum(axis=1)
+        early = early.clip(0, 3)
+        # When the first call is made (days before the renewal date; most from the start).
+        kind = rng.random(n)
+        lead = np.where(
+            kind < 0.60,
+            10_000,
+            np.where(
+                kind < 0.94,
+                rng.integers(150, 366, n),
+                np.where(kind < 0.98, rng.integers(20, 81, n), -10_000),
+            ),
+        )
+        first_call = due - lead.astype("timedelta64[D]")
+        called_from = np.minimum(np.maximum(start, first_call), end_day)
+        life = (end_day - called_from).astype(int)
+        # When the call moves from early to final: reached by the last week at the latest.
+        reach = np.minimum(due - rng.integers(0, 101, n).astype("timedelta64[D]"), end_day)
+        move_from = reach - rng.integers(7, 121, n).astype("timedelta64[D]")
+        span = (reach - move_from).astype(int)
+        # Scares: a few weeks called at risk on a renewal that ends commit or probable.
+        scare = (final <= 1) & (rng.random(n) < 0.07)
+        scare_from = called_from + (rng.random(n) * np.maximum(life - 14, 0)).astype(
+            "timedelta64[D]"
+        )
+        scare_to = np.minimum(
+            scare_from + rng.integers(14, 43, n).astype("timedelta64[D]"), end_day
+        )
+        # Risk reasons: the renewal's own when it has one, else one drawn for it; one risky
+        # renewal in ten never gets one.
+        reason_codes = {reason: i for i, reason in enumerate(RISK_REASONS)}
+        reason = r["risk_reason"].map(reason_codes).fillna(-1).to_numpy().astype(int)
+        reason = np.where(reason < 0, rng.integers(0, len(RISK_REASONS), n), reason)
+        has_reason = rng.random(n) >= 0.10
+        # ARR up revised once on some renewals: the weeks before show the earlier figure.
+        arr_up = r["arr_up_for_renewal"].to_numpy().astype(float)
+        revised = rng.random(n) < 0.12
+        earlier_arr = np.round(arr_up * rng.uniform(0.8, 1.1, n), -2)
+        revised_on = called_from + (rng.random(n) * life).astype("timedelta64[D]")
+
+        row = np.repeat(np.arange(n), weeks)
+        offset = np.arange(len(row)) - np.repeat(np.cumsum(weeks) - weeks, weeks)
+        day = grid0 + ((first_k[row] + offset) * 7).astype("timedelta64[D]")
+        progress = np.clip((day - move_from[row]).astype(int) / span[row], 0, 1)
+        progress = np.where(day >= reach[row], 1.0, progress)
+        level = np.rint(early[row] + (final[row] - early[row]) * progress).astype(int)
+        scared = scare[row] & (day >= scare_from[row]) & (day < scare_to[row])
+        level = np.where(scared, np.maximum(level, 2), level)
+        level = np.where(day >= first_call[row], level, -1)
+        row_reason = np.where((level >= 2) & has_reason[row], reason[row], -1)
+        row_arr = np.where(revised[row] & (day < revised_on[row]), earlier_arr[row], arr_up[row])
+        history = pd.DataFrame(
+            {
+                "renewal_id": pd.Categorical.from_codes(row, categories=rid),
+                "snapshot_date": day.astype("datetime64[s]"),
+                "forecast_category": pd.Categorical.from_codes(level, categories=CALLS),
+                "arr_up": row_arr,
+                "risk_reason": pd.Categorical.from_codes(row_reason, categories=RISK_REASONS),
+            }
+        )
+
+        # The renewals' own fields: the call as it stands at the last week it was open.
+        out = r.copy()
+        final_call = np.where(end_day >= first_call, final, -1)
+        out["forecast_category"] = pd.Series(
+            np.where(final_call >= 0, CALLS[final_call.clip(0)], None), dtype=object
+        )
+        out["risk_reason"] = pd.Series(
+            np.where(
+                (final_call >= 2) & has_reason,
+                np.array(RISK_REASONS, dtype=object)[reason],
+                None,
+            ),
+            dtype=object,
+        )
+        return out, history
+
     # ---- activity -----------------------------------------------------------------------
     def _daily_health(self, h: np.ndarray, days: np.ndarray) -> np.ndarray:
         pos = np.array([self._month_index(d) for d in days[::1]])
@@ -770,6 +972,9 @@ class DemoGenerator:
         accounts = self.accounts(csms)
         h = self.latent_health(len(accounts))
         contracts, renewals, expansions, churn_day = self.commercial(accounts, h)
+        starts = self.renewal_starts(contracts, renewals)
+        contracts, renewals, expansions = self.late_renewals(contracts, renewals, expansions)
+        renewals, history = self.forecast_history(renewals, starts)
         accounts["lifecycle_stage"] = self._lifecycle(accounts, renewals, churn_day)
         counts = {}
         tables = {
@@ -777,13 +982,20 @@ class DemoGenerator:
             "accounts": accounts.drop(columns="base_arr"),
             "contracts": contracts,
             "renewals": renewals,
+            "renewal_forecast_history": history,
             "expansions": expansions,
             "tickets": self.tickets(accounts, h, churn_day),
             "nps_responses": self.nps(accounts, h, churn_day),
             "touchpoints": self.touchpoints(accounts, h, churn_day),
         }
         for name, df in tables.items():
-            df.to_parquet(out / f"{name}.parquet", index=False)
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if name == "renewal_forecast_history":  # a DATE column, not a timestamp
+                i = table.schema.get_field_index("snapshot_date")
+                table = table.set_column(
+                    i, "snapshot_date", table.column(i).cast(pa.timestamp("s")).cast(pa.date32())
+                )
+            pq.write_table(table, out / f"{name}.parquet")
             counts[name] = len(df)
         counts["usage_daily"] = self.usage(accounts, h, churn_day, out)
         (out / "meta.json").write_text(
