@@ -85,3 +85,174 @@ def test_build_time_aggregates_agree_with_the_direct_queries(demo, filters):
         listed["accounts"],
         pytest.approx(listed["arr"]),
     )
+
+
+# ---- the CSM's calls week by week (renewal_forecast_history) --------------------------------
+
+
+def _as_of(demo):
+    return demo.scalar("SELECT MAX(as_of_date) FROM meta").date()
+
+
+def test_the_last_week_of_an_open_renewal_is_its_call_today(demo):
+    """Every open renewal has a row on the as-of date, equal to its own fields."""
+    df = demo.query("""
+        SELECT r.renewal_id, h.snapshot_date,
+               h.forecast_category IS NOT DISTINCT FROM r.forecast_category AS same_call,
+               h.risk_reason IS NOT DISTINCT FROM r.risk_reason AS same_reason,
+               h.arr_up = r.arr_up_for_renewal AS same_arr
+        FROM renewals r
+        LEFT JOIN renewal_forecast_history h ON h.renewal_id = r.renewal_id
+        WHERE r.outcome = 'open'
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY r.renewal_id ORDER BY h.snapshot_date DESC) = 1
+    """)
+    assert len(df) > 1000
+    assert (df["snapshot_date"].dt.date == _as_of(demo)).all()
+    assert df["same_call"].all() and df["same_reason"].all() and df["same_arr"].all()
+
+
+def test_one_row_a_week_on_the_snapshot_grid_while_open_and_none_after(demo):
+    """Rows fall on the health snapshots' weekly grid, every week from the contract's start (or
+    the first week of the history) to the last week before the renewal closed (or the as-of
+    date): no gap, no row once closed, none after the as-of date."""
+    as_of = _as_of(demo)
+    df = demo.query(
+        """
+        WITH span AS (
+            SELECT renewal_id, MIN(snapshot_date) AS first, MAX(snapshot_date) AS last,
+                   COUNT(*) AS weeks,
+                   COUNT(*) FILTER (WHERE DATEDIFF('day', snapshot_date, ?) % 7 <> 0) AS off_grid
+            FROM renewal_forecast_history GROUP BY renewal_id
+        ), bounds AS (SELECT MIN(snapshot_date) AS grid0 FROM renewal_forecast_history)
+        SELECT s.*, r.outcome, r.closed_date, c.start_date, b.grid0,
+               -- the weeks the renewal was open: known (contract started), not closed
+               (SELECT COUNT(*) FROM (SELECT unnest(generate_series(b.grid0, ?, INTERVAL 7 DAY))
+                    AS d) g
+                WHERE g.d >= c.start_date
+                  AND (r.outcome = 'open' OR g.d < COALESCE(r.closed_date, r.renewal_date)))
+                   AS open_weeks
+        FROM span s JOIN renewals r USING (renewal_id)
+        LEFT JOIN contracts c ON c.contract_id = r.contract_id
+        CROSS JOIN bounds b
+        """,
+        [as_of, as_of],
+    )
+    assert (df["off_grid"] == 0).all()
+    gapless = (df["last"] - df["first"]).dt.days // 7 + 1
+    assert (gapless == df["weeks"]).all()
+    assert (df["last"].dt.date <= as_of).all()
+    closed = df[df["outcome"] != "open"]
+    assert (closed["last"] < closed["closed_date"]).all()
+    linked = df[df["start_date"].notna()]
+    assert (linked["first"] >= linked["start_date"]).all()
+    assert (linked["weeks"] == linked["open_weeks"]).all()
+    # Renewals open on a history week but without any row: none (those with a contract).
+    missing = demo.scalar(
+        """
+        SELECT COUNT(*) FROM renewals r JOIN contracts c ON c.contract_id = r.contract_id
+        WHERE c.start_date <= ? AND (r.outcome = 'open' OR COALESCE(r.closed_date,
+              r.renewal_date) > (SELECT MIN(snapshot_date) FROM renewal_forecast_history))
+          AND r.renewal_id NOT IN (SELECT renewal_id FROM renewal_forecast_history)
+          AND NOT (r.outcome <> 'open' AND COALESCE(r.closed_date, r.renewal_date) - c.start_date
+                   < 7)
+        """,
+        [as_of],
+    )
+    assert missing == 0
+
+
+def test_calls_move_toward_the_outcome_as_the_date_nears(demo):
+    """Lost renewals are called at risk or churn more often near their date than months
+    before; kept ones mostly commit or probable throughout; surprises both ways exist."""
+    df = demo.query("""
+        SELECT r.outcome IN ('churned', 'contracted') AS lost,
+               r.renewal_date - h.snapshot_date <= 30 AS near,
+               AVG(CASE WHEN h.forecast_category IN ('at_risk', 'churn') THEN 1.0 ELSE 0 END)
+                   AS risky
+        FROM renewal_forecast_history h JOIN renewals r USING (renewal_id)
+        WHERE r.outcome <> 'open' AND (r.renewal_date - h.snapshot_date <= 30
+              OR r.renewal_date - h.snapshot_date > 150)
+        GROUP BY ALL
+    """).set_index(["lost", "near"])["risky"]
+    assert df[(True, True)] >= 2 * df[(True, False)]
+    assert df[(True, True)] >= 0.5 and df[(False, False)] <= 0.15
+    surprises = demo.query("""
+        SELECT r.outcome, h.forecast_category FROM renewal_forecast_history h
+        JOIN renewals r USING (renewal_id) WHERE r.outcome <> 'open'
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY h.renewal_id ORDER BY h.snapshot_date DESC) = 1
+    """)
+    assert ((surprises.outcome == "churned") & (surprises.forecast_category == "commit")).any()
+    assert ((surprises.outcome == "renewed") & (surprises.forecast_category == "at_risk")).any()
+    changed = demo.scalar("""
+        SELECT AVG(CASE WHEN calls > 1 THEN 1.0 ELSE 0 END) FROM (
+            SELECT renewal_id, COUNT(DISTINCT forecast_category) AS calls
+            FROM renewal_forecast_history GROUP BY renewal_id)
+    """)
+    assert 0.2 <= changed <= 0.8
+    reasons = demo.query("""
+        SELECT forecast_category IN ('at_risk', 'churn') AS risky,
+               AVG(CASE WHEN risk_reason IS NOT NULL THEN 1.0 ELSE 0 END) AS with_reason
+        FROM renewal_forecast_history WHERE forecast_category IS NOT NULL GROUP BY 1
+    """).set_index("risky")["with_reason"]
+    assert reasons[False] == 0 and 0.8 <= reasons[True] < 1
+    revised = demo.scalar("""
+        SELECT COUNT(*) FROM (SELECT renewal_id FROM renewal_forecast_history
+                              GROUP BY 1 HAVING COUNT(DISTINCT arr_up) > 1)
+    """)
+    assert revised > 100
+
+
+def test_calls_are_known_at_each_of_the_last_four_quarter_starts(demo):
+    """The forecast backtest asks for the call at each closed quarter's start: nearly every
+    renewal due in the quarter and open at its start has one then."""
+    as_of = _as_of(demo)
+    q = demo.query(
+        """
+        WITH quarters AS (
+            SELECT CAST(date_trunc('quarter', ?::DATE) - INTERVAL (3 * k) MONTH AS DATE) AS qs
+            FROM range(1, 5) t(k)
+        )
+        SELECT q.qs, COUNT(*) AS renewals, COUNT(h.renewal_id) AS with_row,
+               COUNT(h.forecast_category) AS called
+        FROM quarters q JOIN renewals r
+          ON r.renewal_date >= q.qs AND r.renewal_date < q.qs + INTERVAL 3 MONTH
+        LEFT JOIN contracts c ON c.contract_id = r.contract_id
+        ASOF LEFT JOIN renewal_forecast_history h
+          ON h.renewal_id = r.renewal_id AND h.snapshot_date <= q.qs
+        WHERE COALESCE(c.start_date, q.qs) <= q.qs - 7
+          AND (r.outcome = 'open' OR COALESCE(r.closed_date, r.renewal_date) > q.qs)
+        GROUP BY q.qs ORDER BY q.qs
+        """,
+        [as_of],
+    )
+    assert len(q) == 4 and (q["renewals"] >= 300).all()
+    assert (q["with_row"] >= 0.97 * q["renewals"]).all()
+    assert (q["called"] >= 0.85 * q["renewals"]).all()
+
+
+def test_the_pipeline_has_what_a_real_crm_has(demo):
+    """Overdue open renewals, renewals not linked to a contract, renewals not called yet."""
+    as_of = _as_of(demo)
+    row = demo.query(
+        """
+        SELECT COUNT(*) FILTER (WHERE renewal_date < ?) AS overdue,
+               COUNT(*) FILTER (WHERE contract_id IS NULL) AS unlinked,
+               COUNT(*) FILTER (WHERE forecast_category IS NULL) AS not_called,
+               COUNT(*) AS open
+        FROM renewals WHERE outcome = 'open'
+        """,
+        [as_of],
+    ).iloc[0]
+    assert 3 <= row["overdue"] <= 0.02 * row["open"]
+    assert 10 <= row["unlinked"] <= 0.03 * row["open"]
+    assert 0.02 * row["open"] <= row["not_called"] <= 0.25 * row["open"]
+    # An overdue renewal's account is still a customer (its contract extended meanwhile).
+    lapsed = demo.scalar(
+        """
+        SELECT COUNT(*) FROM renewals r WHERE r.outcome = 'open' AND r.renewal_date < ?
+          AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.account_id = r.account_id
+                          AND c.start_date <= ? AND ? < c.end_date)
+        """,
+        [as_of, as_of, as_of],
+    )
+    assert lapsed == 0
