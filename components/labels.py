@@ -58,10 +58,20 @@ LABELS: dict[str, dict[str, str]] = {
         "Negotiation": "Negotiation",
         "Closed won": "Closed won",
         "Closed lost": "Closed lost",
+        "Discovery": "Discovery",
+        "Proposal": "Proposal",
     },
     "expansion_outcome": {"open": "Open", "won": "Won", "lost": "Lost"},
     "health_component": {**COMPONENT_LABELS, "no_usage": "No usage"},  # movers' driver too
     "role": {"CSM": "CSM", "Manager": "Manager", "Director": "Director"},
+    # The expansion propensity score's reasons (services/upsell.REASONS).
+    "upsell_reason": {
+        "seats": "Seats used",
+        "growth": "Usage growing",
+        "health": "Health green",
+        "promoter": "Promoter NPS",
+        "no_open": "No open expansion",
+    },
 }
 # The call as known on a day, "none" when no call was known then (services/renewal_pipeline.py).
 LABELS["forecast_call"] = {**LABELS["forecast_category"], "none": "Not called"}

@@ -39,6 +39,7 @@ from services.sql_fragments import (
     movement_totals_summed,
     year_before_sql,
 )
+from services.upsell import create_expansion_scores
 
 HEALTH_CHUNK_ACCOUNTS = 100_000
 
@@ -85,6 +86,7 @@ def derive_tables(con, as_of: date, params: HealthParams | None = None) -> None:
     create_health_inputs(con, feeds)
     create_retention_cube(con, bounds)
     create_health_aggregates(con)
+    create_expansion_scores(con)
 
 
 def create_health_inputs(con, feeds) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from services.health import VALIDATION_LEAD_DAYS
 from services.health_model import DEFAULT_HEALTH, HealthParams, health_params
+from services.upsell import DEFAULT_UPSELL
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,12 @@ _HYGIENE_PAST = (
     "Target: 90% by default. On an earlier date the CSM's call is known only from the call "
     "history; without one it is not known, and the share is not shown."
 )
+
+# The expansion propensity score's settings, as its definitions state them (services/upsell.py).
+_UP = DEFAULT_UPSELL
+_UP_PTS = {r: _n(v) for r, v in _UP.points().items()}
+_UP_MIN = _UP.min_group
+_UP_Q = _UP.validation_quarters
 
 _METRICS = [
     Metric(
@@ -396,6 +403,67 @@ _METRICS = [
         "percent",
         higher_is_better=False,
         short_label="Share at risk",
+    ),
+    Metric(
+        "upsell_score",
+        "Expansion propensity",
+        "0–100 score of how ready a customer is to buy more: the sum of fixed points for each "
+        f"reason that applies on the day. Seats used: average daily active users over the last "
+        f"30 days at or above {_n(_UP.seat_min_pct)}% of the seats under contract "
+        f"(+{_UP_PTS['seats']}). Usage growing: active users in the last 30 days at least "
+        f"{_n(_UP.growth_min_pct)}% above the 60 days before (+{_UP_PTS['growth']}). Health "
+        f"band green (+{_UP_PTS['health']}). Promoter NPS: the latest answer within 12 months "
+        f"is 9 or 10 (+{_UP_PTS['promoter']}). No expansion opportunity open "
+        f"(+{_UP_PTS['no_open']}). A reason whose input is missing does not apply.",
+        "Σ points of the reasons that apply",
+        "score",
+        short_label="Propensity score",
+    ),
+    Metric(
+        "upsell_candidates",
+        "Expansion candidates",
+        f"Current customers scoring {_n(_UP.candidate_min)} or more on expansion propensity, "
+        "listed by expected expansion ARR.",
+        f"#customers with propensity score ≥ {_n(_UP.candidate_min)}",
+        "count",
+    ),
+    Metric(
+        "upsell_expected_arr",
+        "Expected expansion ARR",
+        "What pitching an expansion to each candidate is worth, weighted by its chance: the "
+        "calibrated win rate of its score decile × the typical expansion size in its segment × "
+        "its ARR. Win rate: past expansion opportunities by their score when created (see "
+        "'Expansion win rate by score decile'), deciles pooled with their neighbours until each "
+        f"pool has at least {_UP_MIN} opportunities and the rate never falls as the score rises. "
+        "Typical size: the median won expansion ARR as a share of the account's ARR when the "
+        f"opportunity was created, in the account's segment (over all segments when it has "
+        f"fewer than {_UP_MIN} wins), from expansions won by the date. Rates and sizes come "
+        "from the accounts under the current filters.",
+        "calibrated win rate(decile) × median(won amount / ARR at creation | segment) × ARR",
+        "money",
+    ),
+    Metric(
+        "upsell_win_rate",
+        "Expansion win rate by score decile",
+        f"Share of the expansion opportunities closed won or lost in the last {_UP_Q} quarters "
+        "that were won, by the account's propensity score when the opportunity was created: "
+        "its weekly health snapshot on or before the creation date (at most 6 days earlier), "
+        "its NPS and other open opportunities then; nothing later. Deciles are 10-point bands "
+        "of the score (0–9 … 90–100). Win rates rising with the score show that it ranks "
+        "customers well. An opportunity created before the health history starts is not "
+        f"scored and is counted apart; a decile of fewer than {_UP_MIN} opportunities is "
+        "greyed as too few to judge.",
+        "#won / #(won + lost) per decile of the score at creation",
+        "percent",
+    ),
+    Metric(
+        "expansion_pipeline",
+        "Open expansion pipeline",
+        "Expansion opportunities open on the date: created by then and not closed won or lost "
+        "by then. Count and Σ ARR amount, by stage. Stages are held as they stand on the data's "
+        "latest date: on an earlier date the stage then is not known.",
+        "Σ amount_arr of the opportunities open on d",
+        "money",
     ),
 ]
 

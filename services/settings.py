@@ -96,3 +96,33 @@ def _month(name: str, default: str) -> int:
     if not 1 <= month <= 12:
         raise ValueError(f"{name}={text!r}: expected a month number from 1 to 12")
     return month
+
+
+# ---- Upsell propensity (services/upsell.py; ARCHITECTURE §4 "Upsell propensity") ------------
+# The score's reasons, in the order of CSOPS_UPSELL_WEIGHTS.
+UPSELL_REASONS = ("seats", "growth", "health", "promoter", "no_open")
+
+
+@dataclass(frozen=True)
+class UpsellSettings:
+    """Points and thresholds of the expansion propensity score (services/upsell.UpsellParams
+    checks them): score = Σ points of the reasons that apply, so it stays explainable."""
+
+    weights: tuple[float, ...]  # points per reason (UPSELL_REASONS order), adding up to 100
+    seat_min_pct: float  # seats used: avg daily active users (30 d) / seats at or above this %
+    growth_min_pct: float  # usage growth: last 30 days vs the 60 before up at least this %
+    candidate_min: float  # a customer scoring at least this is an expansion candidate
+    min_group: int  # a score decile (segment) with fewer opportunities (wins) uses the overall
+    validation_quarters: int  # expansions closed in this many quarters validate the score
+
+
+def load_upsell_settings() -> UpsellSettings:
+    """Read the upsell settings from the environment now (never cached, like load_settings)."""
+    return UpsellSettings(
+        weights=_numbers("CSOPS_UPSELL_WEIGHTS", "30,20,20,15,15"),
+        seat_min_pct=float(os.environ.get("CSOPS_UPSELL_SEAT_MIN_PCT", "70")),
+        growth_min_pct=float(os.environ.get("CSOPS_UPSELL_GROWTH_MIN_PCT", "10")),
+        candidate_min=float(os.environ.get("CSOPS_UPSELL_CANDIDATE_MIN", "50")),
+        min_group=int(os.environ.get("CSOPS_UPSELL_MIN_GROUP", "20")),
+        validation_quarters=int(os.environ.get("CSOPS_UPSELL_VALIDATION_QUARTERS", "8")),
+    )
