@@ -32,6 +32,7 @@ from services.health_model import (
     weekly_grid,
 )
 from services.settings import load_settings
+from services.retention_trend import create_retention_trend
 from services.sql_fragments import (
     arr_on,
     cohort_member,
@@ -87,6 +88,7 @@ def derive_tables(con, as_of: date, params: HealthParams | None = None) -> None:
     create_retention_cube(con, bounds)
     create_health_aggregates(con)
     create_expansion_scores(con)
+    create_retention_trend(con, bounds)
 
 
 def create_health_inputs(con, feeds) -> None:

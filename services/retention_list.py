@@ -1,32 +1,40 @@
-"""The retention list: the trailing-12-month cohort behind GRR and NRR, one row per account.
+"""The retention list: the accounts behind GRR, NRR and the ARR bridge, one row per account.
 
-Same definitions as the GRR/NRR cards (`services.retention`): the cohort at snapshot d1 is every
-account with ARR(d0) > 0, d0 = `year_before(d1)`; a0 = ARR(d0), a1 = ARR(d1); each account's
-movement is churned, contracted, expanded or flat. The cohort is ~80k rows at 100k accounts, so
-the list is paged and sorted in SQL.
+Same definitions as the GRR/NRR cards (`services.retention`) and the ARR bridge
+(`services.arr_bridge`): over a period (d0, d1], by default the 12 months to the as-of date
+(d0 = `year_before(d1)`), a0 = ARR(d0) and a1 = ARR(d1). The cohort is every account with
+a0 > 0, each churned, contracted, expanded or flat; `new` lists the accounts with a0 = 0 and
+a1 > 0 (new logos and returning customers), `at_end` every account with a1 > 0 (the bridge's end
+ARR). The cohort is ~80k rows at 100k accounts, so the list is paged and sorted in SQL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
+from services.arr_bridge import NEW, check_window, moved_params, moved_sql
 from services.cache import memoize
 from services.db import Database
 from services.errors import InvalidFilter
-from services.filters import Filters
+from services.filters import Filters, parse_date
 from services.filters import parse_sort as filters_parse_sort
-from services.retention import cohort_params, cohort_sql
 from services.sql_fragments import (
     MOVEMENTS,
     RETENTION_RATIOS,
+    cohort_member,
     movement_sums,
     order_by,
     page_bounds,
     year_before,
 )
+
+AT_END = "at_end"  # every account with ARR at the end of the period (the bridge's end ARR)
+# What the list can show besides the whole cohort ('').
+LIST_MOVEMENTS = (*MOVEMENTS, NEW, AT_END)
 
 # Sortable columns of the list: grid field -> SQL expression (the only text that reaches ORDER BY).
 SORTABLE = {
@@ -43,14 +51,16 @@ DEFAULT_ORDER = "co.a1 - co.a0 ASC"  # the biggest losses first
 
 
 def parse_movement(value: Any) -> str:
-    """The movement filter from the URL ('' = all); an unknown value raises InvalidFilter."""
+    """The movement filter from the URL ('' = the whole cohort); an unknown value raises
+    InvalidFilter."""
     text = str((value[0] if value else "") if isinstance(value, list | tuple) else value or "")
     text = text.strip().lower()
     if text in ("", "all"):
         return ""
-    if text not in MOVEMENTS:
+    if text not in LIST_MOVEMENTS:
         raise InvalidFilter(
-            f"Unknown movement {text[:40]!r}: use churned, contracted, expanded or flat."
+            f"Unknown movement {text[:40]!r}: use churned, contracted, expanded, flat, new or "
+            "at_end."
         )
     return text
 
@@ -63,31 +73,59 @@ def parse_sort(values: Any) -> tuple[tuple[str, str], ...]:
     return filters_parse_sort(values, SORTABLE, MAX_SORT_KEYS)
 
 
-def retention_window(snapshot: date) -> tuple[date, date]:
-    """(d0, d1): the cohort date a year before `snapshot`, and `snapshot`."""
-    return year_before(snapshot), snapshot
+def retention_window(snapshot: date, since: date | None = None) -> tuple[date, date]:
+    """(d0, d1): `since` (by default the day a year before `snapshot`), and `snapshot`."""
+    return since or year_before(snapshot), snapshot
 
 
-def _cohort(filters: Filters, snapshot: date, movement: str = "") -> tuple[str, list[Any]]:
-    """WITH ... of the filtered cohort (`co`, joined to `ad`) and its parameters."""
+def parse_period(params: Mapping[str, Any], as_of: date) -> tuple[date, date] | None:
+    """The list's period from the URL's `from` and `to` (ISO dates): ARR on `from` against ARR
+    on `to`. None when neither is given or they are the default 12 months to `as_of`. `to`
+    defaults to `as_of` and may not be after it (a view never looks past its date); `from`
+    defaults to a year before `to` and must be before it."""
+    d0, d1 = parse_date(params.get("from"), "from"), parse_date(params.get("to"), "to")
+    if d0 is None and d1 is None:
+        return None
+    d1 = d1 or as_of
+    if d1 > as_of:
+        raise InvalidFilter(
+            f"The period ends on {d1:%d %b %Y}, after the date of this view "
+            f"({as_of:%d %b %Y}): choose an end on or before it."
+        )
+    d0 = d0 or year_before(d1)
+    check_window(d0, d1)
+    return None if (d0, d1) == retention_window(as_of) else (d0, d1)
+
+
+def _cohort(
+    filters: Filters, snapshot: date, movement: str = "", since: date | None = None
+) -> tuple[str, list[Any]]:
+    """WITH ... of the filtered accounts over the period (`moved`), the cohort (`co`) and the
+    rows shown (`shown`), and their parameters."""
     where, params = filters.where("ad")
     sql = f"""
         WITH acc AS (SELECT ad.account_id FROM account_dim ad WHERE {where}),
-        co AS ({cohort_sql("acc")})
+        moved AS MATERIALIZED ({moved_sql("acc")}),
+        co AS (SELECT * FROM moved WHERE {cohort_member()})
     """
-    bind = [*params, *cohort_params(*retention_window(snapshot))]
-    if movement:
-        sql += ", shown AS (SELECT * FROM co WHERE movement = ?)"
-        bind.append(parse_movement(movement))
+    bind = [*params, *moved_params(*retention_window(snapshot, since))]
+    movement = parse_movement(movement)
+    if movement == AT_END:
+        sql += ", shown AS (SELECT * FROM moved WHERE a1 > 0)"
+    elif movement:
+        sql += ", shown AS (SELECT * FROM moved WHERE movement = ?)"
+        bind.append(movement)
     else:
         sql += ", shown AS (SELECT * FROM co)"
     return sql, bind
 
 
 @memoize
-def retention_summary(db: Database, filters: Filters, snapshot: date) -> dict[str, float | None]:
+def retention_summary(
+    db: Database, filters: Filters, snapshot: date, since: date | None = None
+) -> dict[str, float | None]:
     """The cohort's totals (Σa0, churned, contraction, expansion, Σa1) and GRR/NRR from them."""
-    sql, bind = _cohort(filters, snapshot)
+    sql, bind = _cohort(filters, snapshot, since=since)
     df = db.query(
         f"{sql} SELECT *, {RETENTION_RATIOS} FROM (SELECT {movement_sums()} FROM co)",
         bind,
@@ -98,10 +136,11 @@ def retention_summary(db: Database, filters: Filters, snapshot: date) -> dict[st
 
 @memoize
 def retention_totals(
-    db: Database, filters: Filters, snapshot: date, movement: str = ""
+    db: Database, filters: Filters, snapshot: date, movement: str = "", since: date | None = None
 ) -> dict[str, float]:
-    """Count, Σa0, Σa1 and Σ change of the rows the list shows (one movement or all)."""
-    sql, bind = _cohort(filters, snapshot, movement)
+    """Count, Σa0, Σa1 and Σ change of the rows the list shows (one movement, new, at_end or
+    the whole cohort)."""
+    sql, bind = _cohort(filters, snapshot, movement, since)
     df = db.query(
         f"""{sql}
         SELECT COUNT(*) AS accounts, COALESCE(SUM(a0), 0) AS start_arr,
@@ -128,13 +167,14 @@ def retention_page(
     sort: tuple[tuple[str, str], ...] = (),
     start: int = 0,
     limit: int = 100,
+    since: date | None = None,
 ) -> pd.DataFrame:
-    """One page of the cohort, sorted server-side (sort = ((field, 'asc'|'desc'), ...)).
+    """One page of the list, sorted server-side (sort = ((field, 'asc'|'desc'), ...)).
 
     Columns: account_id, name, segment, owner_name, start_arr (a0), end_arr (a1), movement,
     change (a1 − a0). Default order: the biggest losses first.
     """
-    sql, bind = _cohort(filters, snapshot, movement)
+    sql, bind = _cohort(filters, snapshot, movement, since)
     order = order_by(sort, SORTABLE, DEFAULT_ORDER, "ad.account_id")
     return db.query(
         f"""{sql}

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.arr_bridge import PERIODS, arr_bridge, period_window
 from services.asof import snapshot_dates
 from services.db import get_database
 from services.errors import InvalidFilter
@@ -11,6 +12,7 @@ from services.filters import Filters
 from services.retention import trailing_retention
 from services.retention_list import (
     parse_movement,
+    parse_period,
     parse_sort,
     retention_page,
     retention_summary,
@@ -54,8 +56,8 @@ def db(tmp_path):
     return build_tiny(tmp_path, {"accounts": accounts, "contracts": contracts}, AS_OF)
 
 
-def rows(db, filters=None, movement="", sort=(), start=0, limit=100):
-    return retention_page(db, filters or Filters(), AS_OF, movement, sort, start, limit)
+def rows(db, filters=None, movement="", sort=(), start=0, limit=100, since=None):
+    return retention_page(db, filters or Filters(), AS_OF, movement, sort, start, limit, since)
 
 
 def test_one_row_per_cohort_account_with_its_movement(db):
@@ -169,3 +171,82 @@ def test_list_matches_the_cards_on_demo_data(demo_db_path, use_db, filters):
 
 def card_churned(db, filters):
     return trailing_retention(db, filters, snapshot_dates(db)[-1])["churned_arr"]
+
+
+# ---------------------------------------------------------------------------------------------
+# New ARR, the accounts at the end, and a period other than the 12 months (the ARR bridge's drill)
+
+
+def test_new_accounts_and_accounts_at_the_end(db):
+    # E had nothing a year ago and pays 500 now: new, outside the cohort.
+    new = retention_totals(db, Filters(), AS_OF, "new")
+    assert new == {"accounts": 1, "start_arr": 0, "end_arr": 500, "change": 500}
+    df = rows(db, movement="new")
+    assert list(df["account_id"]) == ["E"] and list(df["movement"]) == ["new"]
+    # Every account paying now: B 150, C 360, D 400, E 500 (= ARR today).
+    end = retention_totals(db, Filters(), AS_OF, "at_end")
+    assert end["accounts"] == 4 and end["end_arr"] == 1410 and end["start_arr"] == 900
+    assert sorted(rows(db, movement="at_end")["account_id"]) == ["B", "C", "D", "E"]
+    assert parse_movement("New") == "new" and parse_movement(["at_end"]) == "at_end"
+
+
+def test_a_period_of_its_own(db):
+    since = date(2025, 8, 31)  # ARR on 31 Aug 2025 against ARR on 30 Jun 2026
+    moved = rows(db, since=since).set_index("account_id")["movement"].to_dict()
+    # A had already gone (its contract ended 1 Jul 2025); B renewed at 150 on 15 Jul 2025.
+    assert moved == {"B": "flat", "C": "expanded", "D": "flat", "F": "churned"}
+    assert list(rows(db, movement="new", since=since)["account_id"]) == ["E"]
+    assert retention_totals(db, Filters(), AS_OF, "churned", since)["start_arr"] == 50
+    s = retention_summary(db, Filters(), AS_OF, since)
+    assert s["start_arr"] == 150 + 300 + 400 + 50 and s["end_arr"] == 150 + 360 + 400
+    # The default period is the 12 months to the as-of date, as before.
+    assert retention_window(AS_OF, since) == (since, AS_OF)
+    assert retention_totals(db, Filters(), AS_OF, "churned", date(2025, 6, 30)) == (
+        retention_totals(db, Filters(), AS_OF, "churned")
+    )
+
+
+def test_period_from_url():
+    assert parse_period({}, AS_OF) is None
+    assert parse_period({"from": ["2025-06-30"], "to": ["2026-06-30"]}, AS_OF) is None  # default
+    assert parse_period({"from": "2026-03-31"}, AS_OF) == (date(2026, 3, 31), AS_OF)
+    assert parse_period({"to": "2026-03-31"}, AS_OF) == (date(2025, 3, 31), date(2026, 3, 31))
+    with pytest.raises(InvalidFilter, match="after the date of this view"):
+        parse_period({"to": "2026-07-01"}, AS_OF)
+    with pytest.raises(InvalidFilter, match="must start before it ends"):
+        parse_period({"from": "2026-06-30"}, AS_OF)
+    with pytest.raises(InvalidFilter, match="not a valid date for 'from'"):
+        parse_period({"from": "yesterday"}, AS_OF)
+
+
+def test_list_totals_are_the_bridge_steps_on_demo_data(demo_db_path, use_db):
+    use_db(demo_db_path)
+    db = get_database()
+    filters = Filters(segment=("SMB",))
+    as_of = snapshot_dates(db)[-1]
+    for key in PERIODS:
+        p = period_window(key, as_of)
+        b = arr_bridge(db, filters, p.start, p.end)
+        since = p.start if parse_period({"from": p.start, "to": p.end}, as_of) else None
+
+        def totals(movement, since=since, p=p):
+            return retention_totals(db, filters, p.end, movement, since)
+
+        assert totals("")["start_arr"] == pytest.approx(b["start"])
+        assert totals("new")["end_arr"] == pytest.approx(b["new"])
+        assert totals("new")["accounts"] == b["new_accounts"]
+        assert totals("expanded")["change"] == pytest.approx(b["expansion"])
+        assert -totals("contracted")["change"] == pytest.approx(b["contraction"])
+        assert totals("churned")["start_arr"] == pytest.approx(b["churned"])
+        assert totals("at_end")["end_arr"] == pytest.approx(b["end"])
+        assert totals("at_end")["accounts"] == b["end_accounts"]
+    # The new accounts, paged through, add up to the step.
+    t12m = period_window("t12m", as_of)
+    new = retention_totals(db, filters, as_of, "new")
+    pages = [
+        retention_page(db, filters, as_of, "new", (), start, 100)
+        for start in range(0, new["accounts"], 100)
+    ]
+    assert sum(p["end_arr"].sum() for p in pages) == pytest.approx(
+        arr_bridge(db, filters, t12m.start, t12m.end)["new"]
+    )
