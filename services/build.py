@@ -31,8 +31,8 @@ from services.health_model import (
     health_sql_params,
     weekly_grid,
 )
-from services.settings import load_settings
 from services.retention_trend import create_retention_trend
+from services.settings import load_settings
 from services.sql_fragments import (
     arr_on,
     cohort_member,
