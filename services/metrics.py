@@ -465,6 +465,33 @@ _METRICS = [
         "Σ amount_arr of the opportunities open on d",
         "money",
     ),
+    # The ARR bridge (Renewals, retention trend): ARR on d0 to ARR on d1 over a period, steps
+    # new, expansion, contraction and churn (the last three are the cohort's, as above).
+    Metric(
+        "bridge_start_arr",
+        "Start ARR",
+        "ARR on the day before the period's first day, over every customer under the filters: "
+        "where the bridge starts. The customers paying then are the period's cohort.",
+        "ARR(d0), d0 = the day before the period starts",
+        "money",
+    ),
+    Metric(
+        "new_arr",
+        "New ARR",
+        "ARR at the end of the period from accounts that had none at its start: new logos and "
+        "returning customers (who paid before, had nothing at the start and pay again at the "
+        "end; counted apart, never left out).",
+        "Σ a1 where a0 = 0 and a1 > 0",
+        "money",
+    ),
+    Metric(
+        "bridge_end_arr",
+        "End ARR",
+        "ARR on the period's last day (the as-of date, or the last day of a past quarter), over "
+        "every customer under the filters.",
+        "ARR(d1) = start + new + expansion − contraction − churn",
+        "money",
+    ),
 ]
 
 REGISTRY: dict[str, Metric] = {m.name: m for m in _METRICS}
