@@ -1,7 +1,10 @@
-"""Renewal list (/renewals/list): closed renewals of the last 4 quarters, one row per renewal.
+"""Renewal list (/renewals/list): one row per renewal, closed or open (`status=`).
 
-The drill-down target of the Health model page (the renewals behind a bar, with the band under
-the model in force or the proposal in the URL) and, later, of the Renewals page.
+Closed (the default): closed renewals of the last 4 quarters, the drill-down target of the
+Health model page (the renewals behind a bar, with the band under the model in force or the
+proposal in the URL). Open (`status=open`): the renewals open on the as-of date, the drill-down
+target of the Renewals page (`from`, `to`, `category`, `risk`, `reason`, `overdue`, `missing`:
+see services.renewal_list.OpenDrill). A row opens the account's Account 360.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ from dash.exceptions import PreventUpdate
 from components import labels
 from components.grids import paged_grid
 from components.health_model import RENEWAL_COLUMNS, renewal_records, renewal_totals_line
+from components.renewal_list import (
+    OPEN_COLUMNS,
+    open_drill_chips,
+    open_subtitle,
+    open_totals_line,
+)
+from components.renewals_pipeline import renewal_records as open_records
 from components.shell import page_header
 from components.states import error_state, notice
 from pages._shared import (
@@ -28,10 +38,17 @@ from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
 from services.filters import Filters
 from services.health_backtest import CURRENT, backtest_window, proposal_from_url
+from services.renewal_hygiene import known_checks
 from services.renewal_list import (
+    OPEN_SORTABLE,
     SORTABLE,
+    OpenDrill,
     RenewalDrill,
+    open_renewal_page,
+    open_renewal_totals,
+    parse_open_sort,
     parse_sort,
+    parse_status,
     renewal_account,
     renewal_page,
     renewal_totals,
@@ -52,30 +69,27 @@ DRILL_TEXT = "renewals-drill"
 
 
 def layout(**params):
-    data, _, as_of = view_state(params)
-    sort, drill_text = (), None
+    data, filters, as_of = view_state(params)
+    sort, drill_text, status = (), None, "closed"
     if "error" not in data:
         try:
-            drill = RenewalDrill.from_params(params)
-            sort = parse_sort(params.get("sort"))
-            proposal = proposal_from_url(params)
-            if proposal.params is None:
-                raise InvalidFilter(
-                    "The proposed model in this link is not valid: "
-                    + " ".join(dict.fromkeys(proposal.errors.values()))
-                )
-            data["drill"] = drill.to_params()
-            data["model"] = {k: params[k] for k in ("w", "green", "yellow") if k in params}
-            drill_text = _drill_text(drill, proposal.params != CURRENT)
+            status = parse_status(params)
+            if status == "open":
+                drill_text, sort = _open_view(data, params, filters, as_of.date)
+            else:
+                drill_text, sort = _closed_view(data, params)
         except ServiceError as exc:
             data = {"error": str(exc)}
     subtitle = None
-    if as_of:
+    if as_of and status == "open":
+        subtitle = open_subtitle(as_of.date)
+    elif as_of:
         start, end = backtest_window(as_of.date)
         subtitle = (
             f"Closed renewals with a renewal date from {start:%d %b %Y} to {end:%d %b %Y} "
             f"(closed by then)"
         )
+    columns = OPEN_COLUMNS if status == "open" else RENEWAL_COLUMNS
     return html.Div(
         [
             dcc.Store(id=STORE, data=data),
@@ -87,14 +101,38 @@ def layout(**params):
                 [
                     html.Div(drill_text, id=DRILL_TEXT, className="drill-chips mb-2"),
                     html.Div(id=TOTALS, className="accounts-totals mb-2"),
-                    paged_grid(
-                        GRID, RENEWAL_COLUMNS, {}, sort, 620, "renewals-grid", row_id="renewal_id"
-                    ),
+                    paged_grid(GRID, columns, {}, sort, 620, "renewals-grid", row_id="renewal_id"),
                 ],
                 style={"display": "none"} if "error" in data else {},
             ),
         ]
     )
+
+
+def _closed_view(data, params):
+    """Closed mode: the drill (band, outcome, lost) and the proposed model into the store."""
+    drill = RenewalDrill.from_params(params)
+    sort = parse_sort(params.get("sort"))
+    proposal = proposal_from_url(params)
+    if proposal.params is None:
+        raise InvalidFilter(
+            "The proposed model in this link is not valid: "
+            + " ".join(dict.fromkeys(proposal.errors.values()))
+        )
+    data["drill"] = drill.to_params()
+    data["model"] = {k: params[k] for k in ("w", "green", "yellow") if k in params}
+    return _drill_text(drill, proposal.params != CURRENT), sort
+
+
+def _open_view(data, params, filters, day):
+    """Open mode: the drill (dates, call, at risk, reason, overdue, missing) into the store; a
+    hygiene check not known on the day is refused here, with the page's message."""
+    drill = OpenDrill.from_params(params)
+    drill.checks(known_checks(get_database(), filters, day), day)
+    sort = parse_open_sort(params.get("sort"))
+    data["status"] = "open"
+    data["drill"] = drill.to_params()
+    return open_drill_chips(drill), sort
 
 
 def _drill_text(drill: RenewalDrill, proposed: bool) -> list:
@@ -115,10 +153,22 @@ def _view(data):
     return filters, RenewalDrill.from_params(data.get("drill") or {}), snapshot, params
 
 
+def _is_open(data) -> bool:
+    return isinstance(data, dict) and data.get("status") == "open"
+
+
+def _open_drill(data):
+    filters, snapshot = from_store(data)
+    return filters, OpenDrill.from_params(data.get("drill") or {}), snapshot
+
+
 @callback(Output(TOTALS, "children"), Input(STORE, "data"))
 @guarded()
 def render_totals(data):
     """Redraws the count and ARR totals of the list. Called when: the view changes."""
+    if _is_open(data):
+        filters, drill, snapshot = _open_drill(data)
+        return open_totals_line(open_renewal_totals(get_database(), filters, drill, snapshot))
     filters, drill, snapshot, params = _view(data)
     return renewal_totals_line(renewal_totals(get_database(), filters, drill, snapshot, params))
 
@@ -126,6 +176,8 @@ def render_totals(data):
 @callback(Output(GRID, "getRowsResponse"), Input(GRID, "getRowsRequest"), State(STORE, "data"))
 def serve_rows(request, data):
     """Serves one block of rows. Called when: the grid scrolls or sorts."""
+    if _is_open(data):
+        return _serve_open_rows(request, data)
     block = RowsRequest.from_client(request, SORTABLE)
     if block is None:
         return no_update
@@ -135,6 +187,19 @@ def serve_rows(request, data):
     return {
         "rowData": renewal_records(rows),
         "rowCount": renewal_totals(db, filters, drill, snapshot, params)["renewals"],
+    }
+
+
+def _serve_open_rows(request, data):
+    block = RowsRequest.from_client(request, OPEN_SORTABLE)
+    if block is None:
+        return no_update
+    filters, drill, snapshot = _open_drill(data)
+    db = get_database()
+    rows = open_renewal_page(db, filters, drill, snapshot, block.sort, block.start, block.limit)
+    return {
+        "rowData": open_records(rows),
+        "rowCount": open_renewal_totals(db, filters, drill, snapshot)["renewals"],
     }
 
 
@@ -148,4 +213,4 @@ def renewal_href(renewal_id: str, filters: Filters) -> str:
 
 
 link_grid_rows(GRID, STORE, renewal_href)
-keep_grid_sort_in_url(GRID, SORTABLE)
+keep_grid_sort_in_url(GRID, {**SORTABLE, **OPEN_SORTABLE})

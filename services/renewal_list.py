@@ -1,9 +1,15 @@
-"""The renewal list: closed renewals of the 4 quarters to the as-of date, one row per renewal.
+"""The renewal list, one row per renewal, in two modes (URL `status=`):
 
-The drill-down target of the Health model page (the renewals behind a bar) and, later, of the
-Renewals page. Its rows are the backtest's own (`health_backtest.scored_renewals_sql`): the band
-and score on the scoring date under the model in force or a proposed one, so a drilled list has
-exactly the bar's n. Paged and sorted in SQL (allow-listed sort), with totals.
+- closed (the default): closed renewals of the 4 quarters to the as-of date, the drill-down
+  target of the Health model page (the renewals behind a bar). Its rows are the backtest's own
+  (`health_backtest.scored_renewals_sql`): the band and score on the scoring date under the
+  model in force or a proposed one, so a drilled list has exactly the bar's n.
+- open: the renewals open on the as-of date (`services.open_renewals`), the drill-down target of
+  the Renewals page. `OpenDrill` narrows them to a renewal-date range, a call, at risk, a risk
+  reason, overdue, or failing a hygiene check, with the very expressions the Renewals charts
+  group by (`services.renewal_pipeline`), so a drilled list has exactly the bar's count and ARR.
+
+Both are paged and sorted in SQL (allow-listed sort), with totals.
 """
 
 from __future__ import annotations
@@ -18,10 +24,19 @@ import pandas as pd
 from services.cache import memoize
 from services.db import Database
 from services.errors import InvalidFilter
-from services.filters import Filters
+from services.filters import Filters, parse_date
 from services.filters import parse_sort as filters_parse_sort
 from services.health_backtest import CURRENT, scored_renewals_sql
 from services.health_model import BANDS, HealthParams
+from services.open_renewals import open_renewals_sql
+from services.renewal_hygiene import HYGIENE_CHECKS, known_checks
+from services.renewal_pipeline import (
+    CALLS,
+    RENEWAL_COLUMNS,
+    call_sql,
+    reason_sql,
+    with_driver,
+)
 from services.sql_fragments import order_by, page_bounds
 
 OUTCOMES = ("renewed", "expanded", "contracted", "churned")
@@ -175,3 +190,237 @@ def renewal_page(
         """,
         [*bind, *page_bounds(start, limit)],
     )
+
+
+# ---- open renewals (status=open) ----------------------------------------------------------------
+STATUSES = ("closed", "open")
+# URL parameters of each mode: a parameter of the other mode is refused with a message.
+CLOSED_PARAMS = ("band", "outcome", "lost", "w", "green", "yellow")
+OPEN_PARAMS = ("from", "to", "category", "risk", "reason", "overdue", "missing")
+MISSING_ANY = "any"  # failing any hygiene check known on the day
+MAX_REASON_LENGTH = 200
+_ORDINAL = {
+    "call": "CASE o.call " + " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(CALLS)) + " END",
+    "band": "CASE o.band WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 WHEN 'green' THEN 2 END",
+    "close_plan": "CASE o.close_plan WHEN 'no' THEN 0 WHEN 'unknown' THEN 1 ELSE 2 END",
+}
+OPEN_SORTABLE = {
+    "name": "o.name",
+    "owner_name": "o.owner_name",
+    "renewal_date": "o.renewal_date",
+    "arr_up": "o.arr_up",
+    "call": _ORDINAL["call"],
+    "reason": "o.reason",
+    "close_plan": _ORDINAL["close_plan"],
+    "band": _ORDINAL["band"],
+    "health_score": "o.health_score",
+    "segment": "o.segment",
+    "overdue": "o.overdue",
+}
+OPEN_DEFAULT_ORDER = "o.arr_up DESC, o.renewal_date ASC"  # the biggest renewals first
+
+
+def _values(params: Mapping[str, Any], key: str) -> list[str]:
+    value = params.get(key)
+    values = value if isinstance(value, list | tuple) else [value]
+    return [str(v).strip() for v in values if v is not None and str(v).strip() != ""]
+
+
+def parse_status(params: Mapping[str, Any]) -> str:
+    """'closed' (the default) or 'open'; refuses another status and the other mode's
+    parameters with a message saying what to use."""
+    status = _first(params, "status") or "closed"
+    if status not in STATUSES:
+        raise InvalidFilter(f"Unknown status {status!r}: use open or closed.")
+    other = CLOSED_PARAMS if status == "open" else OPEN_PARAMS
+    used = next((k for k in other if _values(params, k)), None)
+    if used and status == "open":
+        raise InvalidFilter(
+            f"'{used}' applies to closed renewals only; this is the list of open renewals "
+            "(status=open)."
+        )
+    if used:
+        raise InvalidFilter(f"'{used}' applies to open renewals only: add status=open.")
+    return status
+
+
+def _flag(params: Mapping[str, Any], key: str) -> bool:
+    value = _first(params, key)
+    if value not in ("", "0", "1"):
+        raise InvalidFilter(f"Unknown value {value!r} for '{key}': use 1.")
+    return value == "1"
+
+
+@dataclass(frozen=True)
+class OpenDrill:
+    """What a clicked number on the Renewals page stands for, among the renewals open on the
+    day: renewal dates in [first, last] (either end optional), a call ('none': no call known),
+    at risk only, a risk reason key (`services.renewal_pipeline.reason_sql`), overdue only,
+    failing hygiene checks (`missing`: any of them; 'any' = any check known on the day)."""
+
+    first: date | None = None
+    last: date | None = None
+    category: str = ""
+    at_risk: bool = False
+    reason: str = ""
+    overdue: bool = False
+    missing: tuple[str, ...] = ()
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> OpenDrill:
+        """From URL parameters from, to, category, risk=1, reason, overdue=1, missing; a bad
+        value raises InvalidFilter with a sentence saying what to use."""
+        first = parse_date(params.get("from"), "from")
+        last = parse_date(params.get("to"), "to")
+        if first and last and first > last:
+            raise InvalidFilter(
+                f"The renewal dates run backwards: 'from' ({first:%d %b %Y}) is after 'to' "
+                f"({last:%d %b %Y})."
+            )
+        category = _first(params, "category")
+        if category and category not in CALLS:
+            raise InvalidFilter(
+                f"Unknown call {category!r} for 'category': use commit, probable, at_risk, "
+                "churn or none (no call)."
+            )
+        reason = (_values(params, "reason") or [""])[0]
+        if len(reason) > MAX_REASON_LENGTH:
+            raise InvalidFilter(
+                f"The risk reason is too long ({len(reason):,} characters; at most "
+                f"{MAX_REASON_LENGTH})."
+            )
+        missing = tuple(sorted({v.lower()[:40] for v in _values(params, "missing")}))
+        unknown = [m for m in missing if m not in HYGIENE_CHECKS and m != MISSING_ANY]
+        if unknown:
+            keys = ", ".join(HYGIENE_CHECKS)
+            raise InvalidFilter(f"Unknown check {unknown[0]!r} for 'missing': use {keys} or any.")
+        return cls(
+            first=first,
+            last=last,
+            category=category,
+            at_risk=_flag(params, "risk"),
+            reason=reason,
+            overdue=_flag(params, "overdue"),
+            missing=missing,
+        )
+
+    def to_params(self) -> dict[str, Any]:
+        return {
+            "status": "open",
+            "from": self.first.isoformat() if self.first else "",
+            "to": self.last.isoformat() if self.last else "",
+            "category": self.category,
+            "risk": "1" if self.at_risk else "",
+            "reason": self.reason,
+            "overdue": "1" if self.overdue else "",
+            "missing": list(self.missing),
+        }
+
+    def checks(self, known: tuple[str, ...], day: date) -> tuple[str, ...]:
+        """The hygiene checks the drill asks for among those `known` on `day` ('any' = every
+        one of them); asking for a check not known on `day` is refused with a message (the close
+        plan before the data's date; the call before the call history starts)."""
+        if MISSING_ANY in self.missing:
+            return known
+        unknown = [m for m in self.missing if m not in known]
+        if unknown:
+            label = HYGIENE_CHECKS[unknown[0]][0]
+            raise InvalidFilter(
+                f"'{label}' cannot be listed on {day:%d %b %Y}: what it checks is not known on "
+                "that date."
+            )
+        return self.missing
+
+    def where(self, checks: tuple[str, ...] = ()) -> tuple[str, list[Any]]:
+        """SQL condition over the columns of `open_renewals`, plus its bound parameters."""
+        clauses, bind = ["TRUE"], []
+        if self.first:
+            clauses.append("renewal_date >= ?")
+            bind.append(self.first)
+        if self.last:
+            clauses.append("renewal_date <= ?")
+            bind.append(self.last)
+        if self.category:
+            clauses.append(f"{call_sql()} = ?")
+            bind.append(self.category)
+        if self.at_risk:
+            clauses.append("at_risk")
+        if self.reason:
+            clauses.append(f"{reason_sql()} = ?")
+            bind.append(self.reason)
+        if self.overdue:
+            clauses.append("overdue")
+        if self.missing:  # failing any of `checks` (none known: nothing fails)
+            fails = [HYGIENE_CHECKS[k][1] for k in checks] or ["FALSE"]
+            clauses.append("(" + " OR ".join(fails) + ")")
+        return " AND ".join(clauses), bind
+
+
+def parse_open_sort(values: Any) -> tuple[tuple[str, str], ...]:
+    """The open list's sort from `field:asc|desc` URL values (allow-listed)."""
+    return filters_parse_sort(values, OPEN_SORTABLE, MAX_SORT_KEYS)
+
+
+def _open_shown(
+    db: Database, filters: Filters, drill: OpenDrill, day: date
+) -> tuple[str, list[Any]]:
+    """WITH ... `o`: the open renewals on `day` the drill selects, with call, reason and close
+    plan as keys."""
+    sql, bind = open_renewals_sql(filters, day)
+    where, dbind = drill.where(drill.checks(known_checks(db, filters, day), day))
+    return (
+        f"{sql}, o AS (SELECT {RENEWAL_COLUMNS} FROM open_renewals WHERE {where})",
+        [*bind, *dbind],
+    )
+
+
+@memoize
+def open_renewal_totals(
+    db: Database, filters: Filters, drill: OpenDrill, day: date
+) -> dict[str, float]:
+    """Count and Σ ARR up of the open renewals the list shows (before paging), and the part of
+    them at risk."""
+    sql, bind = _open_shown(db, filters, drill, day)
+    row = db.query(
+        f"""{sql}
+        SELECT COUNT(*) AS renewals, COALESCE(SUM(arr_up), 0) AS arr_up,
+               COUNT(*) FILTER (WHERE at_risk) AS at_risk_renewals,
+               COALESCE(SUM(arr_up) FILTER (WHERE at_risk), 0) AS at_risk_arr
+        FROM o
+        """,
+        bind,
+    ).iloc[0]
+    return {
+        "renewals": int(row["renewals"]),
+        "arr_up": float(row["arr_up"]),
+        "at_risk_renewals": int(row["at_risk_renewals"]),
+        "at_risk_arr": float(row["at_risk_arr"]),
+    }
+
+
+@memoize
+def open_renewal_page(
+    db: Database,
+    filters: Filters,
+    drill: OpenDrill,
+    day: date,
+    sort: tuple[tuple[str, str], ...] = (),
+    start: int = 0,
+    limit: int = 100,
+) -> pd.DataFrame:
+    """One page of the open list, sorted server-side (default: the biggest ARR up first).
+
+    Columns: renewal_id, account_id, name, segment, owner_name, renewal_date, overdue, arr_up,
+    call, reason, close_plan, health_score, band, at_risk, driver.
+    """
+    sql, bind = _open_shown(db, filters, drill, day)
+    order = order_by(sort, OPEN_SORTABLE, OPEN_DEFAULT_ORDER, "o.renewal_id")
+    df = db.query(
+        f"""{sql}
+        SELECT * FROM o
+        ORDER BY {order}
+        LIMIT ? OFFSET ?
+        """,
+        [*bind, *page_bounds(start, limit)],
+    )
+    return with_driver(df)
