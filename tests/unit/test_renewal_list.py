@@ -1,5 +1,6 @@
 """The renewal list: one row per renewal, so an account renewing twice is listed twice, each row
-with its own grid id, and a click on either opens that account's Account 360."""
+with its own grid id, and a click on either opens that account's Account 360; closed renewals by
+default, open ones with status=open (a bad parameter is a message, not an error)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def renewal(rid, account_id, on, arr_up, outcome, renewed):
         forecast_category="commit",
         outcome=outcome,
         renewed_arr=renewed,
-        closed_date=on,
+        closed_date=on if outcome != "open" else None,
     )
 
 
@@ -43,6 +44,10 @@ def db_path(tmp_path):
         renewal("R1", "A1", "2025-09-30", 100, "renewed", 100),
         renewal("R2", "A1", "2026-03-31", 100, "contracted", 60),  # lost 40
         renewal("R3", "A2", "2026-06-01", 50, "churned", 0),  # lost 50
+        # Open on D: A1 twice (one overdue), A2 once.
+        renewal("R4", "A1", "2026-06-15", 30, "open", None),  # overdue on D
+        renewal("R5", "A1", "2026-12-31", 100, "open", None),
+        renewal("R6", "A2", "2026-09-30", 50, "open", None),
     ]
     tables = {"accounts": accounts, "contracts": contracts, "renewals": renewals}
     return build_tiny(tmp_path, tables, D).path
@@ -113,3 +118,38 @@ def test_sort_from_url():
     for bad in ("arr_lost:sideways", "renewal_id:asc", "1;DROP TABLE renewals"):
         with pytest.raises(InvalidFilter, match="Cannot sort by"):
             parse_sort(bad)
+
+
+def test_open_mode_lists_the_open_renewals_one_row_each(renewal_page_module):
+    page = renewal_page_module
+    layout = page.layout(status="open", to="2026-12-31")
+    data = find(layout, page.STORE).data
+    assert data["status"] == "open" and data["drill"]["to"] == "2026-12-31"
+    rows = page.serve_rows({"startRow": 0, "endRow": 100}, data)
+    # Biggest ARR up first: R5 (100), R6 (50), R4 (30, overdue).
+    assert [r["renewal_id"] for r in rows["rowData"]] == ["R5", "R6", "R4"]
+    assert rows["rowCount"] == 3
+    assert [r["overdue"] for r in rows["rowData"]] == [False, False, True]
+    assert {page.renewal_href(r, Filters()) for r in ("R4", "R5")} == {"/accounts/A1"}
+    chips = find(layout, page.DRILL_TEXT).children
+    assert [c.children for c in chips] == ["Renewal date up to 31 Dec 2026 (overdue ones included)"]
+    overdue = find(page.layout(status="open", overdue="1"), page.STORE).data
+    assert [r["renewal_id"] for r in page.serve_rows({"startRow": 0}, overdue)["rowData"]] == ["R4"]
+    # The closed list still holds only the closed renewals.
+    closed = find(page.layout(), page.STORE).data
+    assert page.serve_rows({"startRow": 0, "endRow": 100}, closed)["rowCount"] == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"status": "open", "category": "maybe"}, "Unknown call 'maybe'"),
+        ({"status": "open", "band": "red"}, "applies to closed renewals only"),
+        ({"overdue": "1"}, "add status=open"),
+        ({"status": "open", "sort": "outcome:desc"}, "Cannot sort by 'outcome:desc'"),
+    ],
+)
+def test_a_bad_link_is_a_plain_message(renewal_page_module, params, message):
+    page = renewal_page_module
+    data = find(page.layout(**params), page.STORE).data
+    assert message in data["error"]
