@@ -24,6 +24,7 @@ from services.errors import ServiceError
 from services.filters import Filters, parse_query
 
 log = logging.getLogger(__name__)
+PAGES_LOCATION = "_pages_location"  # the dcc.Location Dash pages routes on (dash.dash._ID_LOCATION)
 UNEXPECTED = "Something went wrong while preparing this view. It has been logged; try again or reset the filters."
 
 
@@ -112,12 +113,15 @@ def report_callback_error(err: Exception) -> None:
 
 
 # The page state as it is in the address bar, refreshed on every navigation (load, link, back):
-# the filter bar keeps these parameters when it rewrites the URL.
+# the filter bar keeps these parameters when it rewrites the URL. Triggered by the pages
+# router's own Location, which no callback writes: an input that the filter bar's callback
+# outputs (ids.URL) would make Dash hold this one back until the filter bar had run on a
+# stale value.
 clientside_callback(
     "function () { return window.location.search; }",
     Output(ids.PAGE_STATE, "data"),
-    Input(ids.URL, "pathname"),
-    Input(ids.URL, "search"),
+    Input(PAGES_LOCATION, "pathname"),
+    Input(PAGES_LOCATION, "search"),
 )
 
 
