@@ -2,8 +2,10 @@
 
 Every table of `schema.sql` is read from `<folder>/<table>.parquet`, `<table>.csv` or a
 `<table>/` folder of such files, checked column by column (types, required values, allowed
-values, duplicate keys, references to accounts and CSMs), and inserted. Errors name the file,
-row and column. Each build is a new versioned file in `<target>.builds/`; the target is a
+values, duplicate keys, the schema's row CHECKs such as no negative ARR), and inserted; then
+across tables (references to accounts, CSMs, contracts and renewals; a renewal not dated before
+the contract it renews, which is its account's; no forecast call dated after the as-of date).
+Errors name the file, row and column. Each build is a new versioned file in `<target>.builds/`; the target is a
 symlink swapped to it only after everything succeeded, so a failed import leaves the previous
 database intact and readers move to the new file without reopening a path they already hold.
 """
@@ -68,6 +70,29 @@ REFERENCES = {
     ("nps_responses", "account_id"): ("accounts", "account_id"),
     ("touchpoints", "account_id"): ("accounts", "account_id"),
     ("renewal_forecast_history", "renewal_id"): ("renewals", "renewal_id"),
+    ("renewals", "contract_id"): ("contracts", "contract_id"),
+}
+# The CHECKs of schema.sql on single rows, as (column, condition on the row, what is wrong):
+# a row failing its table's CHECK is named with file, row and column.
+ROW_CHECKS = {
+    "contracts": (
+        ("arr", "arr >= 0", "is negative: ARR cannot be below 0"),
+        ("end_date", "end_date > start_date", "is not after the contract's start_date"),
+    ),
+    "renewals": (
+        (
+            "arr_up_for_renewal",
+            "arr_up_for_renewal >= 0",
+            "is negative: ARR up for renewal cannot be below 0",
+        ),
+    ),
+    "renewal_forecast_history": (
+        ("arr_up", "arr_up >= 0", "is negative: ARR up cannot be below 0"),
+    ),
+    "usage_daily": (
+        ("active_users", "active_users >= 0", "is negative: active users cannot be below 0"),
+    ),
+    "nps_responses": (("score", "score BETWEEN 0 AND 10", "is not a score from 0 to 10"),),
 }
 
 
@@ -232,13 +257,47 @@ def validate_and_insert(con, table: str, columns: list[Column], kind: str, files
             )
         select.append(f"CAST({value} AS {col.type}) AS {q}")
     _check_unique_key(con, view, [c for c in columns if c.primary_key], kind)
+    # The rows as typed, with their file and row: what later checks name a failing row from.
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {_typed(table)} AS "
+        f"SELECT _file, _row, {', '.join(select)} FROM {view}"
+    )
+    names = ", ".join(_quote(c.name) for c in columns)
     try:
-        con.execute(f"INSERT INTO {table} SELECT {', '.join(select)} FROM {view}")
+        con.execute(f"INSERT INTO {table} SELECT {names} FROM {_typed(table)}")
     except duckdb.Error as exc:
+        _check_rows(con, table, kind)  # names the row when it is one of ROW_CHECKS
         raise ImportError_(
             f"{Path(files[0]).name}: a value breaks the data contract: {exc}"
         ) from exc
     return con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def _typed(table: str) -> str:
+    """The temp view of one loaded source: its typed columns plus `_file` and `_row`."""
+    return f"typed_{table}"
+
+
+def _check_rows(con, table: str, kind: str) -> None:
+    """Raise naming the first row (file, row, column) that fails one of ROW_CHECKS[table]."""
+    for column, condition, wrong in ROW_CHECKS.get(table, ()):
+        q = _quote(column)
+        _fail_first(
+            con,
+            f"SELECT _file, _row, {q} FROM {_typed(table)} WHERE NOT ({condition}) "
+            f"ORDER BY _file, _row LIMIT 1",
+            [],
+            lambda r, c=column, w=wrong: f"{_where(r[0], r[1], kind)}, column {c}: {r[2]!s} {w}.",
+        )
+
+
+def _first_row(con, table: str, condition: str, params: list) -> tuple | None:
+    """(file, row) of the first source row of `table` meeting `condition` (over its typed
+    columns), or None."""
+    return con.execute(
+        f"SELECT _file, _row FROM {_typed(table)} WHERE {condition} ORDER BY _file, _row LIMIT 1",
+        params,
+    ).fetchone()
 
 
 def _check_unique_key(con, view: str, key: list[Column], kind: str) -> None:
@@ -265,17 +324,88 @@ def _check_unique_key(con, view: str, key: list[Column], kind: str) -> None:
     )
 
 
-def check_references(con) -> None:
+def check_references(con, kinds: dict[str, str]) -> None:
+    """Every reference in REFERENCES points at an existing row; the first row that does not is
+    named with file, row and column. `kinds`: the reader kind ('csv', 'parquet') of each table
+    loaded from a source (a table left out has nothing to check)."""
     for (table, column), (ref_table, ref_key) in REFERENCES.items():
-        _fail_first(
-            con,
+        if table not in kinds:
+            continue
+        bad = con.execute(
             f"SELECT t.{column}, COUNT(*) FROM {table} t LEFT JOIN {ref_table} r "
             f"ON t.{column} = r.{ref_key} WHERE t.{column} IS NOT NULL AND r.{ref_key} IS NULL "
-            f"GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
-            [],
-            lambda r, t=table, c=column, rt=ref_table: (
-                f"{t}: column {c} refers to {r[0]!r}, which is not in {rt} ({r[1]} row(s))."
+            f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+        ).fetchone()
+        if bad is None:
+            continue
+        value, rows = bad
+        first = _first_row(con, table, f"{column} = ?", [value])
+        where = _where(first[0], first[1], kinds[table]) + ", " if first else f"{table}: "
+        raise ImportError_(
+            f"{where}column {column}: {value!r} is not in {ref_table} "
+            f"({rows} row(s) of {table} refer to it)."
+        )
+
+
+def check_renewals(con, kinds: dict[str, str]) -> None:
+    """A renewal and the contract it renews (contract_id; may be blank) belong together: the
+    contract is the renewal's account's, and the renewal is not dated before the contract
+    started (the renewal would be known before it existed). First failing row named."""
+    if "renewals" not in kinds:
+        return
+    checks = (
+        (
+            "contract_id",
+            "c.account_id <> r.account_id",
+            lambda v, c: (
+                f"{v!r} is a contract of account {c['account_id']!r}, "
+                f"not of the renewal's account {c['renewal_account']!r}"
             ),
+        ),
+        (
+            "renewal_date",
+            "r.renewal_date < c.start_date",
+            lambda v, c: (
+                f"{v} is before the start of its contract {c['contract_id']!r} ({c['start_date']})"
+            ),
+        ),
+    )
+    for column, condition, wrong in checks:
+        row = con.execute(
+            f"""
+            SELECT t._file, t._row, t.{column}, c.contract_id, c.account_id, c.start_date,
+                   t.account_id AS renewal_account
+            FROM {_typed("renewals")} t JOIN renewals r ON r.renewal_id = t.renewal_id
+            JOIN contracts c ON c.contract_id = r.contract_id
+            WHERE {condition} ORDER BY t._file, t._row LIMIT 1
+            """
+        ).fetchone()
+        if row is not None:
+            keys = ("contract_id", "account_id", "start_date", "renewal_account")
+            found = dict(zip(keys, row[3:], strict=True))
+            raise ImportError_(
+                f"{_where(row[0], row[1], kinds['renewals'])}, column {column}: "
+                f"{wrong(row[2], found)}."
+            )
+
+
+def check_as_of(con, kinds: dict[str, str], as_of: date) -> None:
+    """Nothing in the forecast history is dated after the data's as-of date: a call from the
+    future is a broken export (or a wrong as-of date), not a forecast."""
+    if "renewal_forecast_history" not in kinds:
+        return
+    if con.execute(
+        "SELECT COUNT(*) FROM renewal_forecast_history WHERE snapshot_date > ?", [as_of]
+    ).fetchone()[0]:
+        table = "renewal_forecast_history"
+        row = con.execute(
+            f"SELECT _file, _row, snapshot_date FROM {_typed(table)} WHERE snapshot_date > ? "
+            f"ORDER BY _file, _row LIMIT 1",
+            [as_of],
+        ).fetchone()
+        raise ImportError_(
+            f"{_where(row[0], row[1], kinds[table])}, column snapshot_date: {row[2]} is after "
+            f"the data's as-of date {as_of}: a call cannot be dated in the future."
         )
 
 
@@ -381,14 +511,15 @@ def build_database(
     try:
         con.execute(SCHEMA_PATH.read_text())
         columns = contract_columns(con)
-        counts = {}
+        counts, kinds = {}, {}
         for table in SOURCE_TABLES:
             if table in OPTIONAL_TABLES and not has_source(source, table):
                 counts[table] = 0
                 continue
-            kind, files = find_source(source, table)
-            counts[table] = validate_and_insert(con, table, columns[table], kind, files)
-        check_references(con)
+            kinds[table], files = find_source(source, table)
+            counts[table] = validate_and_insert(con, table, columns[table], kinds[table], files)
+        check_references(con, kinds)
+        check_renewals(con, kinds)
         meta = read_source_meta(source)
         if as_of is None and meta.get("as_of_date"):
             as_of = date.fromisoformat(meta["as_of_date"])
@@ -396,6 +527,7 @@ def build_database(
             as_of = con.execute("SELECT MAX(day) FROM usage_daily").fetchone()[0]
         if as_of is None:
             raise ImportError_("Cannot tell the data's as-of date: give --as-of or usage rows.")
+        check_as_of(con, kinds, as_of)
         if derive is not None:
             derive(con, as_of)
         con.execute(

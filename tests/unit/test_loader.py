@@ -50,11 +50,24 @@ def test_bad_date_names_file_row_and_column_and_keeps_old_data(tmp_path):
         ),
         (
             {"accounts": [account("A")], "contracts": [CONTRACT | {"account_id": "Z"}]},
-            r"contracts: column account_id refers to 'Z', which is not in accounts",
+            r"contracts\.csv, row 1, line 2, column account_id: 'Z' is not in accounts \(1 row\(s\) "
+            r"of contracts refer to it\)",
         ),
         (
             {"accounts": [account("A")], "contracts": [CONTRACT | {"arr": "lots"}]},
             r"contracts\.csv, row 1, line 2, column arr: 'lots' is not a valid DOUBLE",
+        ),
+        (
+            {
+                "accounts": [account("A")],
+                "contracts": [CONTRACT | {"contract_id": "K0"}, CONTRACT | {"arr": -1}],
+            },
+            r"contracts\.csv, row 2, line 3, column arr: -1\.0 is negative: ARR cannot be below 0",
+        ),
+        (
+            {"accounts": [account("A")], "contracts": [CONTRACT | {"end_date": "2025-12-31"}]},
+            r"contracts\.csv, row 1, line 2, column end_date: 2025-12-31 is not after the "
+            r"contract's start_date",
         ),
     ],
 )

@@ -1,0 +1,316 @@
+"""The forecast history and the renewals' bad input: what the loader rejects (with file, row and
+column) and the data problems it allows, counted over the open renewals of a day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.build import build
+from services.errors import ImportRejected
+from services.filters import Filters
+from services.open_renewals import open_renewals_sql
+from services.renewal_data_problems import (
+    PROBLEMS,
+    problem_where,
+    problems_sentence,
+    renewal_data_problems,
+)
+from services.sql_fragments import calls_on_sql
+from tests.unit.tiny import account, build_tiny, contract, renewal, write_source
+
+AS_OF = date(2026, 11, 20)  # a Friday: the weekly grid ends here
+K_A = contract("A", "2026-01-15", "2027-01-15", 100, contract_id="K-A")
+K_B = contract("B", "2026-03-01", "2027-03-01", 60, contract_id="K-B")
+
+
+def _renewal(renewal_id, account_id, on, arr_up, contract_id=None, outcome="open", **fields):
+    row = renewal(
+        renewal_id, account_id, on, arr_up, outcome, arr_up if outcome != "open" else None
+    )
+    return row | {"contract_id": contract_id} | fields
+
+
+def _call(renewal_id, day, category="commit", arr_up=100, reason=None):
+    return {
+        "renewal_id": renewal_id,
+        "snapshot_date": day,
+        "forecast_category": category,
+        "arr_up": arr_up,
+        "risk_reason": reason,
+    }
+
+
+GOOD = {
+    "accounts": [account("A"), account("B", owner="C2")],
+    "contracts": [K_A, K_B],
+    "renewals": [_renewal("R1", "A", date(2027, 1, 15), 100, "K-A")],
+    "renewal_forecast_history": [_call("R1", "2026-11-13"), _call("R1", "2026-11-20")],
+}
+
+
+def _rejected(tmp_path, tables, match, as_of=AS_OF):
+    source = write_source(tmp_path / "bad", {**GOOD, **tables})
+    with pytest.raises(ImportRejected, match=match):
+        build(source, tmp_path / "tiny.duckdb", as_of=as_of)
+
+
+# ---- rejected by the loader, naming file, row and column ---------------------------------------
+
+
+def test_the_good_source_loads(tmp_path):
+    db = build_tiny(tmp_path, GOOD, AS_OF)
+    assert db.scalar("SELECT COUNT(*) FROM renewal_forecast_history") == 2
+
+
+def test_a_renewal_dated_before_its_contracts_start(tmp_path):
+    early = _renewal("R2", "B", date(2026, 2, 27), 60, "K-B")  # K-B starts 2026-03-01
+    _rejected(
+        tmp_path,
+        {"renewals": [GOOD["renewals"][0], early]},
+        r"renewals\.csv, row 2, line 3, column renewal_date: 2026-02-27 is before the start of "
+        r"its contract 'K-B' \(2026-03-01\)",
+    )
+
+
+def test_a_renewal_on_its_contracts_start_day_is_accepted(tmp_path):
+    same_day = _renewal("R2", "B", date(2026, 3, 1), 60, "K-B")
+    db = build_tiny(tmp_path, {**GOOD, "renewals": [GOOD["renewals"][0], same_day]}, AS_OF)
+    assert db.scalar("SELECT COUNT(*) FROM renewals") == 2
+
+
+def test_a_renewal_of_another_accounts_contract(tmp_path):
+    _rejected(
+        tmp_path,
+        {"renewals": [_renewal("R1", "B", date(2027, 1, 15), 100, "K-A")]},
+        r"renewals\.csv, row 1, line 2, column contract_id: 'K-A' is a contract of account 'A', "
+        r"not of the renewal's account 'B'",
+    )
+
+
+def test_a_renewal_of_an_unknown_contract(tmp_path):
+    _rejected(
+        tmp_path,
+        {"renewals": [_renewal("R1", "A", date(2027, 1, 15), 100, "K-nope")]},
+        r"renewals\.csv, row 1, line 2, column contract_id: 'K-nope' is not in contracts",
+    )
+
+
+@pytest.mark.parametrize(
+    "tables, match",
+    [
+        (
+            {"renewals": [_renewal("R1", "A", date(2027, 1, 15), -100, "K-A")]},
+            r"renewals\.csv, row 1, line 2, column arr_up_for_renewal: -100\.0 is negative",
+        ),
+        (
+            {"contracts": [K_A | {"arr": -5}, K_B]},
+            r"contracts\.csv, row 1, line 2, column arr: -5\.0 is negative",
+        ),
+        (
+            {
+                "renewal_forecast_history": [
+                    _call("R1", "2026-11-13"),
+                    _call("R1", "2026-11-20", arr_up=-1),
+                ]
+            },
+            r"renewal_forecast_history\.csv, row 2, line 3, column arr_up: -1\.0 is negative",
+        ),
+    ],
+)
+def test_negative_arr(tmp_path, tables, match):
+    _rejected(tmp_path, tables, match)
+
+
+@pytest.mark.parametrize(
+    "tables, match",
+    [
+        (
+            {
+                "renewals": [
+                    _renewal("R1", "A", date(2027, 1, 15), 100, "K-A", forecast_category="upside")
+                ]
+            },
+            r"renewals\.csv, row 1, line 2, column forecast_category: 'upside' is not one of "
+            r"commit, probable, at_risk, churn",
+        ),
+        (
+            {
+                "renewal_forecast_history": [
+                    _call("R1", "2026-11-13"),
+                    _call("R1", "2026-11-20", category="Commit"),
+                ]
+            },
+            r"renewal_forecast_history\.csv, row 2, line 3, column forecast_category: 'Commit' is "
+            r"not one of commit, probable, at_risk, churn",
+        ),
+    ],
+)
+def test_an_unknown_forecast_category(tmp_path, tables, match):
+    _rejected(tmp_path, tables, match)
+
+
+def test_a_call_for_an_unknown_renewal(tmp_path):
+    _rejected(
+        tmp_path,
+        {
+            "renewal_forecast_history": [
+                _call("R1", "2026-11-13"),
+                _call("R9", "2026-11-13"),
+                _call("R9", "2026-11-20"),
+            ]
+        },
+        r"renewal_forecast_history\.csv, row 2, line 3, column renewal_id: 'R9' is not in "
+        r"renewals \(2 row\(s\) of renewal_forecast_history refer to it\)",
+    )
+
+
+def test_a_call_dated_after_the_as_of_date(tmp_path):
+    _rejected(
+        tmp_path,
+        {"renewal_forecast_history": [_call("R1", "2026-11-20"), _call("R1", "2026-11-27")]},
+        r"renewal_forecast_history\.csv, row 2, line 3, column snapshot_date: 2026-11-27 is "
+        r"after the data's as-of date 2026-11-20",
+    )
+
+
+def test_the_same_call_twice(tmp_path):
+    _rejected(
+        tmp_path,
+        {"renewal_forecast_history": [_call("R1", "2026-11-13"), _call("R1", "2026-11-13")]},
+        r"renewal_forecast_history\.csv, row 2, line 3, column renewal_id \+ snapshot_date: "
+        r"duplicate key 'R1 / 2026-11-13'",
+    )
+
+
+def test_parquet_rows_are_named_too(tmp_path):
+    import pandas as pd
+
+    source = write_source(tmp_path / "pq", GOOD)
+    (source / "renewal_forecast_history.csv").unlink()
+    calls = pd.DataFrame([_call("R1", "2026-11-13"), _call("R1", "2026-12-04")])
+    calls["snapshot_date"] = pd.to_datetime(calls["snapshot_date"]).dt.date
+    calls.to_parquet(source / "renewal_forecast_history.parquet")
+    with pytest.raises(
+        ImportRejected,
+        match=r"renewal_forecast_history\.parquet, row 2, column snapshot_date: 2026-12-04 is after",
+    ):
+        build(source, tmp_path / "x.duckdb", as_of=AS_OF)
+
+
+def test_without_a_history_file_calls_are_known_only_on_the_as_of_date(tmp_path):
+    source = write_source(tmp_path / "src", GOOD)
+    (source / "renewal_forecast_history.csv").unlink()
+    build(source, tmp_path / "x.duckdb", as_of=AS_OF)
+    from services.db import Database
+
+    db = Database(tmp_path / "x.duckdb")
+    assert db.scalar("SELECT COUNT(*) FROM renewal_forecast_history") == 0
+    call = f"SELECT forecast_category FROM ({calls_on_sql('?')}) WHERE renewal_id = 'R1'"
+    assert db.scalar(call, [AS_OF]) == "commit"
+    assert db.scalar(call, [date(2026, 11, 13)]) is None
+
+
+# ---- allowed by the contract: counted as data problems, kept in the figures -------------------
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    """A (contract K-A): R1 linked (100, fine), R2 not linked (40). B (contracts K-B, owner C2):
+    R4 (60) and R5 (70) both renew K-B, R5 the later one. C: no contract at all, R3 (25).
+    R6 (B, not linked) closed: never counted. Calls from 2026-10-02 on."""
+    tmp = tmp_path_factory.mktemp("problems")
+    return build_tiny(
+        tmp,
+        {
+            "accounts": [account("A"), account("B", owner="C2"), account("C")],
+            "contracts": [K_A, K_B],
+            "renewals": [
+                _renewal("R1", "A", date(2027, 1, 15), 100, "K-A"),
+                _renewal("R2", "A", date(2026, 12, 1), 40),
+                _renewal("R3", "C", date(2027, 2, 1), 25),
+                _renewal("R4", "B", date(2027, 3, 1), 60, "K-B"),
+                _renewal("R5", "B", date(2027, 3, 2), 70, "K-B"),
+                _renewal("R6", "B", date(2026, 6, 1), 30, outcome="renewed"),
+            ],
+            "renewal_forecast_history": [
+                _call("R1", "2026-10-02"),
+                _call("R4", "2026-10-02", "probable", 60),
+            ],
+        },
+        AS_OF,
+    )
+
+
+def _counts(db, day, filters=None):
+    return {
+        p["problem"]: (p["renewals"], p["arr_up"])
+        for p in renewal_data_problems(db, filters or Filters(), day)
+    }
+
+
+def test_problems_on_the_as_of_date(db):
+    assert _counts(db, AS_OF) == {
+        "no_contract": (1, 40),  # R2 (A has a contract; the link is missing)
+        "account_no_contract": (1, 25),  # R3
+        "same_contract": (1, 70),  # R5: R4 renews K-B too and comes first
+        "calls_unknown": (0, 0),  # the calls as they stand today are known
+    }
+
+
+def test_problems_follow_the_filters(db):
+    assert _counts(db, AS_OF, Filters(owner=("C2",))) == {
+        "no_contract": (0, 0),
+        "account_no_contract": (0, 0),
+        "same_contract": (1, 70),
+        "calls_unknown": (0, 0),
+    }
+
+
+def test_before_the_history_starts_no_call_is_known(db):
+    # 2026-09-25: K-A (Jan) and K-B (Mar) had started, so R1..R5 were known and open; R6,
+    # dated 1 June, had closed. The history starts 2026-10-02: no call known on 25 Sep.
+    assert _counts(db, date(2026, 9, 25))["calls_unknown"] == (5, 295)
+    assert _counts(db, date(2026, 10, 2))["calls_unknown"] == (0, 0)
+
+
+def test_problem_renewals_stay_in_the_open_renewals(db):
+    """The treatment the page states: flagged, not excluded. The open renewals' ARR up is the
+    sum over all of them, problems included."""
+    sql, bind = open_renewals_sql(Filters(), AS_OF)
+    open_arr = db.scalar(sql + " SELECT SUM(arr_up) FROM open_renewals", bind)
+    assert open_arr == 100 + 40 + 25 + 60 + 70
+
+
+def test_each_condition_lists_exactly_the_counted_renewals(db):
+    sql, bind = open_renewals_sql(Filters(), AS_OF)
+    listed = {}
+    for key in PROBLEMS:
+        condition, params = problem_where(key, AS_OF)
+        df = db.query(
+            sql + f" SELECT renewal_id FROM open_renewals WHERE {condition} ORDER BY 1",
+            bind + params,
+        )
+        listed[key] = list(df["renewal_id"])
+    assert listed == {
+        "no_contract": ["R2"],
+        "account_no_contract": ["R3"],
+        "same_contract": ["R5"],
+        "calls_unknown": [],
+    }
+
+
+def test_the_sentence_says_what_and_how_it_is_treated(db):
+    text = problems_sentence(renewal_data_problems(db, Filters(), AS_OF))
+    assert text.startswith(
+        "Data problems among these open renewals: 1 ($40 up) not linked to a contract, "
+        "1 ($25 up) of accounts with no contract at all and 1 ($70 up) renewing the same "
+        "contract as another open renewal. They stay in every figure on this page"
+    )
+    assert "No forecast history" not in text
+    early = problems_sentence(renewal_data_problems(db, Filters(owner=("C2",)), date(2026, 9, 25)))
+    assert "no CSM call is known then: all 2 open renewals count as not called" in early
+    clean = renewal_data_problems(db, Filters(owner=("C2",)), date(2026, 10, 2))
+    clean = [p | {"renewals": 0, "arr_up": 0.0} for p in clean]
+    assert problems_sentence(clean) == "No data problems among these open renewals."
