@@ -617,9 +617,10 @@ class DemoGenerator:
           weeks before the date (or never): before it the category is blank;
         - an early call, mostly commit or probable, that moves step by step (commit, probable,
           at risk, churn) to the final call, reached 0-100 days before the renewal date after a
-          move of 1 to 17 weeks. The final call of an open renewal is its call today; of a
-          closed one it follows the outcome, with surprises both ways (a churn called commit,
-          a renewal called at risk);
+          move of 1 to 17 weeks. A closed renewal's final call follows its outcome, with
+          surprises both ways (a churn called commit, a renewal called at risk); an open one's
+          is the call the health-driven generator gave it, and its call today is wherever its
+          move stands on the as-of date;
         - now and then a scare: two to six weeks called at risk, then back;
         - a risk reason while called at risk or churn (one in ten such renewals never gets one);
         - ARR up revised once on about one renewal in eight.
@@ -685,10 +686,19 @@ class DemoGenerator:
         first_call = due - lead.astype("timedelta64[D]")
         called_from = np.minimum(np.maximum(start, first_call), end_day)
         life = (end_day - called_from).astype(int)
-        # When the call moves from early to final: reached by the last week at the latest.
-        reach = np.minimum(due - rng.integers(0, 101, n).astype("timedelta64[D]"), end_day)
+        # When the call moves from early to final: reached 0-100 days before the renewal date
+        # (a renewal closed or seen before then stands part of the way).
+        reach = due - rng.integers(0, 101, n).astype("timedelta64[D]")
         move_from = reach - rng.integers(7, 121, n).astype("timedelta64[D]")
         span = (reach - move_from).astype(int)
+
+        def level_on(on: np.ndarray, i: np.ndarray) -> np.ndarray:
+            """The call (level, -1 before the first call) of renewals `i` on days `on`,
+            scares aside."""
+            progress = np.clip((on - move_from[i]).astype(int) / span[i], 0, 1)
+            level = np.rint(early[i] + (final[i] - early[i]) * progress).astype(int)
+            return np.where(on >= first_call[i], level, -1)
+
         # Scares: a few weeks called at risk on a renewal that ends commit or probable.
         scare = (final <= 1) & (rng.random(n) < 0.07)
         scare_from = called_from + (rng.random(n) * np.maximum(life - 14, 0)).astype(
@@ -712,12 +722,9 @@ class DemoGenerator:
         row = np.repeat(np.arange(n), weeks)
         offset = np.arange(len(row)) - np.repeat(np.cumsum(weeks) - weeks, weeks)
         day = grid0 + ((first_k[row] + offset) * 7).astype("timedelta64[D]")
-        progress = np.clip((day - move_from[row]).astype(int) / span[row], 0, 1)
-        progress = np.where(day >= reach[row], 1.0, progress)
-        level = np.rint(early[row] + (final[row] - early[row]) * progress).astype(int)
-        scared = scare[row] & (day >= scare_from[row]) & (day < scare_to[row])
+        level = level_on(day, row)
+        scared = scare[row] & (day >= scare_from[row]) & (day < scare_to[row]) & (level >= 0)
         level = np.where(scared, np.maximum(level, 2), level)
-        level = np.where(day >= first_call[row], level, -1)
         row_reason = np.where((level >= 2) & has_reason[row], reason[row], -1)
         row_arr = np.where(revised[row] & (day < revised_on[row]), earlier_arr[row], arr_up[row])
         history = pd.DataFrame(
@@ -730,9 +737,11 @@ class DemoGenerator:
             }
         )
 
-        # The renewals' own fields: the call as it stands at the last week it was open.
+        # The renewals' own fields: the call as it stands at the last week it was open, and a
+        # close plan more often on renewals called at risk or churn.
         out = r.copy()
-        final_call = np.where(end_day >= first_call, final, -1)
+        final_call = level_on(end_day, np.arange(n))
+        out["has_close_plan"] = rng.random(n) < np.where(final_call >= 2, 0.6, 0.1)
         out["forecast_category"] = pd.Series(
             np.where(final_call >= 0, CALLS[final_call.clip(0)], None), dtype=object
         )
