@@ -234,6 +234,13 @@ def _known(db: Database, day: date) -> tuple[str, ...]:
     return checks_known_on(day, db.info().as_of_date, _calls_from(db))
 
 
+def known_checks(db: Database, filters: Filters, day: date) -> tuple[str, ...]:
+    """The checks known on `day` in this database (`checks_known_on` with the build's as-of
+    date and the call history's first date). The same under any `filters`: whether a feed
+    reaches back to a day is a property of the dataset, as for the health feeds."""
+    return _known(db, day)
+
+
 @memoize
 def hygiene_summary(
     db: Database, filters: Filters, day: date, params: HygieneParams = HygieneParams()
