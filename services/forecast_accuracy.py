@@ -126,12 +126,21 @@ def create_forecast_backtest(con, as_of: date) -> None:
     ]
     con.execute("DROP TABLE IF EXISTS forecast_backtest")
     con.execute(f"CREATE TABLE forecast_backtest ({BACKTEST_COLUMNS})")
+    con.execute("DROP TABLE IF EXISTS forecast_backtest_quarters")
+    con.execute(
+        "CREATE TABLE forecast_backtest_quarters "
+        "(quarter_start DATE, quarter_end DATE, forecast_on DATE)"
+    )
     for quarter in closed_quarters(as_of, STORED_QUARTERS):
         on = [d for d in grid if d <= quarter.start]
         if not on or (quarter.start - on[-1]).days >= 7:
             continue  # the grid does not reach this quarter's start
         sql, bind = quarter_rows_sql(quarter, on[-1], settings, run)
         con.execute("INSERT INTO forecast_backtest " + sql, bind)
+        con.execute(
+            "INSERT INTO forecast_backtest_quarters VALUES (?, ?, ?)",
+            [quarter.start, quarter.end, on[-1]],
+        )
 
 
 # ---- request time --------------------------------------------------------------------------------
@@ -193,7 +202,7 @@ def accuracy_cells(db: Database, filters: Filters, as_of: date) -> pd.DataFrame:
     calls = ", ".join(f"'{c}'" for c in CALLED)
     return db.query(
         f"""
-        SELECT fb.quarter_start, MIN(fb.forecast_on) AS forecast_on, COUNT(*) AS renewals,
+        SELECT fb.quarter_start, COUNT(*) AS renewals,
                COALESCE(SUM(fb.arr_up), 0) AS arr_up,
                SUM(fb.arr_up * fb.p) AS model,
                SUM(fb.arr_up * fb.arr_up * fb.p * (1 - fb.p)) AS variance,
@@ -215,11 +224,15 @@ def accuracy_cells(db: Database, filters: Filters, as_of: date) -> pd.DataFrame:
 
 
 @memoize
-def backtest_dates(db: Database, filters: Filters) -> list[date]:
-    """The quarter starts the database holds forecasts for (whatever the filters)."""
-    del filters  # which quarters were computed does not depend on the view
-    df = db.query("SELECT DISTINCT quarter_start FROM forecast_backtest ORDER BY 1")
-    return [pd.Timestamp(d).date() for d in df["quarter_start"]]
+def backtest_dates(db: Database, filters: Filters) -> dict[date, date]:
+    """Quarter start -> forecast date of every quarter the database holds forecasts for
+    (whatever the filters: which quarters were computed does not depend on the view)."""
+    del filters
+    df = db.query("SELECT quarter_start, forecast_on FROM forecast_backtest_quarters")
+    return {
+        pd.Timestamp(s).date(): pd.Timestamp(f).date()
+        for s, f in zip(df["quarter_start"], df["forecast_on"], strict=True)
+    }
 
 
 def forecast_accuracy(db: Database, filters: Filters, as_of: date) -> Accuracy:
@@ -233,7 +246,7 @@ def forecast_accuracy(db: Database, filters: Filters, as_of: date) -> Accuracy:
     cells = accuracy_cells(db, filters, as_of).copy()
     cells["quarter_start"] = [pd.Timestamp(d).date() for d in cells["quarter_start"]]
     per = cells.set_index("quarter_start")
-    stored = set(backtest_dates(db, filters))
+    stored = backtest_dates(db, filters)
     history = _has_call_history(db)
     rows = []
     for q in closed_quarters(as_of):
@@ -246,10 +259,10 @@ def forecast_accuracy(db: Database, filters: Filters, as_of: date) -> Accuracy:
         if q.start in per.index:
             c = per.loc[q.start]
             row.update({k: c[k] for k in per.columns})
-            row["forecast_on"] = pd.Timestamp(c["forecast_on"]).date()
+            row["forecast_on"] = stored.get(q.start)
         else:
             row.update(
-                forecast_on=None,
+                forecast_on=stored.get(q.start),
                 renewals=0,
                 arr_up=0.0,
                 model=0.0 if q.start in stored else math.nan,
