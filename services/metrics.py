@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from services.health import VALIDATION_LEAD_DAYS
 from services.health_model import DEFAULT_HEALTH, HealthParams, health_params
+from services.settings import load_settings
 from services.upsell import DEFAULT_UPSELL
 
 
@@ -170,6 +171,8 @@ _UP = DEFAULT_UPSELL
 _UP_PTS = {r: _n(v) for r, v in _UP.points().items()}
 _UP_MIN = _UP.min_group
 _UP_Q = _UP.validation_quarters
+
+_FC = load_settings()  # the forecast's window and threshold, as the app runs
 
 _METRICS = [
     Metric(
@@ -491,6 +494,120 @@ _METRICS = [
         "every customer under the filters.",
         "ARR(d1) = start + new + expansion − contraction − churn",
         "money",
+    ),
+    # Renewal forecast (Renewals page, Forecast & accuracy tab; services/renewal_forecast.py,
+    # services/forecast_accuracy.py). Window and threshold are settings (CSOPS_FORECAST_*).
+    Metric(
+        "forecast_expected",
+        "Expected ARR kept (model)",
+        f"ARR the open renewals are expected to keep: each renewal's ARR up times the renewal "
+        f"rate (ARR) of past renewals like it, same segment and health band, closed in the "
+        f"{_FC.forecast_trailing_quarters} quarters before the date. A segment × band group with "
+        f"fewer than {_FC.forecast_min_renewals} closed renewals uses its segment's rate, a "
+        f"segment with fewer the overall rate. An open renewal's band is its account's on the "
+        f"date; a closed renewal's is the one it was scored on, {_LEAD} before its renewal date "
+        "(if that was known by the date; otherwise, like a renewal without a band, it counts "
+        "toward its segment and overall only). Fitted on every renewal, whatever the filters, "
+        "so a renewal's forecast is the same in every view.",
+        "Σ arr_up × r(segment, band); r = Σ min(renewed_arr, arr_up) / Σ arr_up over the "
+        "group's closed renewals (churned keep 0)",
+        "money",
+        short_label="Expected ARR kept",
+    ),
+    Metric(
+        "forecast_range",
+        "80% range of the ARR kept",
+        "Where the ARR kept should land 8 times in 10 if the rates hold: each renewal is "
+        "treated as an independent draw that keeps all its ARR up with probability r (its rate) "
+        "or loses it, so the ARR kept has variance Σ ARR up² × r × (1 − r). The range is the "
+        "expected ARR kept ± 1.28 standard deviations (a normal approximation), held between 0 "
+        "and the ARR up. Renewals that move together (a bad quarter for a whole segment) make "
+        "the real range wider.",
+        "Σ arr·r ± 1.2816 × √(Σ arr² · r · (1 − r))",
+        "money",
+    ),
+    Metric(
+        "forecast_call",
+        "CSM call (commit + probable)",
+        "ARR up of the open renewals their CSM calls Commit or Probable, as the call stood on "
+        "the date (on an earlier date, the latest call in the call history by then). Renewals "
+        "called At risk or Churn, and renewals without a call, count as not kept.",
+        "Σ arr_up where call ∈ {commit, probable}",
+        "money",
+        short_label="CSM call",
+    ),
+    Metric(
+        "forecast_gap",
+        "Gap: model − CSM call",
+        "The model's expected ARR kept minus the CSMs' commit + probable on the same renewals. "
+        "Positive: the calls are more cautious than the history of similar renewals; negative: "
+        "more optimistic.",
+        "expected ARR kept (model) − CSM call",
+        "money",
+        short_label="Model − call",
+    ),
+    Metric(
+        "projected_grr",
+        "Projected GRR (fiscal year)",
+        "GRR of the fiscal year's cohort (customers with ARR on the year's first day) at the "
+        "year's end, projected: their ARR from the year's first day to the date as it happened "
+        "(the retention cards' definition), then each of their open renewals due before the "
+        "year ends at the model's rate r. One still in today's ARR loses ARR up × (1 − r); one "
+        "whose term has ended without a new contract yet (overdue) comes back as ARR up × r; one "
+        "already replaced by a running contract is in today's ARR. New customers are excluded; "
+        "expansion after the date is not forecast.",
+        "Σ min(a0, â1) / Σ a0; a0 = ARR(FY start), â1 = max(0, ARR(date) − Σ arr_up × (1 − r) "
+        "+ Σ lapsed arr_up × r)",
+        "percent",
+        short_label="Projected GRR",
+    ),
+    Metric(
+        "projected_nrr",
+        "Projected NRR (fiscal year)",
+        "ARR at the fiscal year's end projected for the customers of its first day, as a share "
+        "of their ARR then: actual movement to the date plus the model's expected losses on "
+        "their renewals due before the year ends (see Projected GRR). Expansion after the date "
+        "is not forecast, so this is a floor for NRR rather than a bet on upsell.",
+        "Σ â1 / Σ a0 (â1 as for Projected GRR)",
+        "percent",
+        short_label="Projected NRR",
+    ),
+    Metric(
+        "forecast_baseline",
+        "Last year's rate (baseline)",
+        "The naive forecast a quarter's model is compared with: the overall renewal rate (ARR) "
+        "of the renewals closed in the 4 quarters before the forecast date, times the ARR up.",
+        "r(all, last 4 quarters) × Σ arr_up",
+        "money",
+    ),
+    Metric(
+        "forecast_actual",
+        "ARR kept (actual)",
+        "ARR a quarter's renewals kept: renewed ARR up to the ARR up, nothing if churned, as "
+        "known on the date viewed. The renewals are those open at the quarter's start with a "
+        "renewal date in it. One that closed after the quarter ended counts at its outcome; one "
+        "still open counts as not kept (the page says how many).",
+        "Σ min(renewed_arr, arr_up) over closed renewals (churned keep 0)",
+        "money",
+    ),
+    Metric(
+        "forecast_error",
+        "Forecast error",
+        "A forecast minus the ARR actually kept, in money and as a share of the ARR kept. Each "
+        "forecast is as it stood at the quarter's start (the last weekly snapshot on or before "
+        "its first day), from data known then. Over several quarters: Σ |error| / Σ ARR kept.",
+        "forecast − actual; Σ |forecast − actual| / Σ actual",
+        "percent",
+        higher_is_better=False,
+    ),
+    Metric(
+        "forecast_hit_rate",
+        "Quarters inside the 80% range",
+        "How often the ARR kept fell within the model's 80% range made at the quarter's start. "
+        "A range that holds is right about 8 quarters in 10; fewer means the range is too "
+        "narrow (renewals are not independent draws).",
+        "#(low ≤ actual ≤ high) / #quarters",
+        "percent",
     ),
 ]
 
