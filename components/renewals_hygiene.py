@@ -279,6 +279,8 @@ def group_records(df: pd.DataFrame, by: str) -> list[dict[str, Any]]:
 
 def groups_title(df: pd.DataFrame, by: str, params: HygieneParams) -> str:
     """The table's takeaway: how many owners (teams) are below target on some check."""
+    if df.empty:
+        return "No open renewals due in the window under these filters."
     shares = [c for c in df.columns if c.startswith("share_") and c != "share_all"]
     below = int((df[shares] < params.target).any(axis=1).sum()) if len(df) else 0
     noun = "owners" if by == "owner" else "teams"
@@ -428,7 +430,7 @@ def owner_options(df: pd.DataFrame, selected: str) -> list[dict[str, str]]:
         if row.fail_any > 0
     ]
     if selected and selected not in {o["value"] for o in options}:
-        options.append({"label": f"{selected} (nothing missing)", "value": selected})
+        options.append({"label": "The chosen owner: nothing missing", "value": selected})
     return options
 
 

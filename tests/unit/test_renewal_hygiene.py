@@ -24,6 +24,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from components.renewals_hygiene import ALL, list_href, missing_records, owner_options
 from services.filters import Filters
 from services.renewal_hygiene import (
     UNASSIGNED,
@@ -243,3 +244,19 @@ def test_checks_known_on():
     assert checks_known_on(PAST, AS_OF) == ("owner",)  # no call history
     assert checks_known_on(PAST, AS_OF, date(2026, 11, 6)) == ("category", "reason", "owner")
     assert checks_known_on(BEFORE_CALLS, AS_OF, date(2026, 11, 6)) == ("owner",)
+
+
+def test_drill_links_and_words(db):
+    end = window_end(AS_OF, 90)
+    # An owner's cell: the global filters kept, the owner set, open renewals due by the window's
+    # end with no start date (overdue ones included), failing that check.
+    assert list_href(Filters(team=("East",)), end, "plan", owner=("C1",)) == (
+        "/renewals/list?team=East&owner=C1&status=open&to=2027-02-18&missing=plan"
+    )
+    assert list_href(Filters(), end, ALL).endswith("&missing=any")
+    rows = {r["renewal_id"]: r for r in missing_records(missing_page(db, Filters(), AS_OF))}
+    assert rows["Rover"]["missing"] == "At risk without a risk reason; No close plan"
+    assert rows["R4"]["missing"] == "No close plan; No active owner"
+    options = owner_options(hygiene_by_owner(db, Filters(), AS_OF), "")
+    assert {"label": "Unassigned (1 missing)", "value": UNASSIGNED} in options
+    assert "C1" in {o["value"] for o in options}
