@@ -53,6 +53,7 @@ DECILES = tuple(range(10))  # 0: score 0-9, ..., 9: score 90-100
 # Pipeline stages in their usual order; others follow alphabetically, an unknown stage last.
 STAGE_ORDER = ("Discovery", "Qualification", "Proposal", "Negotiation")
 UNKNOWN_STAGE = "unknown"  # the drill value of opportunities whose stage is not known on the day
+ALL_STAGES = "all"  # the drill value of the whole open pipeline
 
 
 @dataclass(frozen=True)
@@ -607,7 +608,7 @@ class OpportunityDrill:
     """The opportunities behind a clicked bar: the open pipeline in one stage, or the past
     opportunities scored in one decile at creation."""
 
-    stage: str = ""  # a stage, or UNKNOWN_STAGE (not known on the day)
+    stage: str = ""  # a stage, UNKNOWN_STAGE (not known on the day) or ALL_STAGES
     decile: int | None = None
 
     @classmethod
@@ -675,6 +676,8 @@ def _drilled_sql(
             [*bind, drill.decile],
         )
     sql, bind = _pipeline_sql(filters, day)
+    if drill.stage == ALL_STAGES:
+        return f"{sql}, shown AS (SELECT {columns} FROM pipe)", bind
     if drill.stage == UNKNOWN_STAGE:
         return f"{sql}, shown AS (SELECT {columns} FROM pipe WHERE stage IS NULL)", bind
     return f"{sql}, shown AS (SELECT {columns} FROM pipe WHERE stage = ?)", [*bind, drill.stage]
