@@ -88,7 +88,10 @@ def _tile(
     m = metric(METRIC_OF[key])
     status, tone = _status(share, params.target)
     if not known:
-        value, lines = "Not known", [html.Div("Not known on this date", className="small")]
+        why = (
+            "Held only as of the data's date" if key == "plan" else "No call history this far back"
+        )
+        value, lines = "Not known", [html.Div(why, className="small text-muted")]
     elif share is None:
         value = "–"
         lines = [
@@ -445,14 +448,21 @@ def totals_line(totals: dict[str, float], owner_label: str | None = None) -> lis
     ]
 
 
+WHY_UNKNOWN = {
+    "category": "the CSM's forecast category (before the data's date, known only from the call "
+    "history, which does not reach back to this date)",
+    "reason": "the risk reason (likewise)",
+    "plan": "the close plan (held only as of the data's date)",
+}
+
+
 def past_notes(known: tuple[str, ...]) -> str | None:
     """What is not known on a past date, in one sentence (None when everything is)."""
-    unknown = [PASS_LABELS[k].lower() for k in HYGIENE_CHECKS if k not in known]
+    unknown = [WHY_UNKNOWN[k] for k in HYGIENE_CHECKS if k not in known and k in WHY_UNKNOWN]
     if not unknown:
         return None
-    what = ", ".join(unknown)
     return (
-        f"Not known on this date, so left out (never counted as missing): {what}. The close "
-        "plan is held only as of the data's date; the CSM's call before it only from the call "
-        "history."
+        "Not known on this date, so left out of the shares and never counted as missing: "
+        + "; ".join(unknown)
+        + "."
     )
