@@ -1,4 +1,8 @@
-"""Retention list builders: GRR/NRR tiles, the ARR waterfall, the cohort grid and its totals line."""
+"""Retention list builders: GRR/NRR tiles, the ARR waterfall, the list's grid and its totals line.
+
+The list covers the 12 months to the as-of date by default, or a period (d0, d1] (from the ARR
+bridge): then its words say "ARR on <d0>" / "ARR on <d1>" instead of "a year ago" / "now".
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from components import formatting
 from components.charts import Figure, empty_figure, figure
@@ -23,17 +27,32 @@ MOVEMENT_LABELS = {
     "contracted": "Contracted",
     "expanded": "Expanded",
     "flat": "Flat",
+    "new": "New",
 }
 # Each movement's wording comes from the metric registry (defined once, as on Definitions).
 MOVEMENT_HELP = {
     "churned": f"{metric('churned_arr').definition} ({metric('churned_arr').formula})",
     "contracted": f"{metric('contraction_arr').definition} ({metric('contraction_arr').formula})",
     "expanded": f"{metric('expansion_arr').definition} ({metric('expansion_arr').formula})",
-    "flat": "ARR now equals ARR a year ago (a1 = a0).",
+    "flat": "ARR at the end equals ARR at the start (a1 = a0).",
+    "new": f"{metric('new_arr').definition} ({metric('new_arr').formula})",
+    "at_end": "Every account paying at the end: the start's customers still paying and the new "
+    "ones (Σ a1 = ARR at the end).",
 }
-MOVEMENT_OPTIONS = [{"label": "All", "value": ""}] + [
-    {"label": label, "value": code} for code, label in MOVEMENT_LABELS.items()
-]
+ALL_LABEL = "All"  # the whole cohort: every account paying at the start
+AT_END_LABELS = {False: "Paying now", True: "Paying at the end"}  # default period / a period
+
+
+def movement_options(period: bool = False) -> list[dict[str, str]]:
+    """The list's filter: the cohort (all), each movement, new accounts, the accounts paying at
+    the end (`period`: the list covers a period other than the 12 months to the as-of date)."""
+    return [
+        {"label": ALL_LABEL, "value": ""},
+        *({"label": label, "value": code} for code, label in MOVEMENT_LABELS.items()),
+        {"label": AT_END_LABELS[period], "value": "at_end"},
+    ]
+
+
 SIGNED_MONEY = {
     "function": "params.value == null ? '–' : (params.value > 0 ? '+' : '') + compactMoney(params.value)"
 }
@@ -67,9 +86,22 @@ COLUMNS = [
 TOTAL_COLOR, LOSS_COLOR, GAIN_COLOR = NEUTRAL[0], NEUTRAL[2], NEUTRAL[1]
 
 
-def window_text(d0: date, d1: date) -> str:
-    """'12 months to 30 Sep 2026 · customers on 30 Sep 2025'."""
+def window_text(d0: date, d1: date, period: bool = False) -> str:
+    """'12 months to 30 Sep 2026 · cohort: customers on 30 Sep 2025', or for a period
+    'ARR on 30 Jun 2026 against ARR on 30 Sep 2026 · cohort: customers on 30 Jun 2026'."""
+    if period:
+        return (
+            f"ARR on {d0:%d %b %Y} against ARR on {d1:%d %b %Y} · cohort: customers on "
+            f"{d0:%d %b %Y}"
+        )
     return f"12 months to {d1:%d %b %Y} · cohort: customers on {d0:%d %b %Y}"
+
+
+def arr_headers(window: tuple[date, date] | None = None) -> tuple[str, str]:
+    """What the two ARR columns are called: a year ago / now, or on each end of a period."""
+    if window is None:
+        return "ARR a year ago", "ARR now"
+    return f"ARR on {window[0]:%d %b %Y}", f"ARR on {window[1]:%d %b %Y}"
 
 
 def _signed_money(value: float) -> str:
@@ -108,6 +140,34 @@ def summary_tiles(summary: dict[str, float | None], id_prefix: str) -> list[Any]
                 " customers a year ago, with ",
                 html.Span(formatting.money(summary["start_arr"]), className="fw-bold"),
                 " ARR.",
+            ],
+            className="small text-muted",
+        ),
+    ]
+
+
+def bridge_tiles(
+    bridge: dict[str, float], id_prefix: str, twelve_months: tuple[str, date]
+) -> list[Any]:
+    """Start and end ARR of a period (the ARR bridge's ends), who moved in between, and a link
+    to the 12 months to the as-of date (`twelve_months`: href, as-of date), where GRR/NRR are."""
+    return [
+        _tile("bridge_start_arr", bridge["start"], f"{id_prefix}-bridge-start"),
+        _tile("bridge_end_arr", bridge["end"], f"{id_prefix}-bridge-end"),
+        html.Div(
+            [
+                html.Span(formatting.count(bridge["start_accounts"]), className="fw-bold"),
+                " customers at the start, ",
+                html.Span(formatting.count(bridge["end_accounts"]), className="fw-bold"),
+                " at the end, of whom ",
+                html.Span(formatting.count(bridge["new_accounts"]), className="fw-bold"),
+                " new. GRR and NRR cover 12 months: ",
+                dcc.Link(
+                    f"see the 12 months to {twelve_months[1]:%d %b %Y}",
+                    href=twelve_months[0],
+                    id=f"{id_prefix}-twelve-months",
+                ),
+                ".",
             ],
             className="small text-muted",
         ),
@@ -187,11 +247,20 @@ def movement_from_filter_model(model: Any) -> str:
 
 
 def retention_grid(
-    grid_id: str, movement: str = "", sort: tuple[tuple[str, str], ...] = ()
+    grid_id: str,
+    movement: str = "",
+    sort: tuple[tuple[str, str], ...] = (),
+    window: tuple[date, date] | None = None,
 ) -> dag.AgGrid:
-    """Server-paged grid of the cohort: the movement travels as the grid's filter model."""
+    """Server-paged grid of the list: the movement travels as the grid's filter model; the ARR
+    columns name the period's days when `window` (d0, d1) is given."""
+    start, end = arr_headers(window)
+    headers = {"start_arr": start, "end_arr": end}
+    columns = [
+        {**c, "headerName": headers[c["field"]]} if c["field"] in headers else c for c in COLUMNS
+    ]
     return paged_grid(
-        grid_id, COLUMNS, movement_filter_model(movement), sort, 560, "retention-grid"
+        grid_id, columns, movement_filter_model(movement), sort, 560, "retention-grid"
     )
 
 
@@ -200,18 +269,28 @@ def retention_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return to_records(df.assign(movement=df["movement"].map(MOVEMENT_LABELS)))
 
 
-def totals_line(totals: dict[str, float], movement: str, id_prefix: str) -> list[Any]:
-    """'307 churned accounts · ARR a year ago $10.0M · ARR now $0 · change -$10.0M'."""
-    what = f"{MOVEMENT_LABELS[movement].lower()} accounts" if movement else "accounts"
+def totals_line(
+    totals: dict[str, float],
+    movement: str,
+    id_prefix: str,
+    window: tuple[date, date] | None = None,
+) -> list[Any]:
+    """'307 churned accounts · ARR a year ago $10.0M · ARR now $0 · change -$10.0M' (for a
+    period `window`, 'ARR on 30 Jun 2026 ...')."""
+    if movement == "at_end":
+        what = "accounts paying at the end" if window else "accounts paying now"
+    else:
+        what = f"{MOVEMENT_LABELS[movement].lower()} accounts" if movement else "accounts"
+    start, end = arr_headers(window)
     return [
         html.Span(
             formatting.count(totals["accounts"]), id=f"{id_prefix}-count", className="fw-bold"
         ),
-        f" {what} · ARR a year ago ",
+        f" {what} · {start} ",
         html.Span(
             formatting.money(totals["start_arr"]), id=f"{id_prefix}-start-arr", className="fw-bold"
         ),
-        " · ARR now ",
+        f" · {end} ",
         html.Span(
             formatting.money(totals["end_arr"]), id=f"{id_prefix}-end-arr", className="fw-bold"
         ),

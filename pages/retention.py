@@ -1,4 +1,9 @@
-"""Retention (/retention): the trailing-12-month cohort behind GRR and NRR, account by account."""
+"""Retention (/retention): the accounts behind GRR, NRR and the ARR bridge, account by account.
+
+By default the trailing-12-month cohort behind the GRR/NRR cards; with `from` and `to` (the ARR
+bridge's drill) the accounts over that period, the bridge in place of GRR/NRR. `movement` picks
+churned, contracted, expanded, flat, new or at_end (every account paying at the end).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,16 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components.charts import empty_figure
+from components.renewals_trend import bridge_figure
 from components.retention import (
+    ALL_LABEL,
+    AT_END_LABELS,
     MOVEMENT_HELP,
     MOVEMENT_LABELS,
-    MOVEMENT_OPTIONS,
+    bridge_tiles,
     movement_filter_model,
     movement_from_filter_model,
+    movement_options,
     retention_grid,
     retention_records,
     summary_tiles,
@@ -29,13 +38,17 @@ from pages._shared import (
     keep_grid_sort_in_url,
     keep_in_url,
     link_grid_rows,
+    retention_href,
     view_state,
 )
+from services.arr_bridge import Period, arr_bridge
 from services.db import get_database
-from services.errors import ServiceError
+from services.errors import InvalidFilter, ServiceError
+from services.filters import parse_date
 from services.retention_list import (
     SORTABLE,
     parse_movement,
+    parse_period,
     parse_sort,
     retention_page,
     retention_summary,
@@ -56,30 +69,52 @@ TOTALS = "retention-totals"
 GRID = "retention-grid"
 WATERFALL_HELP = (
     "ARR of last year's customers a year ago, what churned, contracted and expanded since, "
-    "and their ARR now. New customers are not counted. Click a step to list its accounts."
+    "and their ARR now. New customers are not counted (list them with “New”). Click a step to "
+    "list its accounts."
 )
-LIST_HELP = " ".join(f"{MOVEMENT_LABELS[m]}: {text}" for m, text in MOVEMENT_HELP.items())
+BRIDGE_HELP = (
+    "ARR at the start of the period, the new ARR of accounts that had none then, what the "
+    "start's customers expanded, contracted and churned, and ARR at the end. Click a step to "
+    "list its accounts."
+)
+_LIST_NAMES = {**MOVEMENT_LABELS, "at_end": AT_END_LABELS[False]}
+LIST_HELP = f"{ALL_LABEL}: every account paying at the start (the cohort). " + " ".join(
+    f"{_LIST_NAMES[m]}: {text}" for m, text in MOVEMENT_HELP.items()
+)
 
 
 def layout(**params):
     data, _, as_of = view_state(params)
-    movement, sort = "", ()
+    movement, sort, window = "", (), None
     if "error" not in data:
         try:
             movement = parse_movement(params.get("movement"))
             sort = parse_sort(params.get("sort"))
+            window = parse_period(params, as_of.date)
+            if window:
+                data["period"] = [d.isoformat() for d in window]
         except ServiceError as exc:
             data = {"error": str(exc)}
-    subtitle = window_text(*retention_window(as_of.date)) if as_of else None
+    subtitle = None
+    if as_of:
+        subtitle = (
+            window_text(*window, period=True)
+            if window
+            else window_text(*retention_window(as_of.date))
+        )
     views = [
         dbc.Row(
             [
-                panel_col(4, "Retention (12 months)", html.Div(id=SUMMARY)),
+                panel_col(
+                    4,
+                    "ARR over the period" if window else "Retention (12 months)",
+                    html.Div(id=SUMMARY),
+                ),
                 panel_col(
                     8,
-                    "ARR movement",
+                    "ARR bridge" if window else "ARR movement",
                     dcc.Graph(id=WATERFALL, config=GRAPH_CONFIG),
-                    help_text=WATERFALL_HELP,
+                    help_text=BRIDGE_HELP if window else WATERFALL_HELP,
                 ),
             ]
         ),
@@ -88,7 +123,7 @@ def layout(**params):
                 dbc.Col(
                     dbc.RadioItems(
                         id=MOVEMENT,
-                        options=MOVEMENT_OPTIONS,
+                        options=movement_options(window is not None),
                         value=movement,
                         inline=True,
                         className="small",
@@ -104,7 +139,7 @@ def layout(**params):
             ],
             className="mb-2 align-items-center g-2",
         ),
-        retention_grid(GRID, movement, sort),
+        retention_grid(GRID, movement, sort, window),
     ]
     return html.Div(
         [
@@ -118,12 +153,36 @@ def layout(**params):
     )
 
 
+def _view(data):
+    """Filters, the view's date, the list's end day and its start day (None: the 12 months to
+    the view's date).
+
+    The store keeps the period asked for; it is checked again against the as-of date now.
+    """
+    filters, snapshot = from_store(data)
+    period = data.get("period")
+    if not period:
+        return filters, snapshot, snapshot, None
+    d0, d1 = (parse_date(d) for d in period)
+    if d1 > snapshot:
+        raise InvalidFilter(f"The period ends after the date of this view ({snapshot:%d %b %Y}).")
+    return filters, snapshot, d1, d0
+
+
 @callback(Output(SUMMARY, "children"), Output(WATERFALL, "figure"), Input(STORE, "data"))
 @guarded(empty_figure(""))
 def render_summary(data):
-    """Redraws GRR, NRR and the ARR waterfall. Called when: the view changes."""
-    filters, snapshot = from_store(data)
-    summary = retention_summary(get_database(), filters, snapshot)
+    """Redraws GRR, NRR and the ARR waterfall (or, for a period, the ARR bridge).
+
+    Called when: the view changes.
+    """
+    filters, snapshot, end, since = _view(data)
+    if since is not None:
+        bridge = arr_bridge(get_database(), filters, since, end)
+        figure = bridge_figure(bridge, Period("period", "Period", since, end))
+        twelve_months = (retention_href(filters), snapshot)
+        return bridge_tiles(bridge, "retention", twelve_months), figure
+    summary = retention_summary(get_database(), filters, end)
     if not summary["start_arr"]:
         message = empty_state("No customers a year ago under these filters.")
         return message, waterfall_figure(summary)
@@ -142,9 +201,13 @@ def render_totals(data, movement):
 
     Called when: the view or the movement filter changes.
     """
-    filters, snapshot = from_store(data)
-    totals = retention_totals(get_database(), filters, snapshot, movement or "")
-    return totals_line(totals, movement or "", "retention"), movement_filter_model(movement or "")
+    filters, snapshot, end, since = _view(data)
+    totals = retention_totals(get_database(), filters, end, movement or "", since)
+    window = (since, end) if since else None
+    return (
+        totals_line(totals, movement or "", "retention", window),
+        movement_filter_model(movement or ""),
+    )
 
 
 @callback(Output(GRID, "getRowsResponse"), Input(GRID, "getRowsRequest"), State(STORE, "data"))
@@ -153,13 +216,13 @@ def serve_rows(request, data):
     block = RowsRequest.from_client(request, SORTABLE)
     if block is None:
         return no_update
-    filters, snapshot = from_store(data)
+    filters, snapshot, end, since = _view(data)
     movement = parse_movement(movement_from_filter_model(request.get("filterModel")))
     db = get_database()
-    rows = retention_page(db, filters, snapshot, movement, block.sort, block.start, block.limit)
+    rows = retention_page(db, filters, end, movement, block.sort, block.start, block.limit, since)
     return {
         "rowData": retention_records(rows),
-        "rowCount": retention_totals(db, filters, snapshot, movement)["accounts"],
+        "rowCount": retention_totals(db, filters, end, movement, since)["accounts"],
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from services.arr_bridge import NEW, check_window, moved_params, moved_sql
+from services.arr_bridge import AT_END, NEW, check_window, moved_params, moved_sql
 from services.cache import memoize
 from services.db import Database
 from services.errors import InvalidFilter
@@ -32,7 +32,6 @@ from services.sql_fragments import (
     year_before,
 )
 
-AT_END = "at_end"  # every account with ARR at the end of the period (the bridge's end ARR)
 # What the list can show besides the whole cohort ('').
 LIST_MOVEMENTS = (*MOVEMENTS, NEW, AT_END)
 
@@ -48,6 +47,8 @@ SORTABLE = {
     "account_id": "ad.account_id",
 }
 DEFAULT_ORDER = "co.a1 - co.a0 ASC"  # the biggest losses first
+# What comes first by default when one movement is listed: the biggest gains, the largest ARR.
+DEFAULT_ORDERS = {"expanded": "co.a1 - co.a0 DESC", "new": "co.a1 DESC", "at_end": "co.a1 DESC"}
 
 
 def parse_movement(value: Any) -> str:
@@ -95,6 +96,15 @@ def parse_period(params: Mapping[str, Any], as_of: date) -> tuple[date, date] | 
     d0 = d0 or year_before(d1)
     check_window(d0, d1)
     return None if (d0, d1) == retention_window(as_of) else (d0, d1)
+
+
+def list_params(d0: date, d1: date, as_of: date, movement: str = "") -> dict[str, str]:
+    """URL parameters of the list of `movement` over (d0, d1] as of `as_of`: `from` and `to`
+    only when the period is not the default 12 months to `as_of`."""
+    params = {"movement": movement}
+    if (d0, d1) != retention_window(as_of):
+        params |= {"from": d0.isoformat(), "to": d1.isoformat()}
+    return params
 
 
 def _cohort(
@@ -172,10 +182,12 @@ def retention_page(
     """One page of the list, sorted server-side (sort = ((field, 'asc'|'desc'), ...)).
 
     Columns: account_id, name, segment, owner_name, start_arr (a0), end_arr (a1), movement,
-    change (a1 − a0). Default order: the biggest losses first.
+    change (a1 − a0). Default order: the biggest losses first (expanded: the biggest gains;
+    new and at_end: the largest ARR at the end).
     """
     sql, bind = _cohort(filters, snapshot, movement, since)
-    order = order_by(sort, SORTABLE, DEFAULT_ORDER, "ad.account_id")
+    default = DEFAULT_ORDERS.get(parse_movement(movement), DEFAULT_ORDER)
+    order = order_by(sort, SORTABLE, default, "ad.account_id")
     return db.query(
         f"""{sql}
         SELECT ad.account_id, ad.name, ad.segment, ad.owner_name,

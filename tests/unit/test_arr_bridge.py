@@ -5,8 +5,10 @@ from datetime import date
 
 import pytest
 
+from components.renewals_trend import bridge_axis, bridge_figure
 from services.arr_bridge import (
     PERIODS,
+    STEP_MOVEMENTS,
     arr_bridge,
     bridge_frame,
     period_options,
@@ -201,3 +203,25 @@ def test_bridge_on_demo_data(demo_db_path, use_db, filters):
     assert b["expansion"] == pytest.approx(card["expansion_arr"], abs=CENT)
     grr = (b["start"] - b["churned"] - b["contraction"]) / b["start"]
     assert grr == pytest.approx(card["grr"], abs=1e-12)
+
+
+def test_bridge_figure_steps_drill_and_axis(db):
+    period = period_window("t12m", AS_OF, 1)
+    fig = bridge_figure(arr_bridge(db, Filters(), period.start, period.end), period)
+    trace = fig["data"][0]
+    assert (
+        trace["x"][0] == "Start ARR<br>30 Jun 2025" and trace["x"][-1] == "End ARR<br>30 Jun 2026"
+    )
+    assert [c[0] for c in trace["customdata"]] == list(STEP_MOVEMENTS.values())
+    assert trace["text"] == ["$680", "+$570", "+$50", "-$60", "-$100", "$1.1K"]
+    assert "returning" in trace["customdata"][1][3]  # E came back: said on hover
+    assert fig["layout"]["title"]["text"].startswith("ARR up 67.6% to $1.1K")  # 1,140 / 680
+    assert fig["layout"]["yaxis"]["range"][0] == 0  # big moves: the axis starts at $0
+    # Small moves beside a large ARR: the axis starts near the lowest level, and says so.
+    small = {**arr_bridge(db, Filters(), period.start, period.end), "start": 10_000.0}
+    small |= {"new": 50.0, "expansion": 20.0, "contraction": 10.0, "churned": 30.0}
+    small["end"] = 10_030.0
+    y_range, notes = bridge_axis(small)
+    assert 0 < y_range[0] < 10_000 and notes[0]["text"].startswith("Axis starts at $")
+    empty = arr_bridge(db, Filters(segment=("Nowhere",)), period.start, period.end)
+    assert bridge_figure(empty, period)["data"] == []

@@ -6,6 +6,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from components.renewals_trend import trend_figure
 from services.asof import snapshot_dates
 from services.db import get_database
 from services.filters import Filters
@@ -147,3 +148,25 @@ def test_trend_matches_the_direct_query_and_the_card_on_demo_data(demo_db_path, 
     # Segments on the as-of date add up to the total.
     segments = df[(df.segment != TOTAL) & (df.point_date == as_of)]
     assert segments.start_arr.sum() == pytest.approx(point(df, TOTAL, as_of).start_arr)
+
+
+def test_trend_figure_labels_the_latest_values(db):
+    df = retention_trend(db, Filters(), AS_OF)
+    fig = trend_figure(df, "grr")
+    names = [t["name"] for t in fig["data"]]
+    assert names == [TOTAL, "Enterprise", "SMB"]
+    total = fig["data"][0]
+    assert total["x"][-1] == AS_OF.isoformat() and total["y"][-1] == pytest.approx(200 / 300)
+    assert total["y"][0] is None  # no cohort yet: a gap, not 0%
+    labels = sorted(a["text"] for a in fig["layout"]["annotations"])
+    assert labels == ["0.0%", "100.0%", "<b>66.7%</b>"]  # SMB, Enterprise, the total in bold
+    title = fig["layout"]["title"]["text"]
+    assert title.startswith("GRR 66.7% over the 12 months to 30 Jun 2026")
+    assert "down 33.3 pts since 30 Jun 2025" in title  # 100% a year earlier (nothing moved)
+    assert fig["layout"]["yaxis"]["tickformat"] == ".0%"
+    assert trend_figure(df, "nrr")["layout"]["title"]["text"].startswith("NRR 83.3%")
+    # One segment under the filters: its line is the total, drawn once.
+    smb = trend_figure(retention_trend(db, Filters(segment=("SMB",)), AS_OF), "grr")
+    assert [t["name"] for t in smb["data"]] == [TOTAL]
+    nobody = trend_figure(retention_trend(db, Filters(owner=("C2",)), AS_OF), "grr")
+    assert nobody["data"] == [] and "No customers" in nobody["layout"]["annotations"][0]["text"]
