@@ -242,36 +242,77 @@ def known_checks(db: Database, filters: Filters, day: date) -> tuple[str, ...]:
 
 
 @memoize
+def hygiene_groups(
+    db: Database, filters: Filters, day: date, params: HygieneParams = HygieneParams()
+) -> pd.DataFrame:
+    """The counts and ARR of every check in one pass, per owner, per team and overall
+    (GROUPING SETS): the one query behind the tiles, the owner and team tables and the list's
+    totals. Column `level`: 'owner' (owner_csm_id, owner_name, team), 'team' (team) or 'all';
+    then owner_active (False: the owner has left, or there is none), renewals, arr_up, overdue,
+    fail_any, arr_fail_any and in_<k>, fail_<k>, arr_in_<k>, arr_fail_<k> per check."""
+    sql, bind = hygiene_sql(filters, day, params.window_days, _known(db, day))
+    df = db.query(
+        f"""{sql}
+        SELECT CASE GROUPING(owner_csm_id, owner_name, team)
+                    WHEN 0 THEN 'owner' WHEN 6 THEN 'team' ELSE 'all' END AS level,
+               owner_csm_id, owner_name, team, BOOL_AND(owner_active) AS owner_active,
+               {_aggregates()}
+        FROM hy
+        GROUP BY GROUPING SETS ((owner_csm_id, owner_name, team), (team), ())
+        """,
+        bind,
+    )
+    return _with_shares(df)
+
+
+def _level(df: pd.DataFrame, level: str) -> pd.DataFrame:
+    return df[df["level"] == level].drop(columns="level").reset_index(drop=True)
+
+
+def _worst_first(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The lowest share passing every check first, then the most renewals failing one, then the
+    most ARR up, then by name (a stable order)."""
+    return df.sort_values(
+        ["share_all", "fail_any", "arr_up", *keys],
+        ascending=[True, False, False, *([True] * len(keys))],
+        na_position="last",
+        kind="mergesort",
+    ).reset_index(drop=True)
+
+
 def hygiene_summary(
     db: Database, filters: Filters, day: date, params: HygieneParams = HygieneParams()
 ) -> HygieneSummary:
     """Per check, renewals in scope and failing (count and ARR up), over the window as of `day`."""
     known = _known(db, day)
-    sql, bind = hygiene_sql(filters, day, params.window_days, known)
-    row = db.query(f"{sql} SELECT {_aggregates()} FROM hy", bind).iloc[0]
+    overall = _level(hygiene_groups(db, filters, day, params), "all")
+    row = overall.iloc[0] if len(overall) else None
+
+    def value(col: str) -> float:
+        return 0 if row is None or pd.isna(row[col]) else row[col]
+
     return HygieneSummary(
         day=day,
         end=window_end(day, params.window_days),
-        renewals=int(row["renewals"]),
-        arr_up=float(row["arr_up"]),
-        overdue=int(row["overdue"]),
-        failing_any=int(row["fail_any"]),
-        arr_failing_any=float(row["arr_fail_any"]),
+        renewals=int(value("renewals")),
+        arr_up=float(value("arr_up")),
+        overdue=int(value("overdue")),
+        failing_any=int(value("fail_any")),
+        arr_failing_any=float(value("arr_fail_any")),
         checks={
             k: CheckResult(
                 k,
                 k in known,
-                int(row[f"in_{k}"]),
-                int(row[f"fail_{k}"]),
-                float(row[f"arr_in_{k}"]),
-                float(row[f"arr_fail_{k}"]),
+                int(value(f"in_{k}")),
+                int(value(f"fail_{k}")),
+                float(value(f"arr_in_{k}")),
+                float(value(f"arr_fail_{k}")),
             )
             for k in HYGIENE_CHECKS
         },
     )
 
 
-@memoize
 def hygiene_by_owner(
     db: Database,
     filters: Filters,
@@ -283,45 +324,21 @@ def hygiene_by_owner(
     share passing every check, then the most renewals failing one, then the most ARR up.
 
     Columns: owner_csm_id (None: unassigned), owner_name, team, owner_active (False: the CSM
-    has left, or there is none), the counts and ARR of `hygiene_summary` (in_<k>, fail_<k>,
-    arr_in_<k>, arr_fail_<k>, renewals, arr_up, overdue, fail_any, arr_fail_any), share_<k>,
+    has left, or there is none), the counts and ARR of `hygiene_groups`, share_<k>,
     arr_share_<k>, share_all, arr_share_all, owners_total (owners before the limit).
     """
-    sql, bind = hygiene_sql(filters, day, params.window_days, _known(db, day))
-    df = db.query(
-        f"""{sql}
-        SELECT owner_csm_id, owner_name, team, BOOL_AND(owner_active) AS owner_active,
-               {_aggregates()}, COUNT(*) OVER () AS owners_total
-        FROM hy
-        GROUP BY owner_csm_id, owner_name, team
-        ORDER BY (COUNT(*) - COUNT(*) FILTER (WHERE fails_any)) / COUNT(*) ASC,
-                 COUNT(*) FILTER (WHERE fails_any) DESC, SUM(arr_up) DESC, owner_name,
-                 owner_csm_id NULLS LAST
-        LIMIT ?
-        """,
-        [*bind, int(limit)],
-    )
-    return _with_shares(df)
+    df = _level(hygiene_groups(db, filters, day, params), "owner")
+    df = _worst_first(df, ["owner_name", "owner_csm_id"])
+    return df.assign(owners_total=len(df)).head(int(limit)).reset_index(drop=True)
 
 
-@memoize
 def hygiene_by_team(
     db: Database, filters: Filters, day: date, params: HygieneParams = HygieneParams()
 ) -> pd.DataFrame:
     """Per team, worst first (as `hygiene_by_owner`). Columns: team and the same counts and
     shares."""
-    sql, bind = hygiene_sql(filters, day, params.window_days, _known(db, day))
-    df = db.query(
-        f"""{sql}
-        SELECT team, {_aggregates()}
-        FROM hy
-        GROUP BY team
-        ORDER BY (COUNT(*) - COUNT(*) FILTER (WHERE fails_any)) / COUNT(*) ASC,
-                 COUNT(*) FILTER (WHERE fails_any) DESC, SUM(arr_up) DESC, team
-        """,
-        bind,
-    )
-    return _with_shares(df)
+    df = _level(hygiene_groups(db, filters, day, params), "team")
+    return _worst_first(df.drop(columns=["owner_csm_id", "owner_name", "owner_active"]), ["team"])
 
 
 def _missing_sql(
@@ -337,7 +354,6 @@ def _missing_sql(
     return f"{sql}, shown AS (SELECT * FROM hy WHERE {where})", bind
 
 
-@memoize
 def missing_totals(
     db: Database,
     filters: Filters,
@@ -346,13 +362,18 @@ def missing_totals(
     owner: str = "",
 ) -> dict[str, float]:
     """Count and Σ ARR up of the renewals failing a check (of one owner when `owner` is a CSM
-    id, of accounts without an owner when it is UNASSIGNED)."""
-    sql, bind = _missing_sql(db, filters, day, params, owner)
-    row = db.query(
-        f"{sql} SELECT COUNT(*) AS renewals, COALESCE(SUM(arr_up), 0) AS arr_up FROM shown",
-        bind,
-    ).iloc[0]
-    return {"renewals": int(row["renewals"]), "arr_up": float(row["arr_up"])}
+    id, of accounts without an owner when it is UNASSIGNED): read from `hygiene_groups`."""
+    df = hygiene_groups(db, filters, day, params)
+    if owner == UNASSIGNED:
+        rows = df[(df["level"] == "owner") & df["owner_csm_id"].isna()]
+    elif owner:
+        rows = df[(df["level"] == "owner") & (df["owner_csm_id"] == owner)]
+    else:
+        rows = df[df["level"] == "all"]
+    return {
+        "renewals": int(rows["fail_any"].sum()),
+        "arr_up": float(rows["arr_fail_any"].sum()),
+    }
 
 
 @memoize
