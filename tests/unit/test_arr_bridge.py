@@ -21,6 +21,8 @@ from services.db import get_database
 from services.errors import InvalidFilter
 from services.filters import Filters
 from services.retention import arr_at, trailing_retention
+from services.retention_list import retention_totals
+from services.retention_trend import retention_trend
 from tests.unit.tiny import account, build_tiny, contract
 
 AS_OF = date(2026, 6, 30)
@@ -225,3 +227,53 @@ def test_bridge_figure_steps_drill_and_axis(db):
     assert 0 < y_range[0] < 10_000 and notes[0]["text"].startswith("Axis starts at $")
     empty = arr_bridge(db, Filters(segment=("Nowhere",)), period.start, period.end)
     assert bridge_figure(empty, period)["data"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Point in time: a view as of a past date uses only contracts known then
+
+
+VIEW = date(2026, 3, 31)  # a weekly snapshot 13 weeks before the build's as-of date
+
+
+def leak_tables(future: bool = False, past: bool = False) -> dict[str, list]:
+    """The dataset; `future` changes every contract starting after VIEW (and adds a new logo
+    and a return after it), `past` changes one contract that started before it."""
+    accounts = [account(a, "SMB" if a in "ACD" else "Enterprise") for a in "ABCDEFH"]
+    contracts = [
+        contract("A", "2025-01-01", "2026-01-01", 100),
+        contract("B", "2025-01-01", "2027-01-01", 200),
+        contract("C", "2025-01-01", "2026-01-01", 300),
+        contract("C", "2026-01-01", "2027-01-01", 240),
+        contract("E", "2024-01-01", "2025-03-01", 40),
+        contract("F", "2025-01-01", "2027-01-01", 81 if past else 80),
+    ]
+    if future:  # all after VIEW: an add-on, a new logo, a returning customer
+        contracts += [
+            contract("B", "2026-04-01", "2027-01-01", 50),
+            contract("H", "2026-04-15", "2027-04-15", 500),
+            contract("E", "2026-05-01", "2027-05-01", 70),
+        ]
+    return {"accounts": accounts, "contracts": contracts}
+
+
+def answers(db) -> dict:
+    out = {}
+    for key in PERIODS:
+        p = period_window(key, VIEW, 1)
+        out[f"bridge-{key}"] = arr_bridge(db, Filters(), p.start, p.end)
+        for movement in ("", "new", "churned", "expanded", "at_end"):
+            since = p.start if key != "t12m" else None
+            out[f"list-{key}-{movement}"] = retention_totals(db, Filters(), VIEW, movement, since)
+    out["trend"] = retention_trend(db, Filters(), VIEW).to_dict("records")
+    return out
+
+
+def test_contracts_after_the_view_date_change_nothing_on_it(tmp_path):
+    base = answers(build_tiny(tmp_path / "base", leak_tables(), AS_OF))
+    future = answers(build_tiny(tmp_path / "future", leak_tables(future=True), AS_OF))
+    past = answers(build_tiny(tmp_path / "past", leak_tables(past=True), AS_OF))
+    assert base["bridge-t12m"]["churned"] == 100 and base["bridge-qtd"]["start"] > 0
+    assert repr(future) == repr(base)  # NaN-safe comparison of every answer
+    changed = {k for k in base if repr(base[k]) != repr(past[k])}
+    assert {"bridge-t12m", "trend", "list-t12m-"} <= changed
