@@ -179,9 +179,21 @@ def candidate_records(df: pd.DataFrame, params: UpsellParams) -> list[dict[str, 
             )
         else:
             row["expected_how"] = "No past expansions under these filters to calibrate on"
-    return rows
+    return [{k: row.get(k) for k in CANDIDATE_FIELDS} for row in rows]
 
 
+# What a grid row carries: the shown columns, the row's id and the expected ARR's explanation.
+CANDIDATE_FIELDS = (
+    "account_id",
+    "name",
+    "segment",
+    "owner_name",
+    "arr",
+    "score",
+    "reasons",
+    "expected_arr",
+    "expected_how",
+)
 SCORE_FORMAT = {"function": "params.value == null ? '–' : d3.format('.4~g')(params.value)"}
 CANDIDATE_COLUMNS = [
     {

@@ -206,10 +206,12 @@ def serve_candidates(request, data):
     filters, day = from_store(data)
     db = get_database()
     rows = candidate_page(db, filters, day, DEFAULT_UPSELL, block.sort, block.start, block.limit)
-    return {
-        "rowData": candidate_records(rows, DEFAULT_UPSELL),
-        "rowCount": candidate_totals(db, filters, day)["candidates"],
-    }
+    count = (
+        int(rows["rows_total"].iloc[0])
+        if len(rows)
+        else candidate_totals(db, filters, day)["candidates"]
+    )
+    return {"rowData": candidate_records(rows, DEFAULT_UPSELL), "rowCount": count}
 
 
 @callback(
