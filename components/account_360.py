@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import dcc, html
 
 from components import charts, formatting
@@ -12,8 +13,8 @@ from components.grids import DATE, money_column, records_grid
 from components.labels import label, label_formatter
 from components.shell import page_header, panel, panel_col
 from components.states import empty_state
-from components.theme import BAND_COLORS
-from services.account_360 import Account360
+from components.theme import BAND_COLORS, NEUTRAL
+from services.account_360 import Account360, call_changes
 from services.metrics import missing_input_help
 
 GRAPH_CONFIG = {"displayModeBar": False}
@@ -52,13 +53,42 @@ CONTRACT_COLUMNS = [
     {"field": "seats", "headerName": "Seats", "type": "rightAligned"},
 ]
 RENEWAL_COLUMNS = [
-    _date_column("renewal_date", "Renewal date"),
+    _date_column("renewal_date", "Date") | {"minWidth": 115},
     money_column("arr_up_for_renewal", "ARR up"),
-    _code_column("forecast_category", "CSM call", "forecast_category"),
-    {"field": "risk_reason", "headerName": "Risk"},
+    _code_column("forecast_category", "CSM call", "forecast_call"),
+    {"field": "risk_reason", "headerName": "Risk reason", "flex": 1.6},
     _code_column("outcome", "Outcome", "renewal_outcome"),
     money_column("renewed_arr", "Renewed ARR"),
 ]
+CALL_COLUMNS = [
+    _date_column("renewal_date", "Renewal"),
+    _date_column("since", "From"),
+    _date_column("until", "To"),
+    {"field": "weeks", "headerName": "Weeks", "type": "rightAligned", "maxWidth": 100},
+    _code_column("forecast_category", "CSM call", "forecast_call"),
+    money_column("arr_up", "ARR up"),
+    {"field": "risk_reason", "headerName": "Risk reason"},
+    {"field": "change", "headerName": "What changed", "minWidth": 220, "flex": 2},
+]
+# A row whose call changed: bold on a light neutral ground (green/amber/red are for bands).
+CHANGED_ROW_STYLE = {
+    "styleConditions": [
+        {
+            "condition": "params.data.call_changed",
+            "style": {"fontWeight": "600", "backgroundColor": "#eef2f8"},
+        }
+    ]
+}
+# The calls bottom to top on the step chart.
+CALL_LEVELS = {"none": 0, "churn": 1, "at_risk": 2, "probable": 3, "commit": 4}
+CALL_HISTORY_HELP = (
+    "The CSM's forecast call on each renewal of this account, week by week while it was open, "
+    "as recorded in the forecast history (on the data's as-of date, the renewal's call as it "
+    "stands). Commit and probable: the CSM expects it to renew; at risk and churn: expects to "
+    "lose some or all of it. A highlighted row is a change of call; ARR up and risk reason are "
+    "the figures recorded with the call. Not called: no call recorded that week."
+)
+
 EXPANSION_COLUMNS = [
     _date_column("created_date", "Created"),
     {"field": "type", "headerName": "Type", "minWidth": 130},
@@ -79,6 +109,122 @@ def _fact(name: str, value: str) -> html.Div:
         [html.Div(name, className="fact-label"), html.Div(value, className="fact-value")],
         className="fact",
     )
+
+
+def _code(value) -> str:
+    """A call code for the labels: 'none' when no call was recorded."""
+    return value if isinstance(value, str) else "none"
+
+
+def _change_text(row: pd.Series) -> str:
+    """What changed from the renewal's span before, in words ("" for its first span)."""
+    parts = []
+    now = label("forecast_call", _code(row["forecast_category"]))
+    if row["call_changed"]:
+        before = _code(row["previous_category"])
+        parts.append(
+            f"First call: {now}"
+            if before == "none"
+            else f"Call {label('forecast_call', before)} → {now}"
+        )
+    if row["arr_changed"]:
+        parts.append(
+            f"ARR up {formatting.money(row['previous_arr_up'])} → {formatting.money(row['arr_up'])}"
+        )
+    if row["reason_changed"]:
+        reason = row["risk_reason"]
+        parts.append(f"Risk reason: {reason}" if isinstance(reason, str) else "Risk reason cleared")
+    return "; ".join(parts)
+
+
+def call_history_rows(calls: pd.DataFrame) -> pd.DataFrame:
+    """The changes table's rows: spans of unchanged call, newest first, with what changed."""
+    spans = call_changes(calls)
+    if spans.empty:
+        return spans.assign(change=pd.Series(dtype=object))
+    spans = spans.assign(
+        forecast_category=spans["forecast_category"].fillna("none"),
+        change=spans.apply(_change_text, axis=1),
+    )
+    return spans.sort_values(["renewal_date", "since"], ascending=False)
+
+
+def call_history_figure(calls: pd.DataFrame) -> charts.Figure:
+    """Each renewal's call week by week as a step line (commit at the top, churn at the bottom),
+    one neutral colour per renewal; the title says where the latest renewal's call stands."""
+    if calls.empty:
+        return charts.empty_figure("CSM call history", "No calls recorded up to this date")
+    df = calls.assign(call=calls["forecast_category"].fillna("none"))
+    data = []
+    for i, (renewal_date, g) in enumerate(df.groupby("renewal_date", sort=True)):
+        text = [
+            f"{label('forecast_call', c)} · {formatting.money(a)} up"
+            + (f" · {r}" if isinstance(r, str) else "")
+            for c, a, r in zip(g["call"], g["arr_up"], g["risk_reason"], strict=True)
+        ]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "line": {"shape": "hv", "width": 3, "color": NEUTRAL[i % len(NEUTRAL)]},
+                "x": pd.to_datetime(g["snapshot_date"]).dt.strftime("%Y-%m-%d").tolist(),
+                "y": [CALL_LEVELS[c] for c in g["call"]],
+                "name": f"Renewal {formatting.date(renewal_date)}",
+                "text": text,
+                "hovertemplate": "%{x|%d %b %Y}: %{text}<extra>%{fullData.name}</extra>",
+            }
+        )
+    spans = call_changes(calls)
+    latest = spans[spans["renewal_date"] == spans["renewal_date"].max()]
+    now = label("forecast_call", _code(latest["forecast_category"].iloc[-1]))
+    changes = int(latest["call_changed"].sum())
+    when = formatting.date(latest["renewal_date"].iloc[-1])
+    title = (
+        f"Renewal {when}: {now}, after {changes} change{'s' if changes != 1 else ''} of call"
+        if changes
+        else f"Renewal {when}: {now}, unchanged"
+    )
+    return charts.figure(
+        data,
+        title,
+        height=260,
+        yaxis={
+            "tickvals": list(CALL_LEVELS.values()),
+            "ticktext": [label("forecast_call", c) for c in CALL_LEVELS],
+            "range": [-0.4, 4.4],
+            "fixedrange": True,
+        },
+        xaxis={"type": "date"},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 80, "r": 16, "t": 48, "b": 40},
+    )
+
+
+def call_history_cols(acc: Account360) -> list[dbc.Col]:
+    """The CSM call history of the account's renewals: a step chart (beside the renewals table)
+    and the table of its changes below, full width; one empty state when no call is recorded."""
+    if acc.calls.empty:
+        body = empty_state(
+            "No CSM calls recorded for this account's renewals up to this date.", None
+        )
+        return [panel_col(5, "CSM call history", body, help_text=CALL_HISTORY_HELP)]
+    rows = call_history_rows(acc.calls)
+    grid = records_grid("account360-calls", CALL_COLUMNS, height=240, df=rows)
+    grid.getRowStyle = CHANGED_ROW_STYLE
+    chart = dcc.Graph(
+        figure=call_history_figure(acc.calls), id="account360-call-chart", config=GRAPH_CONFIG
+    )
+    changed = int(rows["call_changed"].sum())
+    return [
+        panel_col(5, "CSM call history", chart, help_text=CALL_HISTORY_HELP),
+        panel_col(
+            12,
+            f"Changes of CSM call ({changed})",
+            grid,
+            help_text=CALL_HISTORY_HELP,
+            panel_id="account360-calls-panel",
+        ),
+    ]
 
 
 def account_view(acc: Account360, snapshot: date) -> list:
@@ -150,13 +296,17 @@ def account_view(acc: Account360, snapshot: date) -> list:
             config=GRAPH_CONFIG,
         ),
     )
+    renewals = acc.renewals
+    if f.get("calls_known"):  # a blank call is "not called", not "not known"
+        renewals = renewals.assign(forecast_category=renewals["forecast_category"].fillna("none"))
     tables = dbc.Row(
         [
             _table("Tickets", "tickets", TICKET_COLUMNS, acc.tickets, width=6),
             _table("NPS answers", "nps", NPS_COLUMNS, acc.nps, width=6),
             _table("Touchpoints", "touchpoints", TOUCHPOINT_COLUMNS, acc.touchpoints, width=6),
             _table("Contracts", "contracts", CONTRACT_COLUMNS, acc.contracts, width=6),
-            _table("Renewals", "renewals", RENEWAL_COLUMNS, acc.renewals, width=12, height=240),
+            _table("Renewals", "renewals", RENEWAL_COLUMNS, renewals, width=7, height=280),
+            *call_history_cols(acc),
             _table(
                 "Expansion opportunities",
                 "expansions",

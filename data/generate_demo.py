@@ -595,17 +595,32 @@ class DemoGenerator:
         return c.reset_index(drop=True), r.reset_index(drop=True), e.reset_index(drop=True)
 
     @staticmethod
-    def renewal_starts(contracts, renewals) -> pd.Series:
-        """Where each renewal's contract started (by renewal_id): the history starts then, even
-        for a renewal whose contract link is blank in the export (the opportunity existed)."""
+    def renewal_terms(contracts, renewals) -> pd.DataFrame:
+        """Per renewal (indexed by renewal_id): when the contract it renews started (`start`;
+        the history starts then, even for a renewal whose contract link gets blanked: the
+        opportunity existed) and the add-on co-termed with it, if any (`addon_start`,
+        `addon_arr`: a contract of the account ending on the renewal date that started later).
+        Before the add-on started, the ARR up did not include it."""
         started = contracts.set_index("contract_id")["start_date"]
-        return pd.Series(
-            pd.to_datetime(renewals["contract_id"].map(started)).to_numpy(),
+        terms = pd.DataFrame(
+            {"start": pd.to_datetime(renewals["contract_id"].map(started)).to_numpy()},
             index=renewals["renewal_id"].to_numpy(),
         )
+        ends = contracts.assign(renewal_date=contracts["end_date"])[
+            ["account_id", "renewal_date", "start_date", "arr"]
+        ]
+        pairs = renewals[["renewal_id", "account_id", "renewal_date"]].merge(
+            ends, on=["account_id", "renewal_date"]
+        )
+        pairs["start_date"] = pd.to_datetime(pairs["start_date"])
+        pairs = pairs[pairs["start_date"] > pairs["renewal_id"].map(terms["start"])]
+        addons = pairs.groupby("renewal_id").agg(
+            addon_start=("start_date", "min"), addon_arr=("arr", "sum")
+        )
+        return terms.join(addons)
 
     def forecast_history(
-        self, renewals: pd.DataFrame, starts: pd.Series
+        self, renewals: pd.DataFrame, terms: pd.DataFrame
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The CSM's call on each renewal every week it was open (renewal_forecast_history), and
         the renewals with their fields set to the last call (the call as it stands).
@@ -623,7 +638,8 @@ class DemoGenerator:
           move stands on the as-of date;
         - now and then a scare: two to six weeks called at risk, then back;
         - a risk reason while called at risk or churn (one in ten such renewals never gets one);
-        - ARR up revised once on about one renewal in eight.
+        - ARR up lower before a co-termed add-on started, and revised once on about one
+          renewal in twelve.
         """
         rng = self.pipeline_rng
         as_of = np.datetime64(self.spec.as_of, "D")
@@ -631,7 +647,10 @@ class DemoGenerator:
         n = len(r)
         rid = r["renewal_id"].to_numpy()
         due = pd.to_datetime(r["renewal_date"]).to_numpy().astype("datetime64[D]")
-        start = starts.reindex(rid).to_numpy().astype("datetime64[D]")
+        terms = terms.reindex(rid)
+        start = terms["start"].to_numpy().astype("datetime64[D]")
+        addon_start = terms["addon_start"].to_numpy().astype("datetime64[D]")
+        addon_arr = terms["addon_arr"].fillna(0).to_numpy()
         start = np.where(np.isnat(start), due - np.timedelta64(365, "D"), start)
         is_open = (r["outcome"] == "open").to_numpy()
         closed = pd.to_datetime(r["closed_date"]).to_numpy().astype("datetime64[D]")
@@ -715,7 +734,7 @@ class DemoGenerator:
         has_reason = rng.random(n) >= 0.10
         # ARR up revised once on some renewals: the weeks before show the earlier figure.
         arr_up = r["arr_up_for_renewal"].to_numpy().astype(float)
-        revised = rng.random(n) < 0.12
+        revised = rng.random(n) < 0.08
         earlier_arr = np.round(arr_up * rng.uniform(0.8, 1.1, n), -2)
         revised_on = called_from + (rng.random(n) * life).astype("timedelta64[D]")
 
@@ -727,6 +746,7 @@ class DemoGenerator:
         level = np.where(scared, np.maximum(level, 2), level)
         row_reason = np.where((level >= 2) & has_reason[row], reason[row], -1)
         row_arr = np.where(revised[row] & (day < revised_on[row]), earlier_arr[row], arr_up[row])
+        row_arr -= np.where(day < addon_start[row], addon_arr[row], 0)  # NaT compares False
         history = pd.DataFrame(
             {
                 "renewal_id": pd.Categorical.from_codes(row, categories=rid),
@@ -981,9 +1001,9 @@ class DemoGenerator:
         accounts = self.accounts(csms)
         h = self.latent_health(len(accounts))
         contracts, renewals, expansions, churn_day = self.commercial(accounts, h)
-        starts = self.renewal_starts(contracts, renewals)
+        terms = self.renewal_terms(contracts, renewals)
         contracts, renewals, expansions = self.late_renewals(contracts, renewals, expansions)
-        renewals, history = self.forecast_history(renewals, starts)
+        renewals, history = self.forecast_history(renewals, terms)
         accounts["lifecycle_stage"] = self._lifecycle(accounts, renewals, churn_day)
         counts = {}
         tables = {

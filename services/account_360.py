@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from services.db import Database
 from services.filters import Filters
 from services.sql_fragments import (
     arr_on,
+    calls_on_sql,
     known_on_latest,
     next_renewal_sql,
     renewal_closed_by,
@@ -36,6 +37,7 @@ class Account360:
     contracts: pd.DataFrame
     renewals: pd.DataFrame
     expansions: pd.DataFrame
+    calls: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @memoize
@@ -45,7 +47,10 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
 
     Point in time: contracts that start later, renewals of such contracts and expansion
     opportunities created later are left out; a renewal or opportunity closed after `as_of`
-    shows as open, as it was then.
+    shows as open, as it was then. A renewal's CSM call and risk reason are the ones known on
+    `as_of` (`calls_on_sql`: from the forecast history before the build's date); its close plan
+    only on the build's date. `calls` is each renewal's call week by week up to `as_of`
+    (`CALLS_SQL`).
     """
     where, scope = filters.where("ad")
     facts = db.query(
@@ -55,11 +60,12 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
                       WHERE c.account_id = ad.account_id) AS arr,
                (SELECT {seats_on("?")} FROM contracts c
                       WHERE c.account_id = ad.account_id) AS contract_seats,
-               nr.renewal_date AS next_renewal_date, nr.renewal_overdue
+               nr.renewal_date AS next_renewal_date, nr.renewal_overdue,
+               {CALLS_KNOWN_SQL} AS calls_known
         FROM account_dim ad LEFT JOIN nr ON nr.account_id = ad.account_id
         WHERE ad.account_id = ? AND {where}
         """,
-        [as_of, account_id, as_of, as_of, as_of, as_of, account_id, *scope],
+        [as_of, account_id, as_of, as_of, as_of, as_of, as_of, as_of, account_id, *scope],
     )
     if facts.empty:
         return None
@@ -101,19 +107,20 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
             ),
             "renewals": (
                 f"""
-            SELECT r.renewal_date, r.arr_up_for_renewal,
-                   {known_on_latest("?", "r.forecast_category")} AS forecast_category,
-                   {known_on_latest("?", "r.risk_reason")} AS risk_reason,
+            SELECT r.renewal_id, r.renewal_date, r.arr_up_for_renewal,
+                   k.forecast_category, k.risk_reason,
                    {known_on_latest("?", "r.has_close_plan")} AS has_close_plan,
                    {renewal_outcome_on("?")} AS outcome,
                    CASE WHEN {renewal_closed_by("?")} THEN r.renewed_arr END AS renewed_arr,
                    CASE WHEN {renewal_closed_by("?")} THEN r.closed_date END AS closed_date
             FROM renewals r LEFT JOIN contracts c ON c.contract_id = r.contract_id
+            LEFT JOIN ({calls_on_sql("?")}) k ON k.renewal_id = r.renewal_id
             WHERE r.account_id = ? AND {renewal_known_by("?")}
             ORDER BY r.renewal_date DESC
             """,
-                [as_of, as_of, as_of, as_of, as_of, as_of, account_id, as_of],
+                [as_of, as_of, as_of, as_of, as_of, account_id, as_of],
             ),
+            "calls": (CALLS_SQL, [account_id, as_of]),
             "expansions": (
                 "SELECT created_date, close_date, type, "
                 "CASE WHEN close_date <= ? OR outcome = 'open' THEN stage END AS stage, amount_arr, "
@@ -125,3 +132,97 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
         }
     )
     return Account360(facts=facts.iloc[0].to_dict(), **parts)
+
+
+# Whether CSM calls are known on a day (binds it twice): on the build's as-of date (the renewals'
+# own fields), or before it when the forecast history reaches back that far. When not, a blank
+# call means "not known", not "not called".
+CALLS_KNOWN_SQL = """(CAST(? AS DATE) >= (SELECT MAX(as_of_date) FROM meta)
+    OR EXISTS (SELECT 1 FROM renewal_forecast_history WHERE snapshot_date <= ?))"""
+
+# Each renewal's CSM call week by week as known on a day (bound: account, day): the rows of
+# renewal_forecast_history dated on or before the day while the renewal was open, except on
+# the build's as-of date, where the renewal's own fields are the call as it stands (as in
+# `calls_on_sql`); renewals known on the day only. Oldest renewal first, then by date.
+CALLS_SQL = f"""
+    WITH v AS (SELECT CAST(? AS VARCHAR) AS account_id, CAST(? AS DATE) AS d,
+                      (SELECT MAX(as_of_date) FROM meta) AS built),
+    mine AS (
+        SELECT r.* FROM renewals r CROSS JOIN v
+        LEFT JOIN contracts c ON c.contract_id = r.contract_id
+        WHERE r.account_id = v.account_id AND {renewal_known_by("v.d")}
+    )
+    SELECT r.renewal_id, r.renewal_date, h.snapshot_date, h.forecast_category, h.arr_up,
+           h.risk_reason
+    FROM mine r CROSS JOIN v JOIN renewal_forecast_history h ON h.renewal_id = r.renewal_id
+    WHERE h.snapshot_date <= v.d AND h.snapshot_date < v.built
+      AND NOT {renewal_closed_by("h.snapshot_date")}
+    UNION ALL
+    SELECT r.renewal_id, r.renewal_date, v.built, r.forecast_category, r.arr_up_for_renewal,
+           r.risk_reason
+    FROM mine r CROSS JOIN v
+    WHERE v.d >= v.built AND NOT {renewal_closed_by("v.built")}
+    ORDER BY renewal_date, renewal_id, snapshot_date
+"""
+
+
+def call_changes(calls: pd.DataFrame) -> pd.DataFrame:
+    """The weekly calls of `account_360(...).calls` collapsed into spans of unchanged call,
+    ARR up and risk reason, per renewal, oldest first.
+
+    Columns: renewal_id, renewal_date, since, until (the first and last week of the span),
+    weeks, forecast_category, arr_up, risk_reason, and what changed from the renewal's span
+    before: call_changed (the category), arr_changed, reason_changed, with the values before
+    (previous_category, previous_arr_up, previous_risk_reason). The first span of a renewal
+    changed nothing.
+    """
+    columns = [
+        "renewal_id",
+        "renewal_date",
+        "since",
+        "until",
+        "weeks",
+        "forecast_category",
+        "arr_up",
+        "risk_reason",
+        "call_changed",
+        "arr_changed",
+        "reason_changed",
+        "previous_category",
+        "previous_arr_up",
+        "previous_risk_reason",
+    ]
+    if calls.empty:
+        return pd.DataFrame(columns=columns)
+    df = calls.sort_values(["renewal_date", "renewal_id", "snapshot_date"]).reset_index(drop=True)
+    fields = ["forecast_category", "arr_up", "risk_reason"]
+    same_renewal = df["renewal_id"].eq(df["renewal_id"].shift())
+    differs = {f: ~_same(df[f], df[f].shift()) & same_renewal for f in fields}
+    starts = ~same_renewal | differs["forecast_category"] | differs["arr_up"]
+    starts |= differs["risk_reason"]
+    span = starts.cumsum()
+    spans = df.groupby(span, sort=True).agg(
+        renewal_id=("renewal_id", "first"),
+        renewal_date=("renewal_date", "first"),
+        since=("snapshot_date", "first"),
+        until=("snapshot_date", "last"),
+        weeks=("snapshot_date", "size"),
+        forecast_category=("forecast_category", "first"),
+        arr_up=("arr_up", "first"),
+        risk_reason=("risk_reason", "first"),
+    )
+    spans = spans.reset_index(drop=True)
+    first = ~spans["renewal_id"].eq(spans["renewal_id"].shift())
+    for f, flag, before in (
+        ("forecast_category", "call_changed", "previous_category"),
+        ("arr_up", "arr_changed", "previous_arr_up"),
+        ("risk_reason", "reason_changed", "previous_risk_reason"),
+    ):
+        spans[before] = spans[f].shift().where(~first)
+        spans[flag] = ~_same(spans[f], spans[f].shift()) & ~first
+    return spans[columns]
+
+
+def _same(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Element-wise equality in which two missing values are the same."""
+    return (a == b) | (a.isna() & b.isna())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from services.build import build
@@ -185,8 +186,6 @@ def test_the_same_call_twice(tmp_path):
 
 
 def test_parquet_rows_are_named_too(tmp_path):
-    import pandas as pd
-
     source = write_source(tmp_path / "pq", GOOD)
     (source / "renewal_forecast_history.csv").unlink()
     calls = pd.DataFrame([_call("R1", "2026-11-13"), _call("R1", "2026-12-04")])
@@ -314,3 +313,135 @@ def test_the_sentence_says_what_and_how_it_is_treated(db):
     clean = renewal_data_problems(db, Filters(owner=("C2",)), date(2026, 10, 2))
     clean = [p | {"renewals": 0, "arr_up": 0.0} for p in clean]
     assert problems_sentence(clean) == "No data problems among these open renewals."
+
+
+# ---- Account 360: each renewal's call history, and the call known on a past date ---------------
+
+
+@pytest.fixture(scope="module")
+def calls_db(tmp_path_factory):
+    """Account A renewed R0 (K-A0) early on 10 Jan 2026 (a stray row after that is ignored) and
+    has R1 (K-A, 15 Jan 2027) open, called at risk for 'Budget' today. The history's row on the
+    as-of date says churn: on that date the renewal's own fields stand."""
+    tmp = tmp_path_factory.mktemp("calls")
+    r0 = _renewal(
+        "R0", "A", date(2026, 1, 15), 80, "K-A0", outcome="renewed", closed_date="2026-01-10"
+    )
+    r1 = _renewal(
+        "R1", "A", date(2027, 1, 15), 100, "K-A", forecast_category="at_risk", risk_reason="Budget"
+    )
+    return build_tiny(
+        tmp,
+        {
+            "accounts": [account("A")],
+            "contracts": [contract("A", "2025-01-15", "2026-01-15", 80, contract_id="K-A0"), K_A],
+            "renewals": [r0, r1],
+            "renewal_forecast_history": [
+                _call("R0", "2025-12-26", "commit", 80),
+                _call("R0", "2026-01-02", "churn", 80, "Budget"),
+                _call("R0", "2026-01-16", "commit", 80),  # after R0 closed: not a call on it
+                _call("R1", "2026-10-02", "commit", 90),
+                _call("R1", "2026-10-09", "commit", 90),
+                _call("R1", "2026-10-16", "probable", 100),
+                _call("R1", "2026-10-23", "probable", 100),
+                _call("R1", "2026-11-13", "at_risk", 100, "Budget"),
+                _call("R1", "2026-11-20", "churn", 100, "Budget"),
+            ],
+        },
+        AS_OF,
+    )
+
+
+def _a360(db, day):
+    from services.account_360 import account_360
+
+    return account_360(db, Filters(), "A", day)
+
+
+def _weeks(calls):
+    return [
+        (r.renewal_id, r.snapshot_date.date().isoformat(), r.forecast_category, r.arr_up)
+        for r in calls.itertuples()
+    ]
+
+
+def test_account_360_renewals_show_the_call_known_on_the_day(calls_db):
+    today = _a360(calls_db, AS_OF).renewals.set_index("renewal_id")
+    assert (today.at["R1", "forecast_category"], today.at["R1", "risk_reason"]) == (
+        "at_risk",
+        "Budget",
+    )
+    then = _a360(calls_db, date(2026, 10, 20)).renewals.set_index("renewal_id")
+    assert then.at["R1", "forecast_category"] == "probable"  # the row of 16 Oct
+    assert pd.isna(then.at["R1", "risk_reason"])
+    assert pd.isna(then.at["R1", "has_close_plan"])  # the close plan: only on the build's date
+    # Before the first call on R1 (2 Oct) none is known, and today's is not shown.
+    before = _a360(calls_db, date(2026, 9, 25)).renewals.set_index("renewal_id")
+    assert pd.isna(before.at["R1", "forecast_category"])
+
+
+def test_account_360_call_history_up_to_the_day(calls_db):
+    then = _a360(calls_db, date(2026, 10, 20))
+    assert _weeks(then.calls) == [
+        ("R0", "2025-12-26", "commit", 80),
+        ("R0", "2026-01-02", "churn", 80),
+        ("R1", "2026-10-02", "commit", 90),
+        ("R1", "2026-10-09", "commit", 90),
+        ("R1", "2026-10-16", "probable", 100),
+    ]
+    today = _a360(calls_db, AS_OF)
+    assert _weeks(today.calls)[-2:] == [
+        ("R1", "2026-11-13", "at_risk", 100),
+        ("R1", "2026-11-20", "at_risk", 100),  # the renewal's own call, not the row's churn
+    ]
+    # R1 was not known before its contract started (15 Jan 2026).
+    assert set(_a360(calls_db, date(2026, 1, 9)).calls["renewal_id"]) == {"R0"}
+
+
+def test_calls_are_known_only_where_the_history_reaches(calls_db):
+    assert not _a360(calls_db, date(2025, 12, 19)).facts["calls_known"]
+    assert _a360(calls_db, date(2025, 12, 26)).facts["calls_known"]
+    assert _a360(calls_db, AS_OF).facts["calls_known"]
+
+
+def test_call_changes_collapse_unchanged_weeks_and_say_what_changed(calls_db):
+    from components.account_360 import call_history_rows
+    from services.account_360 import call_changes
+
+    spans = call_changes(_a360(calls_db, AS_OF).calls)
+    r1 = spans[spans.renewal_id == "R1"]
+    assert [
+        (s.since.date().isoformat(), s.until.date().isoformat(), s.weeks, s.forecast_category)
+        for s in r1.itertuples()
+    ] == [
+        ("2026-10-02", "2026-10-09", 2, "commit"),
+        ("2026-10-16", "2026-10-23", 2, "probable"),
+        ("2026-11-13", "2026-11-20", 2, "at_risk"),
+    ]
+    assert list(r1.call_changed) == [False, True, True]
+    assert list(r1.arr_changed) == [False, True, False]
+    assert list(r1.reason_changed) == [False, False, True]
+    rows = call_history_rows(_a360(calls_db, AS_OF).calls)
+    assert list(rows.change) == [  # newest first
+        "Call Probable → At risk; Risk reason: Budget",
+        "Call Commit → Probable; ARR up $90 → $100",
+        "",
+        "Call Commit → Churn; Risk reason: Budget",
+        "",
+    ]
+
+
+def test_call_changes_of_no_calls_is_empty():
+    from services.account_360 import call_changes
+
+    empty = pd.DataFrame(
+        columns=[
+            "renewal_id",
+            "renewal_date",
+            "snapshot_date",
+            "forecast_category",
+            "arr_up",
+            "risk_reason",
+        ]
+    )
+    assert call_changes(empty).empty
