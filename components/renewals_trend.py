@@ -11,7 +11,7 @@ from dash import dcc, html
 
 from components import formatting
 from components.charts import Figure, empty_figure, figure
-from components.retention import GAIN_COLOR, LOSS_COLOR, TOTAL_COLOR
+from components.retention import GAIN_COLOR, LOSS_COLOR, TOTAL_COLOR, money_axis
 from components.shell import panel_col
 from services.arr_bridge import Period, bridge_frame
 from services.metrics import metric
@@ -164,7 +164,7 @@ def trend_figure(df: pd.DataFrame, ratio: str) -> Figure:
     m = metric(ratio)
     name = ratio.upper()
     if df.empty or df[ratio].isna().all():
-        return empty_figure(f"{name} by month", "No customers a year before any of these dates")
+        return empty_figure("", "No customers under these filters a year before these dates")
     dates = sorted(df["point_date"].unique())
     iso = [d.isoformat() for d in dates]
     segments = list(dict.fromkeys(df["segment"]))
@@ -285,7 +285,7 @@ def bridge_figure(bridge: dict[str, float], period: Period) -> Figure:
     accounts (movement = the retention list's filter)."""
     steps = bridge_frame(bridge)
     if not bridge["start"] and not bridge["end"]:
-        return empty_figure("ARR bridge", "No ARR at either end of this period")
+        return empty_figure("", "No ARR under these filters at either end of this period")
     labels = step_labels(period)
     measure = {"start": "absolute", "end": "total"}
     returning = (
@@ -340,7 +340,7 @@ def bridge_figure(bridge: dict[str, float], period: Period) -> Figure:
     title += (
         f": {formatting.money(bridge['new'])} new, {formatting.money(bridge['churned'])} churned"
     )
-    y_range, notes = bridge_axis(bridge)
+    y_range, axis_title = bridge_axis(bridge)
     return figure(
         [trace],
         title,
@@ -348,8 +348,7 @@ def bridge_figure(bridge: dict[str, float], period: Period) -> Figure:
         showlegend=False,
         clickmode="event",
         hovermode="x",  # the whole column hovers and clicks, however thin the step
-        annotations=notes,
-        yaxis={"tickprefix": "$", "tickformat": "~s", "range": y_range},
+        yaxis={**money_axis(*y_range), **({"title": axis_title} if axis_title else {})},
         xaxis={"tickfont": {"size": 11}},
     )
 
@@ -357,10 +356,10 @@ def bridge_figure(bridge: dict[str, float], period: Period) -> Figure:
 ZOOM_BELOW = 0.25  # steps moving ARR by less than this share of it get an axis not from $0
 
 
-def bridge_axis(bridge: dict[str, float]) -> tuple[list[float], list[dict[str, Any]]]:
+def bridge_axis(bridge: dict[str, float]) -> tuple[list[float], dict[str, Any] | None]:
     """The value axis of the bridge: from $0, unless the steps are small beside ARR (a quarter
     of small moves under two tall bars shows nothing); then it starts near the lowest level the
-    bridge reaches, and a note says where."""
+    bridge reaches, and the axis title says where."""
     levels = [bridge["start"]]
     for step in ("new", "expansion", "contraction", "churned"):
         sign = -1 if step in ("contraction", "churned") else 1
@@ -368,22 +367,14 @@ def bridge_axis(bridge: dict[str, float]) -> tuple[list[float], list[dict[str, A
     low, high = min(levels), max(levels)
     moved = bridge["new"] + bridge["expansion"] + bridge["contraction"] + bridge["churned"]
     if low <= 0 or moved >= ZOOM_BELOW * high:
-        return [0, high * 1.18], []
+        return [0, high * 1.18], None
     span = max(high - low, 0.02 * high)
     bottom = max(0.0, low - 1.2 * span)
-    note = {
-        "xref": "paper",
-        "yref": "paper",
-        "x": 0,
-        "y": 0,
-        "xanchor": "left",
-        "yanchor": "bottom",
+    title = {
         "text": f"Axis starts at {formatting.money_tick(bottom)}",
-        "showarrow": False,
         "font": {"size": 11, "color": "#5c6f82"},
-        "bgcolor": "rgba(255,255,255,0.85)",
     }
-    return [bottom, high + 0.45 * span], [note]
+    return [bottom, high + 0.45 * span], title
 
 
 def period_note(period: Period) -> str:
@@ -401,6 +392,8 @@ def step_links(bridge: dict[str, float], hrefs: dict[str, str]) -> list[Any]:
         "churn": bridge["churned_accounts"],
         "end": bridge["end_accounts"],
     }
+    if not bridge["start"] and not bridge["end"]:
+        return []
     links: list[Any] = [html.Span("Accounts behind each step: ", className="text-muted")]
     for i, (step, href) in enumerate(hrefs.items()):
         if i:

@@ -6,6 +6,7 @@ bridge): then its words say "ARR on <d0>" / "ARR on <d1>" instead of "a year ago
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -84,6 +85,25 @@ COLUMNS = [
 ]
 # Waterfall colours: neutral (green/amber/red mean health bands and nothing else).
 TOTAL_COLOR, LOSS_COLOR, GAIN_COLOR = NEUTRAL[0], NEUTRAL[2], NEUTRAL[1]
+
+
+def money_axis(low: float, high: float, ticks: int = 5) -> dict[str, Any]:
+    """A money value axis from `low` to `high` with round ticks in the house format ($500K,
+    $1.5M, $2B: never d3's "G" for billions)."""
+    span = high - low
+    if span <= 0:
+        return {"range": [low, high]}
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    values = [first + i * step for i in range(int((high - first) / step) + 1)]
+    return {
+        "range": [low, high],
+        "tickmode": "array",
+        "tickvals": values,
+        "ticktext": [formatting.money_tick(v) for v in values],
+    }
 
 
 def window_text(d0: date, d1: date, period: bool = False) -> str:
@@ -229,7 +249,7 @@ def waterfall_figure(summary: dict[str, float | None]) -> Figure:
         showlegend=False,
         clickmode="event",
         hovermode="x",  # the whole column hovers and clicks, however thin the step
-        yaxis={"tickprefix": "$", "tickformat": "~s", "range": [0, top], "rangemode": "tozero"},
+        yaxis=money_axis(0, top),
     )
 
 

@@ -223,8 +223,13 @@ def test_bridge_figure_steps_drill_and_axis(db):
     small = {**arr_bridge(db, Filters(), period.start, period.end), "start": 10_000.0}
     small |= {"new": 50.0, "expansion": 20.0, "contraction": 10.0, "churned": 30.0}
     small["end"] = 10_030.0
-    y_range, notes = bridge_axis(small)
-    assert 0 < y_range[0] < 10_000 and notes[0]["text"].startswith("Axis starts at $")
+    y_range, title = bridge_axis(small)
+    assert 0 < y_range[0] < 10_000 and title["text"].startswith("Axis starts at $")
+    # Billions read $2B, never d3's "2G".
+    money = ("start", "new", "expansion", "contraction", "churned", "end", "reactivated")
+    big = {k: v * 1e7 if k in money else v for k, v in small.items()}
+    ticks = bridge_figure(big, period)["layout"]["yaxis"]["ticktext"]
+    assert ticks and all("G" not in t for t in ticks) and any(t.endswith("B") for t in ticks)
     empty = arr_bridge(db, Filters(segment=("Nowhere",)), period.start, period.end)
     assert bridge_figure(empty, period)["data"] == []
 

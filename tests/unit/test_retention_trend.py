@@ -169,4 +169,7 @@ def test_trend_figure_labels_the_latest_values(db):
     smb = trend_figure(retention_trend(db, Filters(segment=("SMB",)), AS_OF), "grr")
     assert [t["name"] for t in smb["data"]] == [TOTAL]
     nobody = trend_figure(retention_trend(db, Filters(owner=("C2",)), AS_OF), "grr")
-    assert nobody["data"] == [] and "No customers" in nobody["layout"]["annotations"][0]["text"]
+    assert (
+        nobody["data"] == []
+        and "No customers under these filters" in nobody["layout"]["annotations"][0]["text"]
+    )
