@@ -17,7 +17,7 @@ from dash import dcc, html
 
 from components import formatting, labels
 from components.charts import Figure, empty_figure, figure, value_axis
-from components.grids import DATE, money_column, to_records
+from components.grids import DATE, money_column, paged_grid, to_records
 from components.kpi import definition_body
 from components.shell import info_button
 from components.theme import NEUTRAL
@@ -240,6 +240,16 @@ CANDIDATE_COLUMNS = [
 ]
 
 
+def candidates_grid(grid_id: str, sort: tuple[tuple[str, str], ...] = ()) -> Any:
+    """The server-paged candidates grid (rows open Account 360); an empty list says so."""
+    grid = paged_grid(grid_id, CANDIDATE_COLUMNS, {}, sort, 440, "ru-candidates", "account_id")
+    grid.dashGridOptions = {
+        **grid.dashGridOptions,
+        "overlayNoRowsTemplate": "No candidates under these filters",
+    }
+    return grid
+
+
 def candidates_line(totals: Mapping[str, float], params: UpsellParams) -> Any:
     """The count and sums above the grid (equal to the rows it lists)."""
     if not totals["customers"]:
@@ -414,10 +424,13 @@ def pipeline_figure(df: pd.DataFrame, day: date) -> Figure:
     }
     total, n = sum(amounts), sum(counts)
     biggest = int(pd.Series(amounts).idxmax())
+    if len(names) == 1 and names[0] == STAGE_UNKNOWN_TEXT:
+        note = "Stages are held as they stand on the data's latest date: not known on this one."
+    else:
+        note = f"{names[biggest]} holds the most: {formatting.money(amounts[biggest])}."
     title = (
         f"{formatting.money(total)} open in {formatting.count(n)} opportunities"
-        f"<br><sup>{names[biggest]} holds the most: {formatting.money(amounts[biggest])}. "
-        "Bars: ARR amount · number of opportunities</sup>"
+        f"<br><sup>{note} Bars: ARR amount · number of opportunities</sup>"
     )
     top = max(amounts) if amounts else 0
     return figure(
@@ -546,3 +559,20 @@ def drill_totals(drill: OpportunityDrill, totals: Mapping[str, float]) -> Any:
         won = totals["won"]
         parts.append(f" · {formatting.count(won)} won ({_pct(won / totals['opportunities'])})")
     return parts
+
+
+def opportunity_grid(
+    grid_id: str, drill: OpportunityDrill, sort: tuple[tuple[str, str], ...] = ()
+) -> Any:
+    """The server-paged list behind a bar: the drill travels as its filter model."""
+    grid = paged_grid(
+        grid_id,
+        opportunity_columns(drill),
+        drill_filter_model(drill),
+        sort,
+        420,
+        "ru-opps",
+        "opportunity_id",
+    )
+    grid.dashGridOptions = {**grid.dashGridOptions, "overlayNoRowsTemplate": "No opportunities"}
+    return grid

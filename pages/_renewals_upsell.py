@@ -17,13 +17,12 @@ from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, 
 from dash.exceptions import PreventUpdate
 
 from components import ids
-from components.grids import paged_grid
 from components.renewals_upsell import (
-    CANDIDATE_COLUMNS,
     CANDIDATES_HELP,
     PIPELINE_HELP,
     VALIDATION_HELP,
     candidate_records,
+    candidates_grid,
     candidates_line,
     decile_figure,
     drill_filter_model,
@@ -31,6 +30,7 @@ from components.renewals_upsell import (
     drill_title,
     drill_totals,
     opportunity_columns,
+    opportunity_grid,
     opportunity_records,
     pipeline_figure,
     reason_legend,
@@ -95,9 +95,7 @@ def layout(data, filters, as_of, params):
                     [
                         reason_legend(DEFAULT_UPSELL),
                         html.Div(id=COUNT, className="accounts-totals mb-2"),
-                        paged_grid(
-                            GRID, CANDIDATE_COLUMNS, {}, sort, 440, "ru-candidates", "account_id"
-                        ),
+                        candidates_grid(GRID, sort),
                     ],
                     panel_id="ru-candidates-panel",
                     help_text=CANDIDATES_HELP,
@@ -148,15 +146,7 @@ def layout(data, filters, as_of, params):
                                 ],
                                 className="d-flex justify-content-between align-items-start mb-2",
                             ),
-                            paged_grid(
-                                OPPS,
-                                opportunity_columns(drill),
-                                drill_filter_model(drill),
-                                opp_sort,
-                                420,
-                                "ru-opps",
-                                "opportunity_id",
-                            ),
+                            opportunity_grid(OPPS, drill, opp_sort),
                         ],
                         panel_id="ru-drill-list",
                     )

@@ -463,8 +463,9 @@ _METRICS = [
         "expansion_pipeline",
         "Open expansion pipeline",
         "Expansion opportunities open on the date: created by then and not closed won or lost "
-        "by then. Count and Σ ARR amount, by stage. Stages are held as they stand on the data's "
-        "latest date: on an earlier date the stage then is not known.",
+        "by then. Count and Σ ARR amount, by stage. Stages and expected close dates are held "
+        "as they stand on the data's latest date: on an earlier date they are not known. "
+        "Amounts are as they stand.",
         "Σ amount_arr of the opportunities open on d",
         "money",
     ),

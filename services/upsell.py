@@ -26,8 +26,9 @@ segment has at least `min_group` such wins, else over all segments; wins known b
 customer's ARR. Rates and sizes come from the accounts under the same filters as the view.
 
 Point in time: an opportunity counts once created (one without a creation date always does) and
-is closed only when won or lost with a close date on or before the day; its stage is held only as
-it stands at the build's as-of date (`known_on_latest`): on an earlier day it is not known.
+is closed only when won or lost with a close date on or before the day; its stage and expected
+close date are held only as they stand at the build's as-of date (`known_on_latest`): on an
+earlier day they are not known. Its amount is as it stands (no history of amounts).
 """
 
 from __future__ import annotations
@@ -581,14 +582,17 @@ def candidate_page(
 
 def _pipeline_sql(filters: Filters, day: date) -> tuple[str, list[Any]]:
     """`WITH ... pipe AS (...)`: expansion opportunities open on `day` under `filters`, with the
-    stage known on the day (NULL before the build's as-of date)."""
+    stage and expected close date known on the day (NULL before the build's as-of date: the row
+    holds them as they stand now, and an opportunity since closed would show its real close).
+    Amounts are as they stand now (the data holds no history of them)."""
     where, scope = filters.where("ad")
     sql = f"""
         WITH v AS (SELECT CAST(? AS DATE) AS d),
         pipe AS (
             SELECT e.opportunity_id, e.account_id, ad.name, ad.segment, ad.owner_name, e.type,
                    {known_on_latest("v.d", "e.stage")} AS stage, e.amount_arr, e.created_date,
-                   e.close_date, 'open' AS outcome, CAST(NULL AS DOUBLE) AS score,
+                   {known_on_latest("v.d", "e.close_date")} AS close_date, 'open' AS outcome,
+                   CAST(NULL AS DOUBLE) AS score,
                    CAST(NULL AS DATE) AS scored_on
             FROM expansions e CROSS JOIN v
             JOIN account_dim ad ON ad.account_id = e.account_id

@@ -456,3 +456,40 @@ def test_a_decile_outside_0_to_9_is_refused():
         OpportunityDrill.from_params({"ru_decile": "10"})
     assert OpportunityDrill.from_params({"ru_decile": ["3"]}).decile == 3
     assert not OpportunityDrill.from_params({}).active
+
+
+def test_a_view_as_of_a_past_day_uses_only_what_was_known_then(tmp_path):
+    """Everything dated after the day changes (usage, an NPS answer, a new opportunity, the
+    outcome and close date of one open then): every upsell view of the day stays the same."""
+    day = date(2026, 10, 16)  # a weekly snapshot date
+    known = _calibration_tables()
+    known["expansions"].append(opportunity("O8", "B1", "2026-10-10", "2026-11-05", "lost", 40))
+    changed = _calibration_tables()
+    for row in changed["usage_daily"]:
+        if row["day"] > day.isoformat():
+            row["active_users"] = 10 if row["account_id"] == "B2" else 1
+    changed["nps_responses"].append(nps("B1", "2026-10-20", 2))
+    changed["expansions"] += [
+        opportunity("O8", "B1", "2026-10-10", "2026-11-12", "won", 40),
+        opportunity("O9", "B3", "2026-10-20", "2026-11-10", "won", 500),
+    ]
+    a = build_tiny(tmp_path / "known", known, AS_OF)
+    b = build_tiny(tmp_path / "changed", changed, AS_OF)
+    params = UpsellParams(min_group=1, candidate_min=0)
+
+    def views(db: Database) -> list[str]:
+        frames = [
+            candidate_page(db, ALL, day, params),
+            pd.DataFrame([candidate_totals(db, ALL, day, params)]),
+            score_validation(db, ALL, day, params).deciles,
+            expansion_sizes(db, ALL, day, params).by_segment,
+            pipeline_by_stage(db, ALL, day),
+            opportunity_page(db, ALL, day, OpportunityDrill(stage="all")),
+        ]
+        return [f.to_json(orient="records", date_format="iso") for f in frames]  # NaN as null
+
+    assert views(a) == views(b)
+    # O8 is open on the day in both (created 10 Oct, closed later): B1 has no "no open" points.
+    assert not _scored(a, day, params)["B1"]["reason_no_open"]
+    # Today the two differ (the comparison can fail).
+    assert candidate_totals(a, ALL, AS_OF, params) != candidate_totals(b, ALL, AS_OF, params)
