@@ -107,6 +107,7 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
             ),
             "renewals": (
                 f"""
+            {ONE_ACCOUNT}
             SELECT r.renewal_id, r.renewal_date, r.arr_up_for_renewal,
                    k.forecast_category, k.risk_reason,
                    {known_on_latest("?", "r.has_close_plan")} AS has_close_plan,
@@ -115,12 +116,12 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
                    CASE WHEN {renewal_closed_by("?")} THEN r.closed_date END AS closed_date
             FROM renewals r LEFT JOIN contracts c ON c.contract_id = r.contract_id
             LEFT JOIN ({calls_on_sql("?")}) k ON k.renewal_id = r.renewal_id
-            WHERE r.account_id = ? AND {renewal_known_by("?")}
+            WHERE {renewal_known_by("?")}
             ORDER BY r.renewal_date DESC
             """,
-                [as_of, as_of, as_of, as_of, as_of, account_id, as_of],
+                [account_id, as_of, as_of, as_of, as_of, as_of, as_of],
             ),
-            "calls": (CALLS_SQL, [account_id, as_of]),
+            "calls": (CALLS_SQL, [account_id, account_id, as_of]),
             "expansions": (
                 "SELECT created_date, close_date, type, "
                 "CASE WHEN close_date <= ? OR outcome = 'open' THEN stage END AS stage, amount_arr, "
@@ -140,13 +141,25 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
 CALLS_KNOWN_SQL = """(CAST(? AS DATE) >= (SELECT MAX(as_of_date) FROM meta)
     OR EXISTS (SELECT 1 FROM renewal_forecast_history WHERE snapshot_date <= ?))"""
 
-# Each renewal's CSM call week by week as known on a day (bound: account, day): the rows of
-# renewal_forecast_history dated on or before the day while the renewal was open, except on
+# `renewals` and `renewal_forecast_history` narrowed to one account's (binds the account): put
+# before a query, they stand for the tables in it, so the shared fragments (`calls_on_sql`)
+# read a handful of rows instead of every renewal's history (the history is stored clustered
+# by renewal, data/loader.py).
+ONE_ACCOUNT = """
+    WITH renewals AS (SELECT * FROM main.renewals WHERE account_id = ?),
+    renewal_forecast_history AS (
+        SELECT * FROM main.renewal_forecast_history
+        WHERE renewal_id IN (SELECT renewal_id FROM renewals))
+"""
+
+# Each renewal's CSM call week by week as known on a day (bound: account twice, day): the rows
+# of renewal_forecast_history dated on or before the day while the renewal was open, except on
 # the build's as-of date, where the renewal's own fields are the call as it stands (as in
 # `calls_on_sql`); renewals known on the day only. Oldest renewal first, then by date.
 CALLS_SQL = f"""
-    WITH v AS (SELECT CAST(? AS VARCHAR) AS account_id, CAST(? AS DATE) AS d,
-                      (SELECT MAX(as_of_date) FROM meta) AS built),
+    {ONE_ACCOUNT},
+    v AS (SELECT CAST(? AS VARCHAR) AS account_id, CAST(? AS DATE) AS d,
+                 (SELECT MAX(as_of_date) FROM meta) AS built),
     mine AS (
         SELECT r.* FROM renewals r CROSS JOIN v
         LEFT JOIN contracts c ON c.contract_id = r.contract_id

@@ -256,3 +256,19 @@ def test_the_pipeline_has_what_a_real_crm_has(demo):
         [as_of, as_of, as_of],
     )
     assert lapsed == 0
+
+
+def test_the_share_called_at_risk_is_steady_week_to_week(demo):
+    """Open renewals' calls today come from the same process as the history's: the share of
+    open renewals called at risk or churn on the as-of date is that of the weeks before, not a
+    jump in the last weeks."""
+    weekly = demo.query("""
+        SELECT snapshot_date,
+               AVG(CASE WHEN forecast_category IN ('at_risk', 'churn') THEN 1.0 ELSE 0 END)
+                   AS risky
+        FROM renewal_forecast_history GROUP BY 1 ORDER BY 1 DESC LIMIT 27
+    """)["risky"]
+    today, before = weekly.iloc[0], weekly.iloc[1:].mean()
+    assert 0.04 <= before <= 0.2
+    assert abs(today - before) <= 0.2 * before
+    assert abs(weekly.iloc[:6].mean() - before) <= 0.2 * before

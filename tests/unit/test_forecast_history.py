@@ -445,3 +445,21 @@ def test_call_changes_of_no_calls_is_empty():
         ]
     )
     assert call_changes(empty).empty
+
+
+@pytest.mark.parametrize(
+    "day", ["2025-12-19", "2025-12-26", "2026-01-09", "2026-01-16", "2026-10-20", "2026-11-20"]
+)
+def test_account_360_reads_the_same_calls_as_the_shared_fragment(calls_db, day):
+    """Account 360 narrows the tables to one account before `calls_on_sql`: the same calls as
+    the fragment over every renewal, renewal by renewal."""
+    on = date.fromisoformat(day)
+    shared = calls_db.query(
+        f"SELECT renewal_id, forecast_category, risk_reason FROM ({calls_on_sql('?')})", [on]
+    ).set_index("renewal_id")
+    shown = _a360(calls_db, on).renewals.set_index("renewal_id")
+    assert len(shown) > 0
+    for rid, row in shown.iterrows():
+        for col in ("forecast_category", "risk_reason"):
+            a, b = row[col], shared.at[rid, col]
+            assert (pd.isna(a) and pd.isna(b)) or a == b, (rid, col, a, b)
