@@ -161,7 +161,6 @@ def _spread(values: list[float], gap: float) -> list[float]:
 def trend_figure(df: pd.DataFrame, ratio: str) -> Figure:
     """One line per segment and the total (the first), GRR or NRR at each point; the latest
     value of each line labelled at its end, every line's value and date on hover."""
-    m = metric(ratio)
     name = ratio.upper()
     if df.empty or df[ratio].isna().all():
         return empty_figure("", "No customers under these filters a year before these dates")
@@ -249,7 +248,6 @@ def trend_figure(df: pd.DataFrame, ratio: str) -> Figure:
         annotations=notes,
         shapes=[hundred],
         margin={"l": 8, "r": 64, "t": 48, "b": 8},
-        meta={"metric": m.name},
         yaxis={"tickformat": ".0%", "range": y_range, "hoverformat": ".1%"},
         xaxis={
             "type": "date",
