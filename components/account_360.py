@@ -165,8 +165,12 @@ def call_history_figure(calls: pd.DataFrame) -> charts.Figure:
         data.append(
             {
                 "type": "scatter",
-                "mode": "lines",
+                "mode": "lines+markers",
                 "line": {"shape": "hv", "width": 3, "color": NEUTRAL[i % len(NEUTRAL)]},
+                # A dot where the call was first made or changed (and a lone week's call).
+                "marker": {
+                    "size": (g["call"] != g["call"].shift()).map({True: 8, False: 0}).tolist()
+                },
                 "x": pd.to_datetime(g["snapshot_date"]).dt.strftime("%Y-%m-%d").tolist(),
                 "y": [CALL_LEVELS[c] for c in g["call"]],
                 "name": f"Renewal {formatting.date(renewal_date)}",
@@ -203,17 +207,26 @@ def call_history_figure(calls: pd.DataFrame) -> charts.Figure:
 def call_history_cols(acc: Account360) -> list[dbc.Col]:
     """The CSM call history of the account's renewals: a step chart (beside the renewals table)
     and the table of its changes below, full width; one empty state when no call is recorded."""
+    no_feed = (
+        None
+        if acc.facts.get("history_loaded", True)
+        else "No forecast history has been loaded: only the calls as they stand on the data's "
+        "as-of date are known."
+    )
     if acc.calls.empty:
         body = empty_state(
-            "No CSM calls recorded for this account's renewals up to this date.", None
+            "No CSM calls recorded for this account's renewals up to this date.", no_feed
         )
         return [panel_col(5, "CSM call history", body, help_text=CALL_HISTORY_HELP)]
     rows = call_history_rows(acc.calls)
     grid = records_grid("account360-calls", CALL_COLUMNS, height=240, df=rows)
     grid.getRowStyle = CHANGED_ROW_STYLE
-    chart = dcc.Graph(
-        figure=call_history_figure(acc.calls), id="account360-call-chart", config=GRAPH_CONFIG
-    )
+    chart = [
+        dcc.Graph(
+            figure=call_history_figure(acc.calls), id="account360-call-chart", config=GRAPH_CONFIG
+        ),
+        html.Div(no_feed, className="text-muted small") if no_feed else None,
+    ]
     changed = int(rows["call_changed"].sum())
     return [
         panel_col(5, "CSM call history", chart, help_text=CALL_HISTORY_HELP),

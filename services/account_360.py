@@ -61,7 +61,8 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
                (SELECT {seats_on("?")} FROM contracts c
                       WHERE c.account_id = ad.account_id) AS contract_seats,
                nr.renewal_date AS next_renewal_date, nr.renewal_overdue,
-               {CALLS_KNOWN_SQL} AS calls_known
+               {CALLS_KNOWN_SQL} AS calls_known,
+               EXISTS (SELECT 1 FROM renewal_forecast_history) AS history_loaded
         FROM account_dim ad LEFT JOIN nr ON nr.account_id = ad.account_id
         WHERE ad.account_id = ? AND {where}
         """,

@@ -209,6 +209,19 @@ def test_without_a_history_file_calls_are_known_only_on_the_as_of_date(tmp_path)
     call = f"SELECT forecast_category FROM ({calls_on_sql('?')}) WHERE renewal_id = 'R1'"
     assert db.scalar(call, [AS_OF]) == "commit"
     assert db.scalar(call, [date(2026, 11, 13)]) is None
+    # Account 360: today's call is the whole history, and the page says why.
+    from components.account_360 import call_history_cols
+    from services.account_360 import account_360
+
+    today = account_360(db, Filters(), "A", AS_OF)
+    assert not today.facts["history_loaded"] and today.facts["calls_known"]
+    assert [(r.snapshot_date.date(), r.forecast_category) for r in today.calls.itertuples()] == [
+        (AS_OF, "commit")
+    ]
+    assert "No forecast history has been loaded" in str(call_history_cols(today))
+    earlier = account_360(db, Filters(), "A", date(2026, 11, 13))
+    assert earlier.calls.empty and not earlier.facts["calls_known"]
+    assert "No forecast history has been loaded" in str(call_history_cols(earlier))
 
 
 # ---- allowed by the contract: counted as data problems, kept in the figures -------------------
