@@ -241,13 +241,8 @@ CANDIDATE_COLUMNS = [
 
 
 def candidates_grid(grid_id: str, sort: tuple[tuple[str, str], ...] = ()) -> Any:
-    """The server-paged candidates grid (rows open Account 360); an empty list says so."""
-    grid = paged_grid(grid_id, CANDIDATE_COLUMNS, {}, sort, 440, "ru-candidates", "account_id")
-    grid.dashGridOptions = {
-        **grid.dashGridOptions,
-        "overlayNoRowsTemplate": "No candidates under these filters",
-    }
-    return grid
+    """The server-paged candidates grid (rows open Account 360)."""
+    return paged_grid(grid_id, CANDIDATE_COLUMNS, {}, sort, 440, "ru-candidates", "account_id")
 
 
 def candidates_line(totals: Mapping[str, float], params: UpsellParams) -> Any:
@@ -565,7 +560,7 @@ def opportunity_grid(
     grid_id: str, drill: OpportunityDrill, sort: tuple[tuple[str, str], ...] = ()
 ) -> Any:
     """The server-paged list behind a bar: the drill travels as its filter model."""
-    grid = paged_grid(
+    return paged_grid(
         grid_id,
         opportunity_columns(drill),
         drill_filter_model(drill),
@@ -574,5 +569,3 @@ def opportunity_grid(
         "ru-opps",
         "opportunity_id",
     )
-    grid.dashGridOptions = {**grid.dashGridOptions, "overlayNoRowsTemplate": "No opportunities"}
-    return grid

@@ -151,9 +151,9 @@ def test_a_stage_bar_lists_its_open_opportunities(console):
         "#ru-drill-n", formatting.count(row["opportunities"]), timeout=30
     )
     assert formatting.money(row["amount_arr"]) in console.find_element("#ru-drill-totals").text
-    console.wait_for_element("#ru-opps-grid .ag-row[row-index='0'] [col-id='name']", timeout=30)
-    stage_cell = console.find_element("#ru-opps-grid .ag-row[row-index='0'] [col-id='stage_label']")
-    assert stage_cell.text == stage
+    console.wait_for_text_to_equal(
+        "#ru-opps-grid .ag-row[row-index='0'] [col-id='stage_label']", stage, timeout=30
+    )
     console.driver.refresh()  # the drill is in the URL
     console.wait_for_text_to_equal(
         "#ru-drill-n", formatting.count(row["opportunities"]), timeout=30
