@@ -37,6 +37,16 @@ from services.sql_fragments import (
 )
 
 NEW = "new"
+AT_END = "at_end"  # every account with ARR at the end (the end step's accounts)
+# Each step of the bridge and the retention list's movement that lists its accounts.
+STEP_MOVEMENTS = {
+    "start": "",  # the cohort: every account paying at the start
+    "new": NEW,
+    "expansion": "expanded",
+    "contraction": "contracted",
+    "churn": "churned",
+    "end": AT_END,
+}
 
 
 def new_member(a0: str = "a0", a1: str = "a1") -> str:
@@ -217,12 +227,13 @@ def period_options(as_of: date, fy_month: int | None = None) -> list[dict[str, A
 def bridge_frame(bridge: dict[str, float]) -> pd.DataFrame:
     """The bridge as ordered steps: step, movement (the retention list's filter), value (signed
     as it moves ARR), accounts."""
-    rows = [
-        ("start", "", bridge["start"], bridge["start_accounts"]),
-        ("new", NEW, bridge["new"], bridge["new_accounts"]),
-        ("expansion", "expanded", bridge["expansion"], bridge["expanded_accounts"]),
-        ("contraction", "contracted", -bridge["contraction"], bridge["contracted_accounts"]),
-        ("churn", "churned", -bridge["churned"], bridge["churned_accounts"]),
-        ("end", "at_end", bridge["end"], bridge["end_accounts"]),
-    ]
+    values = {
+        "start": (bridge["start"], bridge["start_accounts"]),
+        "new": (bridge["new"], bridge["new_accounts"]),
+        "expansion": (bridge["expansion"], bridge["expanded_accounts"]),
+        "contraction": (-bridge["contraction"], bridge["contracted_accounts"]),
+        "churn": (-bridge["churned"], bridge["churned_accounts"]),
+        "end": (bridge["end"], bridge["end_accounts"]),
+    }
+    rows = [(step, movement, *values[step]) for step, movement in STEP_MOVEMENTS.items()]
     return pd.DataFrame(rows, columns=["step", "movement", "value", "accounts"])
