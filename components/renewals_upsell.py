@@ -36,6 +36,7 @@ from services.upsell import (
 STAGE_UNKNOWN_TEXT = "Stage not known on this date"
 BAR, BAR_TOO_FEW, LINE = NEUTRAL[0], "#c9d1db", NEUTRAL[3]
 CLICK_STAGE = "Click for these opportunities"
+CHART_HEIGHT = 400  # both charts; the page reserves it before they are drawn
 
 
 def _n(value: float) -> str:
@@ -363,7 +364,7 @@ def decile_figure(v: Validation) -> Figure:
         yaxis={"tickformat": ".0%", "range": [0, min(1.12, top * 1.2)], "title": {"text": ""}},
         xaxis={"title": {"text": "Score when the opportunity was created"}},
         legend={"orientation": "h", "y": -0.32, "x": 0},
-        height=400,
+        height=CHART_HEIGHT,
         bargap=0.25,
     )
 
@@ -431,7 +432,7 @@ def pipeline_figure(df: pd.DataFrame, day: date) -> Figure:
     return figure(
         [trace],
         title,
-        height=max(400, 120 + 48 * len(names)),
+        height=CHART_HEIGHT,
         clickmode="event",
         showlegend=False,
         margin={"t": 70, "b": 8, "l": 8, "r": 8},

@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from components import ids
 from components.renewals_upsell import (
     CANDIDATES_HELP,
+    CHART_HEIGHT,
     PIPELINE_HELP,
     VALIDATION_HELP,
     candidate_records,
@@ -83,7 +84,7 @@ def layout(data, filters, as_of, params):
         opp_sort = parse_sort(params.get("ru_osort"), OPPORTUNITY_SORTABLE, SORT_KEYS)
     except ServiceError as exc:
         return error_state(str(exc))
-    graph = {"config": GRAPH_CONFIG}
+    graph = {"config": GRAPH_CONFIG, "style": {"height": f"{CHART_HEIGHT}px"}}
     return html.Div(
         [
             dcc.Store(id=DRILL, data=drill.to_params()),
