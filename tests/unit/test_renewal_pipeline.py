@@ -19,7 +19,8 @@ have no contract on the day, hence no health snapshot (band unknown).
     R8  A1      2027-05-15   10  open                     at_risk   ' Budget cuts ' -
     R9  A3 red  2027-06-01   25  open                     commit    -               -
 
-Call history: R2 'probable' on 6 Nov; R7 'at_risk' ('Champion left') on 6 Nov.
+Call history: R2 'probable' on 6 Nov; R7 'at_risk' ('Champion left') on 6 Nov; R5 'at_risk'
+('Budget cuts') on 6 Nov, then no call on 13 Nov (withdrawn: the latest row wins, blank or not).
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ def db(tmp_path_factory):
     history = [
         _history("R2", "2026-11-06", "probable"),
         _history("R7", "2026-11-06", "at_risk", "Champion left"),
+        # R5 was called at risk, then the call was withdrawn: no call on 13 Nov.
+        _history("R5", "2026-11-06", "at_risk", "Budget cuts"),
+        _history("R5", "2026-11-13", None),
     ]
     return build_tiny(
         tmp,
@@ -309,7 +313,7 @@ def test_a_week_earlier_the_later_closed_renewal_is_open_with_the_call_known_the
         ("2027-01-01", "probable"): (1, 200.0),  # R2: 'probable' on 6 Nov, not today's at_risk
         ("2027-01-01", "none"): (1, 50.0),  # R3
         ("2027-04-01", "none"): (2, 35.0),  # R8, R9
-        ("2027-07-01", "none"): (1, 30.0),  # R5
+        ("2027-07-01", "none"): (1, 30.0),  # R5: the call of 6 Nov was withdrawn on 13 Nov
     }
     df = at_risk_by_reason(db, Filters(), EARLIER)
     got = {(r.reason, r.bucket): float(r.arr_up) for r in df.itertuples()}
