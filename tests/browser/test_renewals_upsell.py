@@ -193,3 +193,18 @@ def test_a_decile_bar_lists_the_opportunities_scored_in_it(console):
 def test_a_bad_decile_in_the_link_says_so(console):
     console.wait_for_page(url=console.server_url + PAGE + "&ru_decile=12")
     console.wait_for_contains_text(".error-state", "Unknown score decile '12'", timeout=30)
+
+
+def test_the_pipeline_tile_lists_every_open_opportunity(console):
+    db, day = day_of(Filters())
+    pipeline = pipeline_by_stage(db, Filters(), day)
+    open_tab(console)
+    link = console.wait_for_element("#ru-kpi-pipeline-link", timeout=30)
+    click(console, link)
+    url_contains(console, "ru_stage=all")
+    console.wait_for_text_to_equal(
+        "#ru-drill-n", formatting.count(pipeline["opportunities"].sum()), timeout=30
+    )
+    totals = console.find_element("#ru-drill-totals").text
+    assert formatting.money(pipeline["amount_arr"].sum()) in totals
+    assert_clean_console(console)
