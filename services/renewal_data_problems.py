@@ -82,15 +82,20 @@ def renewal_data_problems(db: Database, filters: Filters, day: date) -> list[dic
     """Per problem (PROBLEMS order): {problem, label, renewals, arr_up} over the renewals open
     on `day` of accounts under `filters`. Every problem is listed, with 0 when none has it."""
     sql, bind = open_renewals_sql(filters, day)
-    columns, params = [], []
-    for key in PROBLEMS:
+    flags, sums, params = [], [], []
+    for key in PROBLEMS:  # each condition evaluated once per renewal, then summed
         condition, cond_bind = problem_where(key, day)
-        columns.append(
-            f"COUNT(*) FILTER (WHERE {condition}) AS {key}_n, "
-            f"COALESCE(SUM(arr_up) FILTER (WHERE {condition}), 0) AS {key}_arr"
+        flags.append(f"{condition} AS {key}")
+        sums.append(
+            f"COUNT(*) FILTER (WHERE {key}) AS {key}_n, "
+            f"COALESCE(SUM(arr_up) FILTER (WHERE {key}), 0) AS {key}_arr"
         )
-        params += cond_bind * 2
-    row = db.query(f"{sql} SELECT {', '.join(columns)} FROM open_renewals", bind + params)
+        params += cond_bind
+    row = db.query(
+        f"{sql}, flagged AS (SELECT arr_up, {', '.join(flags)} FROM open_renewals) "
+        f"SELECT {', '.join(sums)} FROM flagged",
+        bind + params,
+    )
     r = row.iloc[0]
     return [
         {
