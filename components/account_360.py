@@ -232,7 +232,7 @@ def call_history_cols(acc: Account360) -> list[dbc.Col]:
         panel_col(5, "CSM call history", chart, help_text=CALL_HISTORY_HELP),
         panel_col(
             12,
-            f"Changes of CSM call ({changed})",
+            f"CSM calls over time ({changed} change{'s' if changed != 1 else ''} of call)",
             grid,
             help_text=CALL_HISTORY_HELP,
             panel_id="account360-calls-panel",

@@ -69,7 +69,9 @@ def test_an_accounts_call_history_with_its_changes(console):
 
     console.wait_for_page(url=f"{console.server_url}/accounts/{account_id}")
     console.wait_for_element("#account360-call-chart .scatter", timeout=30)
-    console.wait_for_contains_text("#account360-calls-panel", f"Changes of CSM call ({changed})")
+    console.wait_for_contains_text(
+        "#account360-calls-panel", f"CSM calls over time ({changed} changes of call)"
+    )
     # The newest change is highlighted and says what changed, in labels (never a raw code).
     newest = rows[rows["call_changed"]].iloc[0]
     first_row = console.find_element("#account360-calls .ag-row[row-index='0']")
