@@ -131,6 +131,23 @@ def _bar_label(arr: float, n: int) -> str:
     return f"<b>{formatting.money(arr)}</b><br>{n:,} renewal{'' if n == 1 else 's'}"
 
 
+def _total_note(x: str, arr: float, n: int, key: str) -> dict[str, Any]:
+    """The ARR and count above a bar; a click on it opens the whole bar's renewals (`name`
+    carries the bucket key): a bar too thin to click, such as a small overdue one, still is."""
+    note = {
+        "x": x,
+        "y": arr,
+        "yanchor": "bottom",
+        "text": _bar_label(arr, n),
+        "showarrow": False,
+        "font": {"size": 11, "color": "#27313d"},
+        "name": key,
+    }
+    if n:
+        note.update(captureevents=True, hovertext=f"Click for these {n:,} renewals")
+    return note
+
+
 def _x_label(b: Bucket) -> str:
     """The bar's name; the current month/quarter says it counts from the date on."""
     if b.overdue:
@@ -180,15 +197,8 @@ def calendar_figure(cal: Calendar) -> Figure:
         )
     top = float(totals["arr_up"].max())
     notes = [
-        {
-            "x": xl,
-            "y": float(t),
-            "yanchor": "bottom",
-            "text": _bar_label(float(t), int(c)),
-            "showarrow": False,
-            "font": {"size": 11, "color": "#27313d"},
-        }
-        for xl, t, c in zip(x, totals["arr_up"], totals["renewals"], strict=True)
+        _total_note(xl, float(t), int(c), k)
+        for xl, t, c, k in zip(x, totals["arr_up"], totals["renewals"], keys, strict=True)
     ]
     window = totals[totals["bucket"] != "overdue"]
     overdue = totals[totals["bucket"] == "overdue"]
@@ -310,17 +320,7 @@ def risk_by_quarter_figure(by_reason: pd.DataFrame, quarter_buckets: list[Bucket
             f"{CLICK}<extra></extra>",
         }
     ]
-    notes = [
-        {
-            "x": xl,
-            "y": a,
-            "yanchor": "bottom",
-            "text": _bar_label(a, c),
-            "showarrow": False,
-            "font": {"size": 11, "color": "#27313d"},
-        }
-        for xl, a, c in zip(x, arr, n, strict=True)
-    ]
+    notes = [_total_note(xl, a, c, k) for xl, a, c, k in zip(x, arr, n, keys, strict=True)]
     return figure(
         data,
         title,
@@ -350,37 +350,40 @@ OVERDUE_TIP = {
 
 
 def renewal_columns(with_overdue: bool = False) -> list[dict[str, Any]]:
-    """Grid columns of open renewals (the top table; the open renewal list adds Overdue)."""
+    """Grid columns of open renewals (the top table; the open renewal list adds Overdue).
+    Widths let every header and 'Health red, no reason given' show whole at 1280 px."""
     cols: list[dict[str, Any]] = [
         {
             "field": "name",
             "headerName": "Account",
             "pinned": "left",
-            "minWidth": 190,
+            "minWidth": 170,
+            "flex": 1.4,
             "cellClass": "link-cell",
             "tooltipField": "name",
         },
-        money_column("arr_up", "ARR up", minWidth=95, maxWidth=120),
+        money_column("arr_up", "ARR up", minWidth=90, maxWidth=110),
         {
             "field": "renewal_date",
             "headerName": "Renewal date",
             "valueFormatter": DATE,
             "cellStyle": OVERDUE_STYLE,
             "tooltipValueGetter": OVERDUE_TIP,
-            "minWidth": 115,
-            "maxWidth": 130,
+            "minWidth": 128,
+            "maxWidth": 140,
         },
         {
             "field": "owner_name",
             "headerName": "Owner",
-            "minWidth": 120,
+            "minWidth": 130,
+            "maxWidth": 160,
             "tooltipField": "owner_name",
         },
         {
             "field": "call",
             "headerName": "Call",
             "valueFormatter": labels.label_formatter("forecast_call"),
-            "minWidth": 95,
+            "minWidth": 100,
             "maxWidth": 115,
         },
         {
@@ -388,30 +391,32 @@ def renewal_columns(with_overdue: bool = False) -> list[dict[str, Any]]:
             "headerName": "Health",
             "valueFormatter": labels.label_formatter("band"),
             "cellStyle": BAND_STYLE,
-            "minWidth": 85,
-            "maxWidth": 100,
+            "minWidth": 80,
+            "maxWidth": 95,
         },
         {
             "field": "driver",
             "headerName": "Driver",
             "valueFormatter": labels.label_formatter("health_component"),
             "headerTooltip": "The input that costs the health score most",
-            "minWidth": 105,
-            "maxWidth": 130,
+            "sortable": False,
+            "minWidth": 115,
+            "maxWidth": 135,
         },
         {
             "field": "reason",
             "headerName": "Risk reason",
             "valueFormatter": labels.label_formatter("risk_reason"),
             "tooltipValueGetter": labels.label_formatter("risk_reason"),
-            "minWidth": 200,
+            "minWidth": 205,
+            "flex": 2,
         },
         {
             "field": "close_plan",
             "headerName": "Close plan",
             "valueFormatter": labels.label_formatter("close_plan"),
-            "minWidth": 95,
-            "maxWidth": 110,
+            "minWidth": 105,
+            "maxWidth": 120,
         },
     ]
     if with_overdue:
@@ -420,8 +425,8 @@ def renewal_columns(with_overdue: bool = False) -> list[dict[str, Any]]:
                 "field": "overdue",
                 "headerName": "Overdue",
                 "valueFormatter": {"function": "params.value ? 'Overdue' : ''"},
-                "minWidth": 95,
-                "maxWidth": 110,
+                "minWidth": 90,
+                "maxWidth": 105,
             }
         )
     return cols

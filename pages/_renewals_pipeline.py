@@ -156,31 +156,38 @@ def render_top(data):
 @callback(
     Output(ids.URL, "href", allow_duplicate=True),
     Input(CALENDAR, "clickData"),
+    Input(CALENDAR, "clickAnnotationData"),
     Input(REASONS, "clickData"),
     Input(QUARTERS, "clickData"),
+    Input(QUARTERS, "clickAnnotationData"),
     State(STORE, "data"),
     State(CAL, "value"),
     prevent_initial_call=True,
 )
-def drill(calendar_click, reason_click, quarter_click, data, grain):
-    """Opens the renewal list behind a clicked bar. Called when: a bar is clicked."""
+def drill(*args):
+    """Opens the renewal list behind a clicked bar, segment or bar total. Called when: one is
+    clicked."""
+    *_, data, grain = args
     filters, day = from_store(data)
-    point = ((dash.ctx.triggered[0]["value"] or {}).get("points") or [{}])[0]
-    custom = point.get("customdata") or []
+    grain = grain if grain in GRAINS else "quarter"  # as the calendar drew it
+    trigger = dash.ctx.triggered_id
+    value = dash.ctx.triggered[0]["value"] or {}
+    if dash.ctx.triggered[0]["prop_id"].endswith("clickAnnotationData"):
+        custom = [(value.get("annotation") or {}).get("name")]  # a bar's total: the whole bar
+    else:
+        custom = ((value.get("points") or [{}])[0]).get("customdata") or []
     if not custom or not isinstance(custom[0], str):
         return no_update
-    trigger = dash.ctx.triggered_id
     if trigger == REASONS:
-        return list_href(
-            filters, risk="1", reason=custom[0][:MAX_REASON_LENGTH], **window_drill(day)
-        )
+        reason = custom[0][:MAX_REASON_LENGTH]
+        return list_href(filters, risk="1", reason=reason, **window_drill(day))
     bucket = bucket_of(day, grain if trigger == CALENDAR else "quarter", custom[0])
     if bucket is None:
         return no_update
     if trigger == QUARTERS:
         return list_href(filters, risk="1", **bucket.drill())
-    call = custom[1] if len(custom) > 1 else None
-    if call not in CALLS:
+    call = custom[1] if len(custom) > 1 else ""
+    if call and call not in CALLS:
         return no_update
     return list_href(filters, category=call, **bucket.drill())
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from components import formatting
@@ -174,4 +175,22 @@ def test_a_reason_bar_opens_its_at_risk_renewals(console):
     console.wait_for_text_to_equal("#renewals-arr-up", formatting.money(part["arr_up"].sum()))
     wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, "#renewals-drill .drill-chip"))
     assert "Risk reason" in console.find_element("#renewals-drill").text
+    assert_clean_console(console)
+
+
+def test_a_bar_total_opens_the_whole_bar_however_thin(console):
+    db, day = day_of(Filters())
+    totals = renewal_calendar(db, Filters(), day, "quarter").totals()
+    shown = totals[totals["renewals"] > 0]
+    thinnest = shown.loc[shown["arr_up"].idxmin()]  # e.g. the overdue bar
+    index = list(totals["bucket"]).index(thinnest["bucket"])
+    wait_for_tab(console)
+    notes = "#rp-calendar .annotation"
+    wait(console, lambda d: len(d.find_elements(By.CSS_SELECTOR, notes)) == len(totals))
+    note = console.driver.find_elements(By.CSS_SELECTOR, notes)[index]
+    ActionChains(console.driver).move_to_element(note).click().perform()
+    url = url_contains(console, "/renewals/list")
+    assert "category=" not in url
+    console.wait_for_text_to_equal("#renewals-count", formatting.count(thinnest["renewals"]), 30)
+    console.wait_for_text_to_equal("#renewals-arr-up", formatting.money(thinnest["arr_up"]))
     assert_clean_console(console)
