@@ -130,11 +130,12 @@ def _tile(
         ],
         className="kpi-card h-100",
     )
-    return dbc.Col(card, lg=True, md=4, sm=6, className="mb-3")
+    return dbc.Col(card, md=True, sm=6, className="mb-3")
 
 
-def kpi_tiles(fc: Forecast, proj: dict[str, Any], list_href: str, fy_href: str | None) -> dbc.Row:
-    """Expected ARR kept (and its range), the CSM call, the gap, projected FY GRR and NRR."""
+def forecast_tiles(fc: Forecast, list_href: str) -> dbc.Row:
+    """Expected ARR kept (and its range), the CSM call and the gap; each opens the window's
+    open renewals."""
     t = fc.total
     fitted = fc.fitted
     expected = t["expected"] if fitted else None
@@ -152,33 +153,35 @@ def kpi_tiles(fc: Forecast, proj: dict[str, Any], list_href: str, fy_href: str |
     )
     call_value = t["called"] if t["calls_known"] else None
     gap = t["gap"] if fitted and t["calls_known"] else None
-    fy = proj["fy"]
-    projected = proj["projected"] or {}
-    to_date = proj["to_date"]
-    fy_name = f"FY {fy.label}" if fy.label.isdigit() else fy.label
-    grr_note = (
-        f"{fy_name}, to {fy.last_day:%d %b %Y} · to date "
-        f"{formatting.percent(to_date.get('grr'))} · expected losses "
-        f"{formatting.money(proj['expected_loss'])}"
-        if proj["fitted"]
-        else f"{fy_name} · to date {formatting.percent(to_date.get('grr'))}"
-    )
-    nrr_note = f"{fy_name} · to date {formatting.percent(to_date.get('nrr'))}"
+    side = None if not gap else "model above the calls" if gap > 0 else "calls above the model"
     return dbc.Row(
         [
             _tile("forecast_expected", expected, "rf-kpi-expected", list_href, rng),
             _tile("forecast_call", call_value, "rf-kpi-call", list_href, calls),
-            _tile(
-                "forecast_gap",
-                gap,
-                "rf-kpi-gap",
-                list_href,
-                "model above the calls"
-                if gap and gap > 0
-                else "calls above the model"
-                if gap
-                else None,
-            ),
+            _tile("forecast_gap", gap, "rf-kpi-gap", list_href, side),
+        ],
+        className="g-3",
+    )
+
+
+def fy_name(proj: dict[str, Any]) -> str:
+    label = proj["fy"].label
+    return f"FY {label}" if label.isdigit() else label
+
+
+def fy_tiles(proj: dict[str, Any], fy_href: str | None) -> dbc.Row:
+    """Projected GRR and NRR of the fiscal year; each opens the year's movement so far."""
+    fy, to_date = proj["fy"], proj["to_date"]
+    projected = proj["projected"] or {}
+    name = fy_name(proj)
+    grr_note = (
+        f"{name}, to {fy.last_day:%d %b %Y} · so far {formatting.percent(to_date.get('grr'))}"
+    )
+    nrr_note = (
+        f"{name}, to {fy.last_day:%d %b %Y} · so far {formatting.percent(to_date.get('nrr'))}"
+    )
+    return dbc.Row(
+        [
             _tile("projected_grr", projected.get("grr"), "rf-kpi-grr", fy_href, grr_note),
             _tile("projected_nrr", projected.get("nrr"), "rf-kpi-nrr", fy_href, nrr_note),
         ],
@@ -322,7 +325,7 @@ def gap_columns(by: str) -> list[dict[str, Any]]:
     name = {"field": "name", "headerName": "CSM" if by == "owner" else "Team", "minWidth": 150}
     cols: list[dict[str, Any]] = [{**name, "cellClass": "link-cell", "pinned": "left"}]
     if by == "owner":
-        cols.append({"field": "team", "headerName": "Team", "minWidth": 140})
+        cols.append({"field": "team", "headerName": "Team", "minWidth": 190})
     cols += [
         {"field": "renewals", "headerName": "Renewals", "type": "rightAligned", "maxWidth": 110},
         money_column("arr_up", "ARR up", minWidth=95),
@@ -335,7 +338,8 @@ def gap_columns(by: str) -> list[dict[str, Any]]:
         },
         {
             "field": "gap_share",
-            "headerName": "Gap % of ARR up",
+            "headerName": "Gap %",
+            "headerTooltip": "The gap as a share of the ARR up",
             "valueFormatter": SIGNED_PCT,
             "type": "rightAligned",
             "minWidth": 110,
@@ -672,7 +676,7 @@ def accuracy_table(acc: Accuracy) -> Any:
                 )
             return html.Td("–", className="text-end")
         return html.Td(
-            f"±{formatting.money(t['abs_error'])} ({formatting.percent(t['wape'])})",
+            f"{formatting.money(t['abs_error'])} off ({formatting.percent(t['wape'])})",
             className="text-end small",
             title="Σ |forecast − actual| over the quarters, and as a share of the ARR kept",
         )
@@ -695,30 +699,43 @@ def accuracy_table(acc: Accuracy) -> Any:
     )
 
 
-def fy_table(proj: dict[str, Any]) -> list[Any]:
+def fy_table(proj: dict[str, Any], hrefs: dict[str, str]) -> list[Any]:
     """The projection step by step: the cohort's ARR on the year's first day, its movement to
-    the date, what the model expects before the year ends, and the projected ratios."""
+    the date (each step opens its accounts: `hrefs` by movement, '' for the cohort), what the
+    model expects before the year ends, and the projected ratios with their formulas."""
     fy, to_date, projected = proj["fy"], proj["to_date"], proj["projected"]
     if not to_date.get("start_arr"):
         return [html.Div("No customers on the fiscal year's first day under these filters.")]
 
-    def row(label: str, value: float | None, sign: str = "", strong: bool = False, note: str = ""):
+    def row(label, value, sign="", strong=False, note="", href=None, row_id=None):
         money = formatting.money(value)
         shown = f"{sign}{money}" if sign and value else money
         cls = "text-end" + (" fw-semibold" if strong else "")
+        name = dcc.Link(label, href=href) if href else label
         return html.Tr(
             [
-                html.Td(label, className="fw-semibold" if strong else ""),
-                html.Td(shown, className=cls, title=formatting.money_exact(value)),
+                html.Td(name, className="fw-semibold" if strong else ""),
+                html.Td(
+                    shown,
+                    className=cls,
+                    title=formatting.money_exact(value),
+                    **({"id": row_id} if row_id else {}),
+                ),
                 html.Td(note, className="small text-muted"),
             ]
         )
 
     rows = [
-        row(f"Customers' ARR on {fy.start:%d %b %Y}", to_date["start_arr"], strong=True),
-        row("Churned so far", to_date["churned_arr"], "−"),
-        row("Contracted so far", to_date["contraction_arr"], "−"),
-        row("Expanded so far", to_date["expansion_arr"], "+"),
+        row(
+            f"Customers' ARR on {fy.start:%d %b %Y}",
+            to_date["start_arr"],
+            strong=True,
+            href=hrefs.get(""),
+            row_id="rf-fy-start",
+        ),
+        row("Churned so far", to_date["churned_arr"], "−", href=hrefs.get("churned")),
+        row("Contracted so far", to_date["contraction_arr"], "−", href=hrefs.get("contracted")),
+        row("Expanded so far", to_date["expansion_arr"], "+", href=hrefs.get("expanded")),
         row(
             f"Their ARR on {proj['day']:%d %b %Y}",
             to_date["end_arr"],
@@ -734,7 +751,7 @@ def fy_table(proj: dict[str, Any]) -> list[Any]:
                 proj["expected_loss"],
                 "−",
                 note=f"{formatting.count(proj['renewals'])} open renewals due before the year "
-                "ends, ARR up × (1 − rate)",
+                "ends: ARR up × (1 − rate) on those in today's ARR",
             ),
             row(
                 "Expected back from overdue renewals",
@@ -748,15 +765,19 @@ def fy_table(proj: dict[str, Any]) -> list[Any]:
                 strong=True,
                 note=f"GRR {formatting.percent(projected['grr'])} · NRR "
                 f"{formatting.percent(projected['nrr'])}",
+                row_id="rf-fy-end",
             ),
         ]
     table = dbc.Table([html.Tbody(rows)], size="sm", className="small mb-2", id="rf-fy-table")
+    grr, nrr = metric("projected_grr"), metric("projected_nrr")
     return [
         table,
+        html.Div(["Projected GRR = ", html.Code(grr.formula)], className="small mb-1"),
+        html.Div(["Projected NRR = ", html.Code(nrr.formula)], className="small mb-1"),
         html.Div(
-            "GRR counts each account's loss only below its ARR on the year's first day, so a "
-            "loss on an account that has grown since is not a GRR loss; expansion after the "
-            "date is not forecast.",
+            "a0: an account's ARR on the year's first day (the cohort: a0 > 0); â1: its projected "
+            "ARR at the year's end. GRR counts a loss only below a0, so a loss on an account "
+            "that has grown since is not a GRR loss. Expansion after the date is not forecast.",
             className="small text-muted",
         ),
     ]

@@ -23,12 +23,13 @@ from components.renewals_forecast import (
     RATES_HELP,
     accuracy_figure,
     accuracy_table,
+    forecast_tiles,
     fy_table,
+    fy_tiles,
     gap_columns,
     gap_grid,
     gap_records,
     gap_title,
-    kpi_tiles,
     quarters_figure,
     range_words,
     rates_table,
@@ -52,7 +53,7 @@ from services.retention_list import list_params
 
 STORE = "rn-view"  # pages/renewals.py: the view (filters + requested as-of) of every tab
 GRAPH_CONFIG = {"displayModeBar": False}
-KPIS, WINDOW, FY = "rf-kpis", "rf-window", "rf-fy"
+KPIS, FY_KPIS, WINDOW, FY = "rf-kpis", "rf-fy-kpis", "rf-window", "rf-fy"
 QUARTERS, RATES = "rf-quarters", "rf-rates"
 GAP_BY, GAP, GAP_TITLE = "rf-gap-by", "rf-gap", "rf-gap-title"
 ACCURACY, ACCURACY_TABLE = "rf-accuracy", "rf-accuracy-detail"
@@ -69,7 +70,10 @@ def layout(data, filters, as_of, params):
     return html.Div(
         [
             html.Div(id=WINDOW, className="small text-muted mb-2"),
-            html.Div(id=KPIS),
+            dbc.Row(
+                [dbc.Col(html.Div(id=KPIS), lg=7), dbc.Col(html.Div(id=FY_KPIS), lg=5)],
+                className="g-3",
+            ),
             dbc.Row(
                 panel_col(
                     12,
@@ -136,32 +140,46 @@ def list_href(filters: Filters, **drill: str) -> str:
     return LIST + filters.to_search({"status": "open", **drill})
 
 
-def fy_href(filters: Filters, proj: dict) -> str | None:
-    """The retention list of the fiscal year so far (the projection's actuals)."""
+def fy_hrefs(filters: Filters, proj: dict) -> dict[str, str]:
+    """The retention list of the fiscal year so far (the projection's actuals): all of the
+    cohort ('') and each movement."""
     start, day = proj["fy"].start, proj["day"]
     if start >= day:
-        return None
-    return "/retention" + filters.to_search(list_params(start, day, day))
+        return {}
+    return {
+        m: "/retention" + filters.to_search(list_params(start, day, day, m))
+        for m in ("", "churned", "contracted", "expanded")
+    }
 
 
 @callback(
     Output(QUARTERS, "figure"),
     Output(KPIS, "children"),
     Output(WINDOW, "children"),
-    Output(FY, "children"),
     Output(RATES, "children"),
     Input(STORE, "data"),
 )
-@guarded(None, None, None, None, figures=1)
+@guarded(None, None, None, figures=1)
 def render_forecast(data):
-    """Redraws the tiles, the forecast per quarter and the rates. Called when: the view changes."""
+    """Redraws the forecast tiles, the forecast per quarter and the rates. Called when: the
+    view changes."""
     filters, day = from_store(data)
     db = get_database()
     fc = renewal_forecast(db, filters, day)
-    proj = projected_retention(db, filters, day)
-    tiles = kpi_tiles(fc, proj, list_href(filters, **window_drill(day)), fy_href(filters, proj))
+    tiles = forecast_tiles(fc, list_href(filters, **window_drill(day)))
     rates = rates_table(fc.rates, rate_levels(db, filters, day))
-    return quarters_figure(fc), tiles, window_text(fc), fy_table(proj), rates
+    return quarters_figure(fc), tiles, window_text(fc), rates
+
+
+@callback(Output(FY, "children"), Output(FY_KPIS, "children"), Input(STORE, "data"))
+@guarded(None)
+def render_fiscal_year(data):
+    """Redraws projected fiscal-year GRR and NRR and their steps. Called when: the view
+    changes."""
+    filters, day = from_store(data)
+    proj = projected_retention(get_database(), filters, day)
+    hrefs = fy_hrefs(filters, proj)
+    return fy_table(proj, hrefs), fy_tiles(proj, hrefs.get(""))
 
 
 @callback(

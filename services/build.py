@@ -20,7 +20,7 @@ from pathlib import Path
 
 from data.loader import ImportError_, build_database
 from services.errors import ImportRejected
-from services.forecast_accuracy import create_forecast_backtest
+from services.forecast_accuracy import create_forecast_tables
 from services.health import VALIDATION_LEAD_DAYS
 from services.health_model import (
     COMPONENT_FEEDS,
@@ -90,7 +90,7 @@ def derive_tables(con, as_of: date, params: HealthParams | None = None) -> None:
     create_health_aggregates(con)
     create_expansion_scores(con)
     create_retention_trend(con, bounds)
-    create_forecast_backtest(con, as_of)
+    create_forecast_tables(con, as_of)
 
 
 def create_health_inputs(con, feeds) -> None:

@@ -38,6 +38,7 @@ from services.filters import Filters
 from services.renewal_forecast import (
     CALLED,
     ModelSettings,
+    create_forecast_weekly,
     fit_rates,
     forecast_sql,
     model_settings,
@@ -45,6 +46,8 @@ from services.renewal_forecast import (
     retained_arr_sql,
 )
 from services.renewal_pipeline import add_months, quarter_start
+from services.settings import load_settings
+from services.sql_fragments import year_before
 
 BASELINE_QUARTERS = 4  # "last year's renewal rate"
 SHOWN_QUARTERS = 4
@@ -110,6 +113,36 @@ def quarter_rows_sql(
         """,
         [*bind, quarter.start, quarter.end, forecast_on, baseline],
     )
+
+
+def offered_dates(grid: list[date], lead_days: int) -> list[date]:
+    """The snapshot dates the as-of picker offers: `services.asof.earliest_complete_as_of`'s
+    rule on the build's grid (a test checks the two agree)."""
+    complete = [d for d in grid if year_before(d) + timedelta(days=1 - lead_days) >= grid[0]]
+    return complete or grid[-1:]
+
+
+def create_forecast_tables(con, as_of: date) -> None:
+    """Everything the Forecast & accuracy tab reads, built with the database: the forecast on
+    every date the picker offers (`renewal_forecast.create_forecast_weekly`) and the backtest
+    (`create_forecast_backtest`)."""
+    grid = [
+        r[0] for r in con.execute("SELECT snapshot_date FROM snapshot_dates ORDER BY 1").fetchall()
+    ]
+    # While a build derives its tables `meta` is empty, so `calls_on_sql` would read the call
+    # history even on the build's own date, where the call is the renewal's own fields: the
+    # build's as-of is stated for the while.
+    con.execute(
+        "INSERT INTO meta (build_id, built_at, as_of_date, schema_version) "
+        "VALUES ('deriving-forecast', now(), ?, 0)",
+        [as_of],
+    )
+    try:
+        if grid:
+            create_forecast_weekly(con, offered_dates(grid, load_settings().validation_lead_days))
+        create_forecast_backtest(con, as_of)
+    finally:
+        con.execute("DELETE FROM meta WHERE build_id = 'deriving-forecast'")
 
 
 def create_forecast_backtest(con, as_of: date) -> None:

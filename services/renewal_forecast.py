@@ -266,8 +266,44 @@ def fit_rates(run: Run, day: date, settings: ModelSettings | None = None) -> Rat
     return resolve_rates(groups, segments["segment"].tolist(), day, since, settings.min_renewals)
 
 
+RATE_COLUMNS = (
+    "segment",
+    "band",
+    "renewals",
+    "arr_up",
+    "rate",
+    "segment_renewals",
+    "segment_rate",
+    "p",
+    "level",
+)
+
+
+@memoize
+def _stored_dates(db: Database) -> frozenset[date]:
+    """The days the build stored the forecast for (`forecast_rates`, `forecast_open`)."""
+    df = db.query("SELECT DISTINCT snapshot_date FROM forecast_rates")
+    return frozenset(pd.Timestamp(d).date() for d in df["snapshot_date"])
+
+
 @memoize
 def _rates(db: Database, day: date, settings: ModelSettings) -> Rates:
+    if day in _stored_dates(db):
+        t = db.query(
+            f"SELECT {', '.join(RATE_COLUMNS)}, since, overall, overall_renewals, min_renewals "
+            "FROM forecast_rates WHERE snapshot_date = ? ORDER BY segment, band NULLS LAST",
+            [day],
+        )
+        first = t.iloc[0]
+        table = t[list(RATE_COLUMNS)].astype(object).where(t[list(RATE_COLUMNS)].notna(), None)
+        return Rates(
+            day,
+            pd.Timestamp(first["since"]).date(),
+            int(first["min_renewals"]),
+            table.reset_index(drop=True),
+            None if pd.isna(first["overall"]) else float(first["overall"]),
+            int(first["overall_renewals"]),
+        )
     return fit_rates(db.query, day, settings)
 
 
@@ -288,7 +324,10 @@ def forecast_sql(
     """`WITH open_renewals AS (...), rates AS (...), forecast AS (...)` + parameters: the open
     renewals on `day` (renewal date in [first, end); first=None keeps the overdue ones) with
     `p` (the rate used; NULL when there is no model), `level`, `called` (commit or probable,
-    known on the day) and every column of `open_renewals`."""
+    known on the day), every column of `open_renewals`, and for the fiscal-year projection
+    `in_arr` (its ARR is in ARR(day): its contract is active then, or it has none and is not
+    overdue) and `replaced` (a contract of the account starting on or after its renewal date
+    is active on the day)."""
     sql, bind = open_renewals_sql(filters, day, first, end)
     segments, bands, ps, levels = rates.lookup()
     calls = ", ".join(f"'{c}'" for c in CALLED)
@@ -299,12 +338,48 @@ def forecast_sql(
         ), forecast AS (
             SELECT o.*, COALESCE(t.p, CAST(? AS DOUBLE)) AS p,
                    COALESCE(t.level, 'overall') AS level,
-                   COALESCE(o.forecast_category IN ({calls}), FALSE) AS called
+                   COALESCE(o.forecast_category IN ({calls}), FALSE) AS called,
+                   CASE WHEN fc.contract_id IS NULL THEN NOT o.overdue
+                        ELSE {contract_active_on("fv.d", "fc")} END AS in_arr,
+                   EXISTS (SELECT 1 FROM contracts c2
+                           WHERE c2.account_id = o.account_id
+                             AND c2.start_date >= o.renewal_date
+                             AND {contract_active_on("fv.d", "c2")}) AS replaced
             FROM open_renewals o
+            CROSS JOIN (SELECT CAST(? AS DATE) AS d) fv
+            JOIN renewals fr ON fr.renewal_id = o.renewal_id
+            LEFT JOIN contracts fc ON fc.contract_id = fr.contract_id
             LEFT JOIN rates t ON t.segment = o.segment AND t.band IS NOT DISTINCT FROM o.band
         )
     """
-    return sql, [*bind, segments, bands, ps, levels, rates.overall]
+    return sql, [*bind, segments, bands, ps, levels, rates.overall, day]
+
+
+# The columns of a forecast row as stored (`forecast_open`) and as computed live.
+STORED_COLUMNS = (
+    "renewal_id, account_id, renewal_date, overdue, arr_up, p, level, forecast_category, "
+    "called, in_arr, replaced"
+)
+
+
+def forecast_relation(
+    db: Database, filters: Filters, day: date, end: date
+) -> tuple[str, list[Any]]:
+    """`WITH ... forecast AS (...)`: the open renewals on `day` dated before `end` (overdue
+    ones included) under `filters`, with their rate, from `forecast_open` when the build stored
+    that day (every date the picker offers), else computed live (the same definition:
+    `forecast_sql`). Columns: STORED_COLUMNS, name, segment, owner_csm_id, owner_name, team."""
+    if day in _stored_dates(db):
+        where, scope = filters.where("ad")
+        return (
+            f"""WITH forecast AS (
+                SELECT fo.*, ad.name, ad.segment, ad.owner_csm_id, ad.owner_name, ad.team
+                FROM forecast_open fo JOIN account_dim ad ON ad.account_id = fo.account_id
+                WHERE fo.snapshot_date = ? AND fo.renewal_date < ? AND {where}
+            )""",
+            [day, end, *scope],
+        )
+    return forecast_sql(filters, day, renewal_rates(db, filters, day), None, end)
 
 
 SUMS = """
@@ -333,8 +408,7 @@ def forecast_cells(db: Database, filters: Filters, day: date) -> pd.DataFrame:
 
     Columns: quarter, owner_csm_id, owner_name, team, level, and SUM_COLUMNS.
     """
-    rates = renewal_rates(db, filters, day)
-    sql, bind = forecast_sql(filters, day, rates, None, horizon_end(day))
+    sql, bind = forecast_relation(db, filters, day, horizon_end(day))
     return db.query(
         f"""{sql}
         SELECT CASE WHEN overdue THEN NULL
@@ -489,39 +563,26 @@ def projected_retention(db: Database, filters: Filters, day: date) -> dict[str, 
     """
     fy = fiscal_year(day)
     rates = renewal_rates(db, filters, day)
-    sql, bind = forecast_sql(filters, day, rates, None, fy.end)
+    sql, bind = forecast_relation(db, filters, day, fy.end)
     where, scope = filters.where("ad")
-    active = contract_active_on("v.d", "c")
     df = db.query(
         f"""{sql},
         acc AS (SELECT ad.account_id FROM account_dim ad WHERE {where}),
         per_account AS (
             SELECT c.account_id, {arr_on("?")} AS a0, {arr_on("?")} AS a_now
             FROM contracts c JOIN acc ON acc.account_id = c.account_id
+            WHERE c.start_date <= ? AND c.end_date > ?
             GROUP BY c.account_id
         ), moves AS (
-            -- Each open renewal due before the FY's end: still in today's ARR (its contract is
-            -- active, or it has none and is not overdue) it loses ARR up × (1 − p); its term
-            -- over without a new contract yet, it comes back as ARR up × p; replaced by a
-            -- contract already running, today's ARR holds it.
+            -- Each open renewal due before the FY's end: still in today's ARR (in_arr) it
+            -- loses ARR up × (1 − p); its term over without a new contract yet, it comes back
+            -- as ARR up × p; replaced by a contract already running, today's ARR holds it.
             SELECT f.account_id,
-                   SUM(CASE WHEN in_arr THEN f.arr_up * (1 - f.p) ELSE 0 END) AS loss,
-                   SUM(CASE WHEN NOT in_arr AND NOT replaced THEN f.arr_up * f.p ELSE 0 END)
+                   SUM(CASE WHEN f.in_arr THEN f.arr_up * (1 - f.p) ELSE 0 END) AS loss,
+                   SUM(CASE WHEN NOT f.in_arr AND NOT f.replaced THEN f.arr_up * f.p ELSE 0 END)
                        AS back,
                    COUNT(*) AS renewals
-            FROM (
-                SELECT f.*,
-                       CASE WHEN c.contract_id IS NULL THEN NOT f.overdue
-                            ELSE {active} END AS in_arr,
-                       EXISTS (SELECT 1 FROM contracts c2
-                               WHERE c2.account_id = f.account_id
-                                 AND c2.start_date >= f.renewal_date
-                                 AND {contract_active_on("v.d", "c2")}) AS replaced
-                FROM forecast f
-                JOIN renewals r ON r.renewal_id = f.renewal_id
-                CROSS JOIN (SELECT CAST(? AS DATE) AS d) v
-                LEFT JOIN contracts c ON c.contract_id = r.contract_id
-            ) f
+            FROM forecast f
             GROUP BY f.account_id
         ), proj AS (
             SELECT p.a0, p.a_now,
@@ -538,7 +599,7 @@ def projected_retention(db: Database, filters: Filters, day: date) -> dict[str, 
                (SELECT COALESCE(SUM(renewals), 0) FROM proj) AS renewals
         FROM (SELECT * FROM to_date UNION ALL SELECT * FROM projected) t
         """,
-        [*bind, *scope, fy.start, fy.start, day, day, day],
+        [*bind, *scope, fy.start, fy.start, day, day, day, fy.start],
     )
     rows = {r["kind"]: r for r in df.to_dict("records")}
 
@@ -556,3 +617,78 @@ def projected_retention(db: Database, filters: Filters, day: date) -> dict[str, 
         "renewals": int(rows["projected"]["renewals"]),
         "fitted": rates.fitted,
     }
+
+
+# ---- build time --------------------------------------------------------------------------------
+def create_forecast_weekly(con, dates: list[date]) -> None:
+    """`forecast_rates` and `forecast_open`: the model fitted on each of `dates` (the days the
+    as-of picker offers) and the window's open renewals on that day with their rate, so a
+    request sums stored rows instead of fitting and joining the call history (the live path,
+    `forecast_sql`, is the same definition; a test checks the two agree)."""
+
+    def run(sql: str, params: list[Any]) -> pd.DataFrame:
+        return con.execute(sql, params).df()
+
+    settings = model_settings()
+    con.execute("DROP TABLE IF EXISTS forecast_rates")
+    con.execute(
+        "CREATE TABLE forecast_rates (snapshot_date DATE, segment VARCHAR, band VARCHAR, "
+        "renewals BIGINT, arr_up DOUBLE, rate DOUBLE, segment_renewals BIGINT, "
+        "segment_rate DOUBLE, p DOUBLE, level VARCHAR, since DATE, overall DOUBLE, "
+        "overall_renewals BIGINT, min_renewals INTEGER)"
+    )
+    con.execute("DROP TABLE IF EXISTS forecast_open")
+    con.execute(
+        "CREATE TABLE forecast_open (snapshot_date DATE, renewal_id VARCHAR, account_id VARCHAR, "
+        "renewal_date DATE, overdue BOOLEAN, arr_up DOUBLE, p DOUBLE, level VARCHAR, "
+        "forecast_category VARCHAR, called BOOLEAN, in_arr BOOLEAN, replaced BOOLEAN)"
+    )
+    for day in dates:
+        rates = fit_rates(run, day, settings)
+        rows = rates.table.assign(
+            snapshot_date=day,
+            since=rates.since,
+            overall=rates.overall,
+            overall_renewals=rates.overall_renewals,
+            min_renewals=rates.min_renewals,
+        )
+        con.executemany(
+            "INSERT INTO forecast_rates (snapshot_date, segment, band, renewals, arr_up, rate, "
+            "segment_renewals, segment_rate, p, level, since, overall, overall_renewals, "
+            "min_renewals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    day,
+                    r["segment"],
+                    None if pd.isna(r["band"]) else r["band"],  # pandas reads None as NaN
+                    int(r["renewals"]),
+                    float(r["arr_up"]),
+                    _float(r["rate"]),
+                    int(r["segment_renewals"]),
+                    _float(r["segment_rate"]),
+                    _float(r["p"]),
+                    r["level"],
+                    rates.since,
+                    rates.overall,
+                    rates.overall_renewals,
+                    rates.min_renewals,
+                ]
+                for r in rows.to_dict("records")
+            ],
+        )
+        sql, bind = forecast_sql(Filters(), day, rates, None, horizon_end(day))
+        con.execute(
+            f"INSERT INTO forecast_open SELECT * FROM ({sql} "
+            f"SELECT CAST(? AS DATE) AS snapshot_date, {STORED_COLUMNS} FROM forecast)",
+            [*bind, day],
+        )
+    con.execute(
+        "CREATE TABLE forecast_open_sorted AS "
+        "SELECT * FROM forecast_open ORDER BY snapshot_date, account_id"
+    )
+    con.execute("DROP TABLE forecast_open")
+    con.execute("ALTER TABLE forecast_open_sorted RENAME TO forecast_open")
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)

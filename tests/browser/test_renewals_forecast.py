@@ -168,3 +168,20 @@ def test_a_quarter_bar_opens_its_open_renewals(console):
     console.wait_for_text_to_equal("#renewals-count", formatting.count(row["renewals"]), 30)
     console.wait_for_text_to_equal("#renewals-arr-up", formatting.money(row["arr_up"]))
     assert_clean_console(console)
+
+
+def test_the_fiscal_year_steps_open_the_retention_list(console):
+    db, day = day_of(Filters())
+    proj = projected_retention(db, Filters(), day)
+    wait_for_tab(console)
+    console.wait_for_text_to_equal(
+        "#rf-fy-start", formatting.money(proj["to_date"]["start_arr"]), timeout=30
+    )
+    console.wait_for_text_to_equal("#rf-fy-end", formatting.money(proj["projected"]["end_arr"]))
+    link = console.driver.find_element(By.LINK_TEXT, "Churned so far")
+    click(console, link)
+    url = url_contains(console, "/retention")
+    assert "movement=churned" in url and f"from={proj['fy'].start.isoformat()}" in url
+    churned = formatting.money(proj["to_date"]["churned_arr"])
+    console.wait_for_text_to_equal("#retention-start-arr", churned, timeout=30)
+    assert_clean_console(console)

@@ -10,12 +10,18 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
+from services.asof import earliest_complete_as_of
 from services.filters import Filters
 from services.renewal_forecast import (
+    STORED_COLUMNS,
     Z80,
+    _stored_dates,
     fiscal_year,
+    fit_rates,
     forecast_gap,
+    forecast_sql,
     history_since,
+    model_settings,
     months_before,
     projected_retention,
     range_of,
@@ -24,6 +30,7 @@ from services.renewal_forecast import (
     renewal_rates,
     resolve_rates,
 )
+from services.renewal_pipeline import horizon_end
 from tests.unit.tiny import account, build_tiny, contract
 
 BUILT = date(2026, 11, 20)  # a Friday: the weekly grid ends here, and so the forecast date
@@ -257,6 +264,48 @@ def test_gap_per_csm_and_team_largest_first(model_db):
     assert teams.loc["West", "gap"] == pytest.approx(-80)  # C2's team (tiny.py)
     only = forecast_gap(model_db, Filters(owner=("C1",)), BUILT, "owner")
     assert only["gap"].tolist() == pytest.approx([50])  # the same rates under a filter
+
+
+# ---- stored (built with the database) and live: one definition ----------------------------------
+def _records(df: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+            for k, v in r.items()
+        }
+        for r in df.astype(object).to_dict("records")
+    ]
+
+
+def test_the_stored_forecast_is_the_live_one(model_db):
+    stored = sorted(_stored_dates(model_db))
+    # Stored for every date the as-of picker offers, and only those.
+    assert stored[0] == earliest_complete_as_of(model_db) and stored[-1] == BUILT
+    for day in (BUILT, stored[0]):
+        live_rates = fit_rates(model_db.query, day, model_settings())
+        kept = renewal_rates(model_db, Filters(), day)
+        cols = ["segment", "band", "renewals", "rate", "p", "level"]
+        order = ["segment", "band"]
+        assert _records(kept.table[cols].sort_values(order, na_position="last")) == _records(
+            live_rates.table[cols].sort_values(order, na_position="last")
+        )
+        assert (kept.overall, kept.overall_renewals) == (
+            live_rates.overall,
+            live_rates.overall_renewals,
+        )
+        sql, bind = forecast_sql(Filters(), day, live_rates, None, horizon_end(day))
+        live = model_db.query(f"{sql} SELECT {STORED_COLUMNS} FROM forecast ORDER BY 1", bind)
+        rows = model_db.query(
+            f"SELECT {STORED_COLUMNS} FROM forecast_open WHERE snapshot_date = ? ORDER BY 1", [day]
+        )
+        assert len(rows) and _records(rows) == _records(live)
+
+
+def test_a_date_not_stored_is_computed_live(model_db):
+    day = date(2026, 4, 24)  # on the weekly grid, before the first date the picker offers
+    assert day not in _stored_dates(model_db)
+    fc = renewal_forecast(model_db, Filters(), day)
+    assert fc.total["renewals"] > 0 and fc.fitted
 
 
 # ---- projected fiscal-year GRR and NRR ------------------------------------------------------------
