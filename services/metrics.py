@@ -408,6 +408,20 @@ _METRICS = [
         short_label="Share at risk",
     ),
     Metric(
+        "renewal_data_problems",
+        "Open renewals with data problems",
+        "Open renewals on the date with a problem the data contract allows but a CRM should "
+        "not hold: not linked to the contract they renew, of an account with no contract at "
+        "all, or renewing the same contract as an earlier open renewal (a duplicate); and, on "
+        "a date the forecast history does not reach back to, renewals whose CSM call is not "
+        "known. Counted with their ARR up, per problem. They stay in every renewal figure: "
+        "their ARR is up for renewal all the same (a duplicate counts twice).",
+        "#open renewals and Σ arr_up meeting each problem's condition",
+        "count",
+        higher_is_better=False,
+        short_label="Data problems",
+    ),
+    Metric(
         "upsell_score",
         "Expansion propensity",
         "0–100 score of how ready a customer is to buy more: the sum of fixed points for each "
