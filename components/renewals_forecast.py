@@ -553,17 +553,32 @@ def accuracy_summary(acc: Accuracy) -> str:
         return "No past quarter to judge the forecasts on under these filters"
     totals = acc.totals()
     best = totals[closest]
+    full = best["quarters"]
+
+    def lower(m: str) -> str:
+        return METHOD_NAMES[m][0].lower() + METHOD_NAMES[m][1:]
+
     others = [
-        f"{formatting.money(totals[m]['abs_error'])} for {METHOD_NAMES[m][0].lower()}{METHOD_NAMES[m][1:]}"
+        f"{formatting.money(totals[m]['abs_error'])} for {lower(m)}"
         for m in ("model", "call", "baseline")
-        if m != closest and totals[m]["abs_error"] is not None
+        if m != closest and totals[m]["abs_error"] is not None and totals[m]["quarters"] == full
     ]
     text = (
-        f"{METHOD_NAMES[closest]} was closest: off by {formatting.money(best['abs_error'])} in total "
-        f"({formatting.percent(best['wape'])} of the ARR kept)"
+        f"{METHOD_NAMES[closest]} was closest: off by {formatting.money(best['abs_error'])} in "
+        f"total ({formatting.percent(best['wape'])} of the ARR kept)"
     )
     if others:
         text += ", against " + " and ".join(others)
+    partial = [
+        m for m in ("call",) if totals[m]["abs_error"] is not None and totals[m]["quarters"] < full
+    ]
+    for m in partial:
+        text += (
+            f"; {lower(m)}, known for {totals[m]['quarters']} of {full} quarters, was off by "
+            f"{formatting.money(totals[m]['abs_error'])}"
+        )
+    if not acc.has_history:
+        text += "; there is no call history in the data to check the CSM call against"
     text += (
         f"<br><sup>The ARR kept fell inside the model's 80% range in {acc.hits} of "
         f"{acc.judged} quarters.</sup>"

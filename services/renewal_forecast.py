@@ -59,12 +59,8 @@ from services.sql_fragments import (
 
 Z80 = 1.2815515655446004  # two-sided 80% normal quantile: 10% of the mass beyond each end
 CALLED = ("commit", "probable")  # the CSMs' call counted as ARR kept
-LEVELS = ("group", "segment", "overall")  # where a renewal's rate comes from
-LEVEL_LABELS = {
-    "group": "Segment × band",
-    "segment": "Segment (group too small or no band)",
-    "overall": "Overall (segment too small)",
-}
+# Where a renewal's rate comes from: its segment × band group, its segment, or all renewals.
+LEVELS = ("group", "segment", "overall")
 Run = Callable[[str, list[Any]], pd.DataFrame]  # a query runner: Database.query or a build's
 
 
@@ -158,9 +154,10 @@ def rate_groups_sql() -> str:
 class Rates:
     """The fitted model on a day: per (segment, band) the rate used and where it comes from.
 
-    `table`: one row per segment of the data × band (red, yellow, green, and None: no band),
-    with the group's own renewals, ARR up and rate (None below the minimum... shown anyway) and
-    `p`, `level`: the rate used and its level. `overall` is the last fallback (None: no model).
+    `table`: one row per segment of the data × band (red, yellow, green, and None: no band)
+    with the group's own closed renewals, ARR up and rate (shown even when too few to be used),
+    the segment's renewals and rate, and `p`, `level`: the rate used and its level. `overall`
+    is the last fallback (None: no closed renewal at all, no model).
     """
 
     day: date

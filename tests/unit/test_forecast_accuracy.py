@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from components.renewals_forecast import accuracy_summary
 from services.filters import Filters
 from services.forecast_accuracy import Accuracy, closed_quarters, forecast_accuracy
 from services.renewal_forecast import (
@@ -197,6 +198,12 @@ def test_other_quarters_the_hit_rate_and_the_verdict(acc_db):
     assert totals["call"]["quarters"] == 1  # the call is known for Q3 only
     assert acc.closest() == "baseline"  # over the quarters every compared method covers
     assert acc.has_history
+    # The sentence on the page.
+    assert accuracy_summary(acc).startswith(
+        "Last year's rate was closest: off by $367 in total (45.3% of the ARR kept), against "
+        "$475 for the model; the CSM call, known for 1 of 3 quarters, was off by $0"
+    )
+    assert "inside the model's 80% range in 2 of 3 quarters" in accuracy_summary(acc)
 
 
 def test_the_actual_is_as_known_on_the_date_viewed(acc_db):
@@ -218,6 +225,7 @@ def test_without_a_call_history_there_is_no_call_to_backtest(min_one, tmp_path_f
     db = build_tiny(tmp_path_factory.mktemp("no-history"), tables(history=False), BUILT)
     acc = forecast_accuracy(db, Filters(), BUILT)
     assert not acc.has_history and acc.quarters["call"].isna().all()
+    assert "no call history in the data" in accuracy_summary(acc)
     assert _q(acc, "Q3 2026")["model"] == pytest.approx(975)
 
 
