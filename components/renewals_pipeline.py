@@ -162,9 +162,7 @@ def calendar_figure(cal: Calendar) -> Figure:
     each bar, hover with count and exact ARR; each segment carries [bucket key, call]."""
     totals = cal.totals()
     if not totals["renewals"].sum():
-        return empty_figure(
-            "Renewal calendar", "No open renewals in the next 4 quarters under these filters"
-        )
+        return empty_figure("", "No open renewals in the next 4 quarters under these filters")
     keys = [b.key for b in cal.buckets]
     x = [_x_label(b) for b in cal.buckets]
     cells = cal.cells.set_index(["bucket", "call"])
@@ -229,7 +227,7 @@ def reason_figure(by_reason: pd.DataFrame, quarter_buckets: list[Bucket]) -> Fig
     """At-risk ARR per risk reason (the whole window), biggest on top, ARR and count beside each
     bar; the hover splits it by quarter. Each bar carries [reason key]."""
     if by_reason.empty:
-        return empty_figure("At-risk ARR by reason", "No renewals at risk in the window")
+        return empty_figure("", "No renewals at risk in the next 4 quarters or overdue")
     names = {b.key: b.label for b in quarter_buckets}
     order = list(dict.fromkeys(by_reason["reason"]))  # biggest first
     rows = []
@@ -289,7 +287,7 @@ def risk_by_quarter_figure(by_reason: pd.DataFrame, quarter_buckets: list[Bucket
     """At-risk ARR per quarter bucket (overdue first), ARR and count above each bar; each bar
     carries [bucket key]."""
     if by_reason.empty:
-        return empty_figure("At-risk ARR by quarter", "No renewals at risk in the window")
+        return empty_figure("", "No renewals at risk in the next 4 quarters or overdue")
     sums = by_reason.groupby("bucket")[["arr_up", "renewals"]].sum()
     keys = [b.key for b in quarter_buckets]
     arr = [float(sums["arr_up"].get(k, 0.0)) for k in keys]
@@ -439,13 +437,18 @@ def renewal_records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 def top_table(grid_id: str) -> Any:
     """The top at-risk renewals: one row per renewal (an account may renew twice)."""
-    return records_grid(grid_id, renewal_columns(), row_id="renewal_id", height=480)
+    grid = records_grid(grid_id, renewal_columns(), row_id="renewal_id", height=480)
+    grid.dashGridOptions = {
+        **grid.dashGridOptions,
+        "localeText": {"noRowsToShow": "No renewals at risk in the next 4 quarters or overdue"},
+    }
+    return grid
 
 
 def top_footer(shown: int, total: int, href: str) -> list[Any]:
     """'The 10 biggest of 701 renewals at risk · All at-risk renewals →'."""
     if not total:
-        return ["No renewals at risk in the window."]
+        return []
     return [
         f"The {shown:,} biggest of {total:,} renewals at risk. ",
         dcc.Link("All at-risk renewals →", href=href, id="rp-top-all"),
