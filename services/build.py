@@ -32,6 +32,7 @@ from services.health_model import (
     health_sql_params,
     weekly_grid,
 )
+from services.renewal_pipeline import create_pipeline_tables
 from services.retention_trend import create_retention_trend
 from services.settings import load_settings
 from services.sql_fragments import (
@@ -91,6 +92,7 @@ def derive_tables(con, as_of: date, params: HealthParams | None = None) -> None:
     create_expansion_scores(con)
     create_retention_trend(con, bounds)
     create_forecast_tables(con, as_of)
+    create_pipeline_tables(con, as_of)
 
 
 def create_health_inputs(con, feeds) -> None:

@@ -28,12 +28,12 @@ from services.filters import Filters, parse_date
 from services.filters import parse_sort as filters_parse_sort
 from services.health_backtest import CURRENT, scored_renewals_sql
 from services.health_model import BANDS, HealthParams
-from services.open_renewals import open_renewals_sql
 from services.renewal_hygiene import HYGIENE_CHECKS, known_checks
 from services.renewal_pipeline import (
     CALLS,
     RENEWAL_COLUMNS,
     call_sql,
+    open_relation,
     reason_sql,
     with_driver,
 )
@@ -366,7 +366,7 @@ def _open_shown(
 ) -> tuple[str, list[Any]]:
     """WITH ... `o`: the open renewals on `day` the drill selects, with call, reason and close
     plan as keys."""
-    sql, bind = open_renewals_sql(filters, day)
+    sql, bind = open_relation(db, filters, day)
     where, dbind = drill.where(drill.checks(known_checks(db, filters, day), day))
     return (
         f"{sql}, o AS (SELECT {RENEWAL_COLUMNS} FROM open_renewals WHERE {where})",

@@ -10,6 +10,11 @@ although their date has passed (real renewals run late; they are listed, never d
 One grouped query per view (`pipeline_cells`) feeds the calendar, the at-risk chart and the KPIs,
 so their numbers agree by construction; the renewal list (`services.renewal_list`, open mode)
 filters the same relation with the same expressions, so a drilled list has the clicked count.
+
+The relation is stored with the database for every date the as-of picker offers
+(`create_pipeline_tables`: table `pipeline_open`, the open renewals of each such day with their
+call, health and at-risk flag) and read from there (`open_relation`); another day, or a database
+built without the table, computes it live with `open_renewals_sql`. A test checks both agree.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from services.db import Database
 from services.filters import Filters
 from services.health_model import COMPONENTS, HealthParams, health_params
 from services.open_renewals import AT_RISK_CALLS, open_renewals_sql
+from services.settings import load_settings
 
 HORIZON_QUARTERS = 4  # the calendar: the day's quarter and the 3 after it
 CATEGORIES = ("commit", "probable", "at_risk", "churn")
@@ -138,13 +144,131 @@ def _bucket_keys(df: pd.DataFrame, day: date, grain: str) -> pd.Series:
     return pd.Series(keys, index=df.index, dtype=object)
 
 
+# ---- the open renewals on a day: stored for the picker's dates, else live ------------------------
+STORED_TABLE = "pipeline_open"
+# open_renewals' own columns (renewal level); the account's come from account_dim when read.
+STORED_COLUMNS = (
+    "renewal_id",
+    "account_id",
+    "renewal_date",
+    "overdue",
+    "arr_up",
+    "forecast_category",
+    "risk_reason",
+    "has_close_plan",
+    "health_score",
+    "band",
+    *(f"{c}_score" for c in COMPONENTS),
+    "at_risk",
+    "owner_active",
+)
+ACCOUNT_COLUMNS = (
+    "name",
+    "segment",
+    "region",
+    "team",
+    "owner_csm_id",
+    "owner_name",
+    "coverage_tier",
+)
+
+
+@memoize
+def stored_dates(db: Database) -> frozenset[date]:
+    """The days `pipeline_open` holds (none in a database built without it)."""
+    exists = db.query(
+        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = ?",
+        [STORED_TABLE],
+    ).iloc[0]["n"]
+    if not exists:
+        return frozenset()
+    df = db.query(f"SELECT DISTINCT snapshot_date FROM {STORED_TABLE}")
+    return frozenset(pd.Timestamp(d).date() for d in df["snapshot_date"])
+
+
+def stored_open_renewals_sql(
+    filters: Filters, day: date, first: date | None = None, end: date | None = None
+) -> tuple[str, list[Any]]:
+    """`open_renewals_sql` read from `pipeline_open` (the same columns, the same rows on a
+    stored day): the stored renewal columns joined to today's account attributes."""
+    where, scope = filters.where("ad")
+    cols = ", ".join(
+        [*(f"s.{c}" for c in STORED_COLUMNS[:2]), *(f"ad.{c}" for c in ACCOUNT_COLUMNS)]
+        + [f"s.{c}" for c in STORED_COLUMNS[2:]]
+    )
+    sql = f"""
+        WITH open_renewals AS (
+            SELECT {cols}
+            FROM {STORED_TABLE} s JOIN account_dim ad ON ad.account_id = s.account_id
+            WHERE s.snapshot_date = ?
+              AND (CAST(? AS DATE) IS NULL OR s.renewal_date >= ?)
+              AND (CAST(? AS DATE) IS NULL OR s.renewal_date < ?)
+              AND {where}
+        )
+    """
+    return sql, [day, first, first, end, end, *scope]
+
+
+def open_relation(
+    db: Database, filters: Filters, day: date, first: date | None = None, end: date | None = None
+) -> tuple[str, list[Any]]:
+    """`WITH open_renewals AS (...)`: the open renewals on `day` (see `open_renewals_sql`),
+    from `pipeline_open` when the build stored that day, else computed live."""
+    if day in stored_dates(db):
+        return stored_open_renewals_sql(filters, day, first, end)
+    return open_renewals_sql(filters, day, first, end)
+
+
+def create_pipeline_tables(con, as_of: date) -> None:
+    """`pipeline_open`: the open renewals (all of them, overdue included) on every date the
+    as-of picker offers, with the call known then, health then and the at-risk flag, clustered
+    by date. A request then reads one date's rows instead of joining the call history."""
+    from services.forecast_accuracy import offered_dates  # the picker's rule, written once
+
+    grid = [
+        r[0] for r in con.execute("SELECT snapshot_date FROM snapshot_dates ORDER BY 1").fetchall()
+    ]
+    cols = ", ".join(STORED_COLUMNS)
+    con.execute(f"DROP TABLE IF EXISTS {STORED_TABLE}")
+    sql, bind = open_renewals_sql(Filters(), as_of)
+    con.execute(
+        f"CREATE TABLE {STORED_TABLE} AS {sql} "
+        f"SELECT CAST(NULL AS DATE) AS snapshot_date, {cols} FROM open_renewals LIMIT 0",
+        bind,
+    )
+    # While a build derives its tables `meta` is empty; the call and close plan on the build's
+    # own date are the renewal's fields, so the build's as-of is stated for the while.
+    con.execute(
+        "INSERT INTO meta (build_id, built_at, as_of_date, schema_version) "
+        "VALUES ('deriving-pipeline', now(), ?, 0)",
+        [as_of],
+    )
+    try:
+        days = offered_dates(grid, load_settings().validation_lead_days) if grid else []
+        for day in days:
+            sql, bind = open_renewals_sql(Filters(), day)
+            con.execute(
+                f"INSERT INTO {STORED_TABLE} {sql} SELECT CAST(? AS DATE), {cols} "
+                "FROM open_renewals",
+                [*bind, day],
+            )
+    finally:
+        con.execute("DELETE FROM meta WHERE build_id = 'deriving-pipeline'")
+    con.execute(
+        f"CREATE TABLE {STORED_TABLE}_sorted AS SELECT * FROM {STORED_TABLE} "
+        "ORDER BY snapshot_date, renewal_id"
+    )
+    con.execute(f"DROP TABLE {STORED_TABLE}")
+    con.execute(f"ALTER TABLE {STORED_TABLE}_sorted RENAME TO {STORED_TABLE}")
+
+
 # ---- the one grouped query -----------------------------------------------------------------------
 @memoize
 def pipeline_cells(db: Database, filters: Filters, day: date) -> pd.DataFrame:
     """The open renewals of the window on `day` under `filters`, grouped by overdue, renewal
     month, call and, for those at risk, reason. Columns: overdue, renewal_month, call, at_risk,
     reason (NULL unless at risk), renewals, arr_up."""
-    sql, bind = open_renewals_sql(filters, day, None, horizon_end(day))
+    sql, bind = open_relation(db, filters, day, None, horizon_end(day))
     return db.query(
         f"""{sql}
         SELECT overdue, CAST(date_trunc('month', renewal_date) AS DATE) AS renewal_month,
@@ -266,7 +390,7 @@ def top_at_risk(
 
     Columns: renewal_id, account_id, name, segment, owner_name, renewal_date, overdue, arr_up,
     call, reason, close_plan, health_score, band, at_risk, driver."""
-    sql, bind = open_renewals_sql(filters, day, None, horizon_end(day))
+    sql, bind = open_relation(db, filters, day, None, horizon_end(day))
     df = db.query(
         f"""{sql}
         SELECT {RENEWAL_COLUMNS}

@@ -33,6 +33,7 @@ import pytest
 
 from services.errors import InvalidFilter
 from services.filters import Filters
+from services.open_renewals import open_renewals_sql
 from services.renewal_list import (
     OpenDrill,
     open_renewal_page,
@@ -49,6 +50,8 @@ from services.renewal_pipeline import (
     horizon_end,
     pipeline_summary,
     renewal_calendar,
+    stored_dates,
+    stored_open_renewals_sql,
     top_at_risk,
     window_drill,
 )
@@ -363,3 +366,29 @@ def test_status_and_the_parameters_of_each_mode():
         parse_status({"from": "2027-01-01"})
     drill = OpenDrill.from_params({"from": "2027-01-01", "category": "none", "missing": "any"})
     assert OpenDrill.from_params(drill.to_params()) == drill
+
+
+# ---- stored with the database: the same rows as computed live -------------------------------------
+def _rows(db, sql_bind) -> pd.DataFrame:
+    sql, bind = sql_bind
+    df = db.query(f"{sql} SELECT * FROM open_renewals ORDER BY renewal_id", bind)
+    return df.reset_index(drop=True)
+
+
+def test_the_stored_open_renewals_are_the_live_ones_on_every_stored_day(db):
+    days = stored_dates(db)
+    assert {AS_OF, EARLIER} <= days  # the tests above read the stored rows
+    assert len(days) > 10  # every date the picker offers, not only the last
+    for day in sorted(days):
+        for filters, first, end in (
+            (Filters(), None, None),
+            (Filters(owner=("C2",)), None, horizon_end(day)),
+            (Filters(), day, date(2027, 4, 1)),
+        ):
+            live = _rows(db, open_renewals_sql(filters, day, first, end))
+            stored = _rows(db, stored_open_renewals_sql(filters, day, first, end))
+            pd.testing.assert_frame_equal(stored, live, check_dtype=False)
+    # A day the build did not store is computed live (never an error).
+    assert date(2026, 11, 19) not in days
+    off_grid = renewal_calendar(db, Filters(), date(2026, 11, 19), "quarter")
+    assert off_grid.totals()["renewals"].sum() == 7
