@@ -174,7 +174,7 @@ ACCOUNT_COLUMNS = (
 
 
 @memoize
-def stored_dates(db: Database) -> frozenset[date]:
+def _stored_dates(db: Database) -> frozenset[date]:
     """The days `pipeline_open` holds (none in a database built without it)."""
     exists = db.query(
         "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = ?",
@@ -214,7 +214,7 @@ def open_relation(
 ) -> tuple[str, list[Any]]:
     """`WITH open_renewals AS (...)`: the open renewals on `day` (see `open_renewals_sql`),
     from `pipeline_open` when the build stored that day, else computed live."""
-    if day in stored_dates(db):
+    if day in _stored_dates(db):
         return stored_open_renewals_sql(filters, day, first, end)
     return open_renewals_sql(filters, day, first, end)
 

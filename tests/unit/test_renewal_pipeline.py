@@ -43,6 +43,7 @@ from services.renewal_list import (
 from services.renewal_pipeline import (
     REASON_HEALTH_RED,
     REASON_NONE,
+    _stored_dates,
     at_risk_by_reason,
     bucket_of,
     buckets,
@@ -50,7 +51,6 @@ from services.renewal_pipeline import (
     horizon_end,
     pipeline_summary,
     renewal_calendar,
-    stored_dates,
     stored_open_renewals_sql,
     top_at_risk,
     window_drill,
@@ -88,9 +88,7 @@ def _history(rid: str, day: str, call: str, reason: str | None = None) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("pipeline")
+def _tables() -> dict[str, list[dict]]:
     owners = {"A1": "C1", "A2": "C2", "A3": "C1", "A4": "C2", "A5": "C1", "A6": "C2"}
     accounts = [account(a, owner=o) for a, o in owners.items()]
     contracts = [
@@ -130,17 +128,31 @@ def db(tmp_path_factory):
         _history("R5", "2026-11-06", "at_risk", "Budget cuts"),
         _history("R5", "2026-11-13", None),
     ]
-    return build_tiny(
-        tmp,
-        {
-            "accounts": accounts,
-            "contracts": contracts,
-            "renewals": renewals,
-            "touchpoints": touches,
-            "renewal_forecast_history": history,
-        },
-        AS_OF,
-    )
+    return {
+        "accounts": accounts,
+        "contracts": contracts,
+        "renewals": renewals,
+        "touchpoints": touches,
+        "renewal_forecast_history": history,
+    }
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    return build_tiny(tmp_path_factory.mktemp("pipeline"), _tables(), AS_OF)
+
+
+@pytest.fixture(scope="module")
+def changed_db(tmp_path_factory):
+    """The same data with everything dated after EARLIER changed: R7 closes later as churned,
+    R2's call today is churn, R1 gets a call on 20 Nov, A3 is touched on 19 Nov (green today)."""
+    tables = _tables()
+    by_id = {r["renewal_id"]: r for r in tables["renewals"]}
+    by_id["R7"].update(outcome="churned", renewed_arr=0, closed_date="2026-11-19")
+    by_id["R2"].update(forecast_category="churn", risk_reason="Competitor evaluation")
+    tables["renewal_forecast_history"].append(_history("R1", "2026-11-20", "at_risk", "Other"))
+    tables["touchpoints"].append(_touch("T-late", "A3", "2026-11-19"))
+    return build_tiny(tmp_path_factory.mktemp("pipeline-changed"), tables, AS_OF)
 
 
 def _cells(cal) -> dict[tuple[str, str], tuple[int, float]]:
@@ -336,6 +348,24 @@ def test_a_week_earlier_the_later_closed_renewal_is_open_with_the_call_known_the
     assert no_plan["renewals"] == 7  # of the 8 open (R6 too: no dates given), all but R2
 
 
+def test_nothing_dated_after_the_day_changes_the_view_of_that_day(db, changed_db):
+    for grain in ("quarter", "month"):
+        assert _cells(renewal_calendar(changed_db, Filters(), EARLIER, grain)) == _cells(
+            renewal_calendar(db, Filters(), EARLIER, grain)
+        )
+    pd.testing.assert_frame_equal(
+        at_risk_by_reason(changed_db, Filters(), EARLIER), at_risk_by_reason(db, Filters(), EARLIER)
+    )
+    pd.testing.assert_frame_equal(
+        top_at_risk(changed_db, Filters(), EARLIER), top_at_risk(db, Filters(), EARLIER)
+    )
+    assert pipeline_summary(changed_db, Filters(), EARLIER) == pipeline_summary(
+        db, Filters(), EARLIER
+    )
+    # The comparison can fail: on the day itself the changes show.
+    assert pipeline_summary(changed_db, Filters(), AS_OF) != pipeline_summary(db, Filters(), AS_OF)
+
+
 # ---- the URL ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("params", "message"),
@@ -376,7 +406,7 @@ def _rows(db, sql_bind) -> pd.DataFrame:
 
 
 def test_the_stored_open_renewals_are_the_live_ones_on_every_stored_day(db):
-    days = stored_dates(db)
+    days = _stored_dates(db)
     assert {AS_OF, EARLIER} <= days  # the tests above read the stored rows
     assert len(days) > 10  # every date the picker offers, not only the last
     for day in sorted(days):
