@@ -165,11 +165,13 @@ def calendar_figure(cal: Calendar) -> Figure:
         return empty_figure("", "No open renewals in the next 4 quarters under these filters")
     keys = [b.key for b in cal.buckets]
     x = [_x_label(b) for b in cal.buckets]
-    cells = cal.cells.set_index(["bucket", "call"])
+    cells = list(zip(cal.cells["bucket"], cal.cells["call"], strict=True))
+    arr_of = dict(zip(cells, cal.cells["arr_up"].astype(float), strict=True))
+    n_of = dict(zip(cells, cal.cells["renewals"].astype(int), strict=True))
     data = []
     for call in CALL_ORDER:
-        arr = [float(cells["arr_up"].get((k, call), 0.0)) for k in keys]
-        n = [int(cells["renewals"].get((k, call), 0)) for k in keys]
+        arr = [float(arr_of.get((k, call), 0.0)) for k in keys]
+        n = [int(n_of.get((k, call), 0)) for k in keys]
         if not any(n):
             continue
         name = labels.label("forecast_call", call)
@@ -229,22 +231,25 @@ def reason_figure(by_reason: pd.DataFrame, quarter_buckets: list[Bucket]) -> Fig
     if by_reason.empty:
         return empty_figure("", "No renewals at risk in the next 4 quarters or overdue")
     names = {b.key: b.label for b in quarter_buckets}
-    order = list(dict.fromkeys(by_reason["reason"]))  # biggest first
+    parts: dict[str, dict[str, tuple[float, int]]] = {}  # reason -> bucket -> (ARR, count)
+    for reason, bucket, arr, n in zip(
+        by_reason["reason"], by_reason["bucket"], by_reason["arr_up"], by_reason["renewals"],
+        strict=True,
+    ):  # fmt: skip
+        parts.setdefault(reason, {})[bucket] = (float(arr), int(n))
     rows = []
-    for reason in order:
-        part = by_reason[by_reason["reason"] == reason].set_index("bucket")
+    for reason, part in parts.items():  # biggest first, as the service orders them
         split = "<br>".join(
-            f"{names[k]}: {formatting.money(part.loc[k, 'arr_up'])} "
-            f"({int(part.loc[k, 'renewals']):,})"
+            f"{names[k]}: {formatting.money(part[k][0])} ({part[k][1]:,})"
             for k in names
-            if k in part.index
+            if k in part
         )
         rows.append(
             (
                 labels.label("risk_reason", reason),
                 reason,
-                float(part["arr_up"].sum()),
-                int(part["renewals"].sum()),
+                sum(a for a, _ in part.values()),
+                sum(n for _, n in part.values()),
                 split,
             )
         )
