@@ -137,12 +137,14 @@ def forecast_tiles(fc: Forecast, list_href: str) -> dbc.Row:
     """Expected ARR kept (and its range), the CSM call and the gap; each opens the window's
     open renewals."""
     t = fc.total
-    fitted = fc.fitted
+    fitted = fc.fitted and t["renewals"] > 0
     expected = t["expected"] if fitted else None
     rng = (
         f"80% range {formatting.money(t['low'])} – {formatting.money(t['high'])} of "
         f"{formatting.money(t['arr_up'])} up"
         if fitted
+        else "no open renewals under these filters"
+        if not t["renewals"]
         else "no renewal closed in the window: no model"
     )
     calls = (
@@ -589,6 +591,8 @@ def accuracy_summary(acc: Accuracy) -> str:
 def accuracy_table(acc: Accuracy) -> Any:
     """Per past quarter: ARR up, the ARR kept, each method's forecast and error, the range."""
     q = acc.quarters
+    if not q["renewals"].sum():
+        return None  # the chart says there is nothing to judge
     head = html.Thead(
         html.Tr(
             [
