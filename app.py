@@ -40,7 +40,10 @@ server.config["MAX_CONTENT_LENGTH"] = load_settings().max_request_bytes
 from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
 from pages._global_callbacks import filter_bar_options  # noqa: E402  (registers shell callbacks)
 from pages._server import configure_server  # noqa: E402
+from pages.renewals import all_tabs_layout  # noqa: E402
 
+if app.validation_layout is not None:  # the other Renewals tabs' ids (see all_tabs_layout)
+    app.validation_layout.children.append(all_tabs_layout())
 register_export_routes(server)
 configure_server(app)
 
