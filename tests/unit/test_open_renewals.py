@@ -51,8 +51,8 @@ def db(tmp_path_factory):
     )
 
 
-def _open(db, day: date, filters: Filters = Filters()) -> dict:
-    sql, bind = open_renewals_sql(filters, day)
+def _open(db, day: date, filters: Filters | None = None) -> dict:
+    sql, bind = open_renewals_sql(filters or Filters(), day)
     df = db.query(sql + " SELECT * FROM open_renewals ORDER BY renewal_id", bind)
     return {r["renewal_id"]: r for r in df.to_dict("records")}
 
