@@ -312,6 +312,25 @@ def worker_memory_mb(proc: subprocess.Popen) -> list[float]:
     return result
 
 
+# The Renewals tabs' callbacks: (name, an output of it, the view store it reads, other inputs).
+RENEWALS_CASES = [
+    ("calendar", "rp-calendar.figure", "rn-view", {"rp-cal.value": "quarter"}),
+    ("at risk by reason + KPIs", "rp-reasons.figure", "rn-view", {}),
+    ("top at-risk renewals", "rp-top.rowData", "rn-view", {}),
+    ("forecast per quarter", "rf-quarters.figure", "rn-view", {}),
+    ("projected fiscal year", "rf-fy.children", "rn-view", {}),
+    ("model vs call gap", "rf-gap.rowData", "rn-view", {"rf-gap-by.value": "owner"}),
+    ("forecast accuracy", "rf-accuracy.figure", "rn-view", {}),
+    ("hygiene tiles", "rh-tiles.children", "rh-view", {}),
+    ("hygiene by owner", "rh-groups-grid.rowData", "rh-view", {"rh-by.value": "owner"}),
+    ("retention trend", "rt-trend.figure", "rn-view", {"rt-ratio.value": "grr"}),
+    ("ARR bridge", "rt-bridge.figure", "rn-view", {"rt-period.value": "t12m"}),
+    ("upsell tiles", "ru-tiles.children", "rn-view", {}),
+    ("upsell deciles", "ru-deciles.figure", "rn-view", {}),
+    ("expansion pipeline", "ru-pipeline.figure", "rn-view", {}),
+]
+
+
 def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], list[float]]:
     from services.account_list import account_page
     from services.asof import resolve_as_of
@@ -426,6 +445,27 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 "retention: summary + waterfall",
                 "retention-summary.children",
                 lambda f, i: {"retention-view.data": view(f)},
+            ),
+            *(
+                (
+                    f"renewals: {name}",
+                    output,
+                    lambda f, i, extra=extra, store=store: {f"{store}.data": view(f), **extra},
+                )
+                for name, output, store, extra in RENEWALS_CASES
+            ),
+            (
+                "renewals: upsell candidates (100)",
+                "ru-candidates-grid.getRowsResponse",
+                lambda f, i: {
+                    "rn-view.data": view(f),
+                    "ru-candidates-grid.getRowsRequest": request,
+                },
+            ),
+            (
+                "renewals: hygiene list (100)",
+                "rh-missing-grid.getRowsResponse",
+                lambda f, i: {"rh-view.data": view(f), "rh-missing-grid.getRowsRequest": request},
             ),
         ]
         cold, warm = [], []

@@ -62,9 +62,18 @@ def capture(base: str, name: str, path: str, width: int) -> Path:
         driver.set_window_size(width, 1000)
         driver.get(base + path)
         wait_quiet(driver)
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(width, min(max(height, 800), 6000))
-        wait_quiet(driver, hold=5)  # charts redraw at the new size
+        # The window's height includes the browser's own bars: size the viewport, not the
+        # window, to the page; again while the page grows (panels that load late, charts
+        # redrawn at the new size).
+        chrome = driver.execute_script("return window.outerHeight - window.innerHeight")
+        shown = 0
+        for _ in range(4):
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            if height == shown:
+                break
+            shown = min(max(height, 800), 6000)
+            driver.set_window_size(width, shown + chrome)
+            wait_quiet(driver, hold=5)
         target = OUT / f"{name}-{width}.png"
         driver.save_screenshot(str(target))
         return target
