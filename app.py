@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import dash
 import dash_bootstrap_components as dbc
@@ -42,8 +43,22 @@ from pages._global_callbacks import filter_bar_options  # noqa: E402  (registers
 from pages._server import configure_server  # noqa: E402
 from pages.renewals import all_tabs_layout  # noqa: E402
 
-if app.validation_layout is not None:  # the other Renewals tabs' ids (see all_tabs_layout)
-    app.validation_layout.children.append(all_tabs_layout())
+_tabs_validated = threading.Lock()
+
+
+@server.before_request
+def validate_every_renewals_tab() -> None:
+    """Adds the other Renewals tabs' ids (see all_tabs_layout) to the validation layout Dash
+    builds on the first request (registered after Dash's own first-request hook, so it runs
+    after it)."""
+    if getattr(app, "_csops_tabs_validated", False) or app.validation_layout is None:
+        return
+    with _tabs_validated:
+        if not getattr(app, "_csops_tabs_validated", False):
+            app.validation_layout.children.append(all_tabs_layout())
+            app._csops_tabs_validated = True
+
+
 register_export_routes(server)
 configure_server(app)
 
