@@ -4,7 +4,7 @@ Every table of `schema.sql` is read from `<folder>/<table>.parquet`, `<table>.cs
 `<table>/` folder of such files, checked column by column (types, required values, allowed
 values, duplicate keys, the schema's row CHECKs such as no negative ARR), and inserted; then
 across tables (references to accounts, CSMs, contracts and renewals; a renewal not dated before
-the contract it renews, which is its account's; no forecast call dated after the as-of date).
+the contract it renews, which is its account's).
 Errors name the file, row and column. Each build is a new versioned file in `<target>.builds/`; the target is a
 symlink swapped to it only after everything succeeded, so a failed import leaves the previous
 database intact and readers move to the new file without reopening a path they already hold.
@@ -397,26 +397,6 @@ def check_renewals(con, kinds: dict[str, str]) -> None:
             )
 
 
-def check_as_of(con, kinds: dict[str, str], as_of: date) -> None:
-    """Nothing in the forecast history is dated after the data's as-of date: a call from the
-    future is a broken export (or a wrong as-of date), not a forecast."""
-    if "renewal_forecast_history" not in kinds:
-        return
-    if con.execute(
-        "SELECT COUNT(*) FROM renewal_forecast_history WHERE snapshot_date > ?", [as_of]
-    ).fetchone()[0]:
-        table = "renewal_forecast_history"
-        row = con.execute(
-            f"SELECT _file, _row, snapshot_date FROM {_typed(table)} WHERE snapshot_date > ? "
-            f"ORDER BY _file, _row LIMIT 1",
-            [as_of],
-        ).fetchone()
-        raise ImportError_(
-            f"{_where(row[0], row[1], kinds[table])}, column snapshot_date: {row[2]} is after "
-            f"the data's as-of date {as_of}: a call cannot be dated in the future."
-        )
-
-
 def read_source_meta(folder: Path) -> dict:
     path = folder / "meta.json"
     return json.loads(path.read_text()) if path.is_file() else {}
@@ -535,7 +515,6 @@ def build_database(
             as_of = con.execute("SELECT MAX(day) FROM usage_daily").fetchone()[0]
         if as_of is None:
             raise ImportError_("Cannot tell the data's as-of date: give --as-of or usage rows.")
-        check_as_of(con, kinds, as_of)
         if derive is not None:
             derive(con, as_of)
         con.execute(

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from services.build import build
+from services.db import Database
 from services.errors import ImportRejected
 from services.filters import Filters
 from services.open_renewals import open_renewals_sql
@@ -167,13 +168,24 @@ def test_a_call_for_an_unknown_renewal(tmp_path):
     )
 
 
-def test_a_call_dated_after_the_as_of_date(tmp_path):
-    _rejected(
-        tmp_path,
-        {"renewal_forecast_history": [_call("R1", "2026-11-20"), _call("R1", "2026-11-27")]},
-        r"renewal_forecast_history\.csv, row 2, line 3, column snapshot_date: 2026-11-27 is "
-        r"after the data's as-of date 2026-11-20",
+def test_calls_dated_after_the_as_of_date_are_kept_and_not_seen_before_them(tmp_path):
+    """A database built as of an earlier day from a later export (a quarter-end rebuild) loads:
+    like every dated feed, later calls are in the file and a view of an earlier day ignores
+    them."""
+    source = write_source(
+        tmp_path / "later",
+        {
+            **GOOD,
+            "renewal_forecast_history": [
+                _call("R1", "2026-11-13", "probable"),
+                _call("R1", "2026-11-27", "churn"),
+            ],
+        },
     )
+    build(source, tmp_path / "tiny.duckdb", as_of=AS_OF)
+    db = Database(tmp_path / "tiny.duckdb")
+    calls = db.query(calls_on_sql("?") + " ORDER BY 1", [date(2026, 11, 13)])
+    assert calls.set_index("renewal_id").loc["R1", "forecast_category"] == "probable"
 
 
 def test_the_same_call_twice(tmp_path):
@@ -188,12 +200,12 @@ def test_the_same_call_twice(tmp_path):
 def test_parquet_rows_are_named_too(tmp_path):
     source = write_source(tmp_path / "pq", GOOD)
     (source / "renewal_forecast_history.csv").unlink()
-    calls = pd.DataFrame([_call("R1", "2026-11-13"), _call("R1", "2026-12-04")])
+    calls = pd.DataFrame([_call("R1", "2026-11-13"), _call("R1", "2026-11-20", "maybe")])
     calls["snapshot_date"] = pd.to_datetime(calls["snapshot_date"]).dt.date
     calls.to_parquet(source / "renewal_forecast_history.parquet")
     with pytest.raises(
         ImportRejected,
-        match=r"renewal_forecast_history\.parquet, row 2, column snapshot_date: 2026-12-04 is after",
+        match=r"renewal_forecast_history\.parquet, row 2, column forecast_category: 'maybe' is not",
     ):
         build(source, tmp_path / "x.duckdb", as_of=AS_OF)
 
