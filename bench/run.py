@@ -605,11 +605,17 @@ def http_table(cold: list[Sample], warm: list[Sample], service_cold: list[Sample
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c, w in zip(cold, warm, strict=True):
-        query = sum(raw[n] for n in HTTP_TO_SERVICE[c.name])
+        # Callbacks without a separately timed service call (the Renewals tabs) show "–".
+        names = HTTP_TO_SERVICE.get(c.name)
+        query = sum(raw[n] for n in names) if names else None
+        split = (
+            f"{query:.1f} | {c.p(0.5) / query:.2f}× | {c.p(0.5) - query:.1f}"
+            if query
+            else "– | – | –"
+        )
         lines.append(
             f"| {c.name} | {c.p(0.5):.1f} | {c.p(0.95):.1f} | {w.p(0.5):.1f} | {w.p(0.95):.1f} | "
-            f"{max(c.sizes + w.sizes) / 1024:.1f} KB | {query:.1f} | {c.p(0.5) / query:.2f}× | "
-            f"{c.p(0.5) - query:.1f} |"
+            f"{max(c.sizes + w.sizes) / 1024:.1f} KB | {split} |"
         )
     return lines
 
