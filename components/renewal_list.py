@@ -1,5 +1,6 @@
-"""Renewal list builders for open renewals (status=open): columns, the drill chips saying what the
-list is narrowed to, and the totals line (whose count and ARR equal the bar clicked)."""
+"""Renewal list builders for open renewals (status=open) and for the renewals behind a forecast
+backtest quarter (backtest=): columns, the drill chips saying what the list is narrowed to, and
+the totals line (whose count and sums equal the number clicked)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 from dash import html
 
 from components import formatting, labels
+from components.grids import BAND_STYLE, DATE, PERCENT, money_column, to_records
 from components.renewals_pipeline import renewal_columns
+from services.forecast_accuracy import Quarter
+from services.metrics import metric
 from services.renewal_hygiene import HYGIENE_CHECKS
 from services.renewal_list import MISSING_ANY, OpenDrill
 
@@ -60,4 +64,106 @@ def open_totals_line(totals: dict[str, float]) -> list[Any]:
             className="fw-bold",
         ),
         f" ({formatting.count(totals['at_risk_renewals'])} renewals)",
+    ]
+
+
+# ---- the renewals behind a forecast backtest quarter (backtest=) ---------------------------------
+BACKTEST_COLUMNS: list[dict[str, Any]] = [
+    {
+        "field": "name",
+        "headerName": "Account",
+        "pinned": "left",
+        "minWidth": 180,
+        "flex": 1.4,
+        "cellClass": "link-cell",
+        "tooltipField": "name",
+    },
+    {"field": "owner_name", "headerName": "Owner", "minWidth": 130, "tooltipField": "owner_name"},
+    {"field": "segment", "headerName": "Segment", "minWidth": 105},
+    {
+        "field": "renewal_date",
+        "headerName": "Renewal date",
+        "valueFormatter": DATE,
+        "minWidth": 125,
+    },
+    money_column("arr_up", "ARR up", minWidth=95),
+    {
+        "field": "band",
+        "headerName": "Band then",
+        "headerTooltip": "The account's health band on the forecast date (the one the model used)",
+        "valueFormatter": labels.label_formatter("band"),
+        "cellStyle": BAND_STYLE,
+        "minWidth": 100,
+    },
+    {
+        "field": "p",
+        "headerName": "Model rate",
+        "headerTooltip": "The renewal rate (ARR) the model gave this renewal on the forecast date",
+        "valueFormatter": PERCENT,
+        "type": "rightAligned",
+        "minWidth": 105,
+    },
+    money_column(
+        "expected",
+        "Model expected kept",
+        headerTooltip="ARR up × model rate",
+        minWidth=150,
+    ),
+    {
+        "field": "call",
+        "headerName": "CSM call then",
+        "headerTooltip": "The CSM's call as it stood on the forecast date",
+        "valueFormatter": labels.label_formatter("forecast_call"),
+        "minWidth": 120,
+    },
+    money_column(
+        "kept",
+        "Actual kept",
+        headerTooltip=metric("forecast_actual").definition,
+        minWidth=110,
+    ),
+    {
+        "field": "outcome",
+        "headerName": "Outcome",
+        "headerTooltip": "As known on the date viewed (Open: not closed yet, counted as not kept)",
+        "valueFormatter": labels.label_formatter("outcome"),
+        "minWidth": 110,
+    },
+]
+
+
+def backtest_records(df: Any) -> list[dict[str, Any]]:
+    return to_records(df)
+
+
+def backtest_subtitle(quarter: Quarter, forecast_on: Any, day: Any) -> str:
+    on = f"{forecast_on:%d %b %Y}" if forecast_on else "the quarter's start"
+    return (
+        f"Forecast backtest of {quarter.label}: the renewals open on {on} (the forecast date) "
+        f"with a renewal date from {quarter.start:%d %b %Y} to {quarter.last:%d %b %Y}, with "
+        f"the band, model rate and CSM call as they stood then, and what they kept as known on "
+        f"{day:%d %b %Y}"
+    )
+
+
+def backtest_chips(quarter: Quarter) -> list[Any]:
+    return [html.Span(f"Forecast backtest: {quarter.label}", className="drill-chip")]
+
+
+def backtest_totals_line(totals: dict[str, Any]) -> list[Any]:
+    """'412 renewals · ARR up $20.1M · model expected $17.9M · actually kept $17.2M (3 still
+    open)': the quarter's row of the accuracy table."""
+    n = totals["renewals"]
+    still = totals["still_open"]
+    return [
+        html.Span(formatting.count(n), id="renewals-count", className="fw-bold"),
+        f" renewal{'' if n == 1 else 's'} · ARR up ",
+        html.Span(formatting.money(totals["arr_up"]), id="renewals-arr-up", className="fw-bold"),
+        " · model expected kept ",
+        html.Span(
+            formatting.money(totals["expected"]), id="renewals-expected", className="fw-bold"
+        ),
+        " · actual kept ",
+        html.Span(formatting.money(totals["kept"]), id="renewals-kept", className="fw-bold"),
+        f" ({formatting.count(still)} still open, counted as not kept)" if still else "",
     ]

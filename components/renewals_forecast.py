@@ -21,7 +21,7 @@ from components.grids import money_column, records_grid, to_records
 from components.kpi import definition_body
 from components.shell import info_button
 from components.theme import BAND_TEXT_COLORS
-from services.forecast_accuracy import METHOD_LABELS, Accuracy
+from services.forecast_accuracy import METHOD_LABELS, Accuracy, Quarter
 from services.health import VALIDATION_LEAD_DAYS
 from services.metrics import metric
 from services.renewal_forecast import Forecast, Rates, model_settings
@@ -483,9 +483,15 @@ def _err(value: float | None) -> str:
     return f"{100 * value:+.1f}%".replace("-", "−")
 
 
+def quarter_key(start: date) -> str:
+    """A past quarter's key in the renewal list's `backtest=` (e.g. 2026-Q3)."""
+    return Quarter(start, start).key
+
+
 def accuracy_figure(acc: Accuracy) -> Figure:
     """Per past quarter: each method's error (% of the ARR kept; 0 = exact), the model's 80%
-    range as whiskers around its bar (crossing 0: the actual fell inside the range)."""
+    range as whiskers around its bar (crossing 0: the actual fell inside the range). Every bar
+    carries its quarter's key last in its customdata: a click opens the renewals behind it."""
     q = acc.quarters[acc.quarters["renewals"] > 0]
     if q.empty:
         return empty_figure(
@@ -496,6 +502,7 @@ def accuracy_figure(acc: Accuracy) -> Figure:
         for lab, f in zip(q["label"], q["forecast_on"], strict=True)
     ]
     actual = q["actual"].astype(float).where(q["actual"] > 0)
+    keys = [quarter_key(d) for d in q["start"]]  # what a click opens (`backtest=`)
     data = []
     colors = {"model": MODEL_COLOR, "call": CALL_COLOR, "baseline": BASELINE_COLOR}
     for m in ("model", "call", "baseline"):
@@ -509,11 +516,11 @@ def accuracy_figure(acc: Accuracy) -> Figure:
             "y": pct.fillna(0).tolist(),
             "marker": {"color": colors[m]},
             "customdata": [
-                [formatting.money(v), formatting.money(a), _err(p)]
-                for v, a, p in zip(q[m], q["actual"], pct, strict=True)
+                [formatting.money(v), formatting.money(a), _err(p), k]
+                for v, a, p, k in zip(q[m], q["actual"], pct, keys, strict=True)
             ],
             "hovertemplate": f"%{{x}} · {METHOD_LABELS[m]}: %{{customdata[0]}} against "
-            "%{customdata[1]} kept (%{customdata[2]})<extra></extra>",
+            f"%{{customdata[1]}} kept (%{{customdata[2]}})<br>{CLICK}<extra></extra>",
         }
         if m == "model":
             low = ((q["low"] - q["actual"]) / actual).fillna(0)
@@ -534,6 +541,7 @@ def accuracy_figure(acc: Accuracy) -> Figure:
         accuracy_summary(acc),
         barmode="group",
         height=380,
+        clickmode="event",
         margin={"t": 72, "b": 8, "l": 8, "r": 8},
         yaxis={
             "tickformat": "+.0%",
@@ -588,8 +596,22 @@ def accuracy_summary(acc: Accuracy) -> str:
     return text
 
 
-def accuracy_table(acc: Accuracy) -> Any:
-    """Per past quarter: ARR up, the ARR kept, each method's forecast and error, the range."""
+def _quarter_link(r: pd.Series, hrefs: dict[str, str]) -> Any:
+    href = hrefs.get(quarter_key(r["start"])) if r["renewals"] else None
+    if not href:
+        return r["label"]
+    return dcc.Link(
+        r["label"],
+        href=href,
+        id=f"rf-accuracy-link-{r['start'].isoformat()}",
+        title="The renewals behind this quarter's forecasts",
+    )
+
+
+def accuracy_table(acc: Accuracy, hrefs: dict[str, str] | None = None) -> Any:
+    """Per past quarter: ARR up, the ARR kept, each method's forecast and error, the range.
+    The quarter cell opens `hrefs[quarter key]` (the renewals behind it) when given."""
+    hrefs = hrefs or {}
     q = acc.quarters
     if not q["renewals"].sum():
         return None  # the chart says there is nothing to judge
@@ -661,7 +683,7 @@ def accuracy_table(acc: Accuracy) -> Any:
         rows.append(
             html.Tr(
                 [
-                    html.Td(r["label"], className="fw-semibold"),
+                    html.Td(_quarter_link(r, hrefs), className="fw-semibold"),
                     html.Td(formatting.date(r["forecast_on"]), className="small"),
                     html.Td(formatting.count(r["renewals"]), className="text-end"),
                     html.Td(formatting.money(r["arr_up"]), className="text-end"),

@@ -4,7 +4,8 @@ GRR and NRR; and how close past forecasts came (model, call, last year's rate).
 
 Bars, tiles and rows open what is behind them: the open renewal list
 (`/renewals/list?status=open&...`) for a quarter, an owner or a team, the retention list of the
-fiscal year so far for the projected GRR/NRR. The gap grouping is in the URL (`gap=`). Component
+fiscal year so far for the projected GRR/NRR, and for a past quarter of the accuracy chart or
+table the renewals its forecasts covered (`/renewals/list?backtest=2026-Q3`). The gap grouping is in the URL (`gap=`). Component
 ids start with `rf-`.
 """
 
@@ -30,6 +31,7 @@ from components.renewals_forecast import (
     gap_grid,
     gap_records,
     gap_title,
+    quarter_key,
     quarters_figure,
     range_words,
     rates_table,
@@ -140,6 +142,12 @@ def list_href(filters: Filters, **drill: str) -> str:
     return LIST + filters.to_search({"status": "open", **drill})
 
 
+def backtest_href(filters: Filters, key: str) -> str:
+    """The renewals behind a past quarter of the accuracy table (`key`: e.g. 2026-Q3), under
+    `filters`: its count and sums are that quarter's row."""
+    return LIST + filters.to_search({"backtest": key})
+
+
 def fy_hrefs(filters: Filters, proj: dict) -> dict[str, str]:
     """The retention list of the fiscal year so far (the projection's actuals): all of the
     cohort ('') and each movement."""
@@ -208,7 +216,24 @@ def render_accuracy(data):
     """Redraws the accuracy chart and table. Called when: the view changes."""
     filters, day = from_store(data)
     acc = forecast_accuracy(get_database(), filters, day)
-    return accuracy_figure(acc), accuracy_table(acc)
+    hrefs = {k: backtest_href(filters, k) for k in map(quarter_key, acc.quarters["start"])}
+    return accuracy_figure(acc), accuracy_table(acc, hrefs)
+
+
+@callback(
+    Output(ids.URL, "href", allow_duplicate=True),
+    Input(ACCURACY, "clickData"),
+    State(STORE, "data"),
+    prevent_initial_call=True,
+)
+def drill_backtest(click, data):
+    """Opens the renewals behind a clicked past quarter (its backtest). Called when: a bar of
+    the accuracy chart is clicked."""
+    filters, _ = from_store(data)
+    point = ((click or {}).get("points") or [{}])[0]
+    custom = point.get("customdata") or []
+    key = custom[-1] if custom else None
+    return backtest_href(filters, key) if isinstance(key, str) else no_update
 
 
 @callback(

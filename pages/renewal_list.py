@@ -4,7 +4,9 @@ Closed (the default): closed renewals of the last 4 quarters, the drill-down tar
 Health model page (the renewals behind a bar, with the band under the model in force or the
 proposal in the URL). Open (`status=open`): the renewals open on the as-of date, the drill-down
 target of the Renewals page (`from`, `to`, `category`, `risk`, `reason`, `overdue`, `missing`:
-see services.renewal_list.OpenDrill). A row opens the account's Account 360.
+see services.renewal_list.OpenDrill). Backtest (`backtest=2026-Q3`): the renewals behind a
+quarter of the Forecast tab's accuracy table, its totals that quarter's numbers. A row opens the
+account's Account 360.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from components import labels
 from components.grids import paged_grid
 from components.health_model import RENEWAL_COLUMNS, renewal_records, renewal_totals_line
 from components.renewal_list import (
+    BACKTEST_COLUMNS,
     OPEN_COLUMNS,
+    backtest_chips,
+    backtest_records,
+    backtest_subtitle,
+    backtest_totals_line,
     open_drill_chips,
     open_subtitle,
     open_totals_line,
@@ -37,15 +44,21 @@ from pages._shared import (
 from services.db import get_database
 from services.errors import InvalidFilter, ServiceError
 from services.filters import Filters
+from services.forecast_accuracy import backtest_dates
 from services.health_backtest import CURRENT, backtest_window, proposal_from_url
 from services.renewal_hygiene import known_checks
 from services.renewal_list import (
+    BACKTEST_SORTABLE,
     OPEN_SORTABLE,
     SORTABLE,
     OpenDrill,
     RenewalDrill,
+    backtest_page,
+    backtest_quarter,
+    backtest_totals,
     open_renewal_page,
     open_renewal_totals,
+    parse_backtest_sort,
     parse_open_sort,
     parse_sort,
     parse_status,
@@ -70,18 +83,24 @@ DRILL_TEXT = "renewals-drill"
 
 def layout(**params):
     data, filters, as_of = view_state(params)
-    sort, drill_text, status = (), None, "closed"
+    sort, drill_text, status, quarter = (), None, "closed", None
     if "error" not in data:
         try:
             status = parse_status(params)
             if status == "open":
                 drill_text, sort = _open_view(data, params, filters, as_of.date)
+            elif status == "backtest":
+                quarter, sort = _backtest_view(data, params, as_of.date)
+                drill_text = backtest_chips(quarter)
             else:
                 drill_text, sort = _closed_view(data, params)
         except ServiceError as exc:
             data = {"error": str(exc)}
     subtitle = None
-    if as_of and status == "open":
+    if as_of and quarter is not None:
+        forecast_on = backtest_dates(get_database(), Filters()).get(quarter.start)
+        subtitle = backtest_subtitle(quarter, forecast_on, as_of.date)
+    elif as_of and status == "open":
         subtitle = open_subtitle(as_of.date)
     elif as_of:
         start, end = backtest_window(as_of.date)
@@ -89,7 +108,7 @@ def layout(**params):
             f"Closed renewals with a renewal date from {start:%d %b %Y} to {end:%d %b %Y} "
             f"(closed by then)"
         )
-    columns = OPEN_COLUMNS if status == "open" else RENEWAL_COLUMNS
+    columns = {"open": OPEN_COLUMNS, "backtest": BACKTEST_COLUMNS}.get(status, RENEWAL_COLUMNS)
     return html.Div(
         [
             dcc.Store(id=STORE, data=data),
@@ -135,6 +154,15 @@ def _open_view(data, params, filters, day):
     return open_drill_chips(drill), sort
 
 
+def _backtest_view(data, params, day):
+    """Backtest mode: the quarter (one the database holds, ended by the day) into the store."""
+    quarter = backtest_quarter(get_database(), params, day)
+    sort = parse_backtest_sort(params.get("sort"))
+    data["status"] = "backtest"
+    data["quarter"] = quarter.key
+    return quarter, sort
+
+
 def _drill_text(drill: RenewalDrill, proposed: bool) -> list:
     chips = []
     if drill.band:
@@ -153,8 +181,19 @@ def _view(data):
     return filters, RenewalDrill.from_params(data.get("drill") or {}), snapshot, params
 
 
+def _mode(data) -> str | None:
+    return data.get("status") if isinstance(data, dict) else None
+
+
 def _is_open(data) -> bool:
     return isinstance(data, dict) and data.get("status") == "open"
+
+
+def _backtest(data):
+    """Filters, the quarter (checked again: the store comes from the client) and the day."""
+    filters, snapshot = from_store(data)
+    db = get_database()
+    return db, filters, backtest_quarter(db, {"backtest": data.get("quarter")}, snapshot), snapshot
 
 
 def _open_drill(data):
@@ -166,6 +205,9 @@ def _open_drill(data):
 @guarded()
 def render_totals(data):
     """Redraws the count and ARR totals of the list. Called when: the view changes."""
+    if _mode(data) == "backtest":
+        db, filters, quarter, snapshot = _backtest(data)
+        return backtest_totals_line(backtest_totals(db, filters, quarter, snapshot))
     if _is_open(data):
         filters, drill, snapshot = _open_drill(data)
         return open_totals_line(open_renewal_totals(get_database(), filters, drill, snapshot))
@@ -176,6 +218,8 @@ def render_totals(data):
 @callback(Output(GRID, "getRowsResponse"), Input(GRID, "getRowsRequest"), State(STORE, "data"))
 def serve_rows(request, data):
     """Serves one block of rows. Called when: the grid scrolls or sorts."""
+    if _mode(data) == "backtest":
+        return _serve_backtest_rows(request, data)
     if _is_open(data):
         return _serve_open_rows(request, data)
     block = RowsRequest.from_client(request, SORTABLE)
@@ -187,6 +231,21 @@ def serve_rows(request, data):
     return {
         "rowData": renewal_records(rows),
         "rowCount": renewal_totals(db, filters, drill, snapshot, params)["renewals"],
+    }
+
+
+def _serve_backtest_rows(request, data):
+    block = RowsRequest.from_client(request, BACKTEST_SORTABLE)
+    if block is None:
+        return no_update
+    try:
+        db, filters, quarter, snapshot = _backtest(data)
+    except ServiceError:  # a tampered store: the totals line says why
+        return {"rowData": [], "rowCount": 0}
+    rows = backtest_page(db, filters, quarter, snapshot, block.sort, block.start, block.limit)
+    return {
+        "rowData": backtest_records(rows),
+        "rowCount": backtest_totals(db, filters, quarter, snapshot)["renewals"],
     }
 
 
@@ -213,4 +272,4 @@ def renewal_href(renewal_id: str, filters: Filters) -> str:
 
 
 link_grid_rows(GRID, STORE, renewal_href)
-keep_grid_sort_in_url(GRID, {**SORTABLE, **OPEN_SORTABLE})
+keep_grid_sort_in_url(GRID, {**SORTABLE, **OPEN_SORTABLE, **BACKTEST_SORTABLE})

@@ -26,6 +26,7 @@ The per-renewal forecasts are computed when the database is built (`create_forec
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -75,6 +76,20 @@ class Quarter:
     @property
     def last(self) -> date:
         return self.end - timedelta(days=1)
+
+    @property
+    def key(self) -> str:
+        """The quarter in a URL: '2026-Q3' (the renewal list's `backtest=`)."""
+        return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Quarter | None:
+        """The quarter of a key '2026-Q3' (case and the dash optional); None if malformed."""
+        m = re.fullmatch(r"(\d{4})-?q([1-4])", key.strip().lower())
+        if not m:
+            return None
+        start = date(int(m[1]), 3 * int(m[2]) - 2, 1)
+        return cls(start, add_months(start, 3))
 
 
 def closed_quarters(day: date, n: int = SHOWN_QUARTERS) -> list[Quarter]:
@@ -266,6 +281,34 @@ def backtest_dates(db: Database, filters: Filters) -> dict[date, date]:
         pd.Timestamp(s).date(): pd.Timestamp(f).date()
         for s, f in zip(df["quarter_start"], df["forecast_on"], strict=True)
     }
+
+
+def backtest_rows_sql(filters: Filters, quarter: Quarter, as_of: date) -> tuple[str, list[Any]]:
+    """`WITH bt AS (...)` + parameters: one row per renewal behind a quarter of the accuracy
+    table under `filters` (the rows `accuracy_cells` sums, so the list's totals are its
+    numbers): renewal_id, account_id, name, owner_name, segment, renewal_date, arr_up, band (on
+    the forecast date, the band the model used), p (model rate), expected (arr_up × p), call
+    (the CSM call then; 'none': no call known), kept (the ARR kept as known on `as_of`; 0 while
+    open), outcome (as known on `as_of`: 'open' until it closed), forecast_on."""
+    where, scope = filters.where("ad")
+    return (
+        f"""
+        WITH bt AS (
+            SELECT fb.renewal_id, fb.account_id, ad.name, ad.owner_name, ad.segment,
+                   r.renewal_date, fb.arr_up, h.band, fb.p, fb.arr_up * fb.p AS expected,
+                   COALESCE(fb.forecast_category, 'none') AS call,
+                   CASE WHEN fb.closed_on <= ? THEN fb.retained ELSE 0 END AS kept,
+                   CASE WHEN fb.closed_on <= ? THEN r.outcome ELSE 'open' END AS outcome,
+                   fb.forecast_on
+            FROM forecast_backtest fb
+            JOIN account_dim ad ON ad.account_id = fb.account_id
+            JOIN renewals r ON r.renewal_id = fb.renewal_id
+            LEFT JOIN health_snapshots h
+              ON h.account_id = fb.account_id AND h.snapshot_date = fb.forecast_on
+            WHERE {where} AND fb.quarter_start = ?
+        )""",
+        [as_of, as_of, *scope, quarter.start],
+    )
 
 
 def forecast_accuracy(db: Database, filters: Filters, as_of: date) -> Accuracy:

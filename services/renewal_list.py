@@ -8,8 +8,11 @@
   the Renewals page. `OpenDrill` narrows them to a renewal-date range, a call, at risk, a risk
   reason, overdue, or failing a hygiene check, with the very expressions the Renewals charts
   group by (`services.renewal_pipeline`), so a drilled list has exactly the bar's count and ARR.
+- backtest (`backtest=<quarter key>`, e.g. 2026-Q3): the renewals behind a quarter of the
+  Forecast tab's accuracy table, the rows of the build-time `forecast_backtest`
+  (`forecast_accuracy.backtest_rows_sql`), so its totals are that quarter's numbers.
 
-Both are paged and sorted in SQL (allow-listed sort), with totals.
+All are paged and sorted in SQL (allow-listed sort), with totals.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from services.db import Database
 from services.errors import InvalidFilter
 from services.filters import Filters, parse_date
 from services.filters import parse_sort as filters_parse_sort
+from services.forecast_accuracy import Quarter, backtest_dates, backtest_rows_sql
 from services.health_backtest import CURRENT, scored_renewals_sql
 from services.health_model import BANDS, HealthParams
 from services.renewal_hygiene import HYGIENE_CHECKS, known_checks
 from services.renewal_pipeline import (
     CALLS,
     RENEWAL_COLUMNS,
+    add_months,
     call_sql,
     open_relation,
     reason_sql,
@@ -194,6 +199,7 @@ def renewal_page(
 
 # ---- open renewals (status=open) ----------------------------------------------------------------
 STATUSES = ("closed", "open")
+BACKTEST_PARAM = "backtest"
 # URL parameters of each mode: a parameter of the other mode is refused with a message.
 CLOSED_PARAMS = ("band", "outcome", "lost", "w", "green", "yellow")
 OPEN_PARAMS = ("from", "to", "category", "risk", "reason", "overdue", "missing")
@@ -227,8 +233,18 @@ def _values(params: Mapping[str, Any], key: str) -> list[str]:
 
 
 def parse_status(params: Mapping[str, Any]) -> str:
-    """'closed' (the default) or 'open'; refuses another status and the other mode's
-    parameters with a message saying what to use."""
+    """'closed' (the default), 'open', or 'backtest' (a `backtest=` quarter given); refuses
+    another status and the other modes' parameters with a message saying what to use."""
+    if _values(params, BACKTEST_PARAM):
+        used = next(
+            (k for k in ("status", *CLOSED_PARAMS, *OPEN_PARAMS) if _values(params, k)), None
+        )
+        if used:
+            raise InvalidFilter(
+                f"'{used}' does not apply to the renewals behind a forecast backtest quarter "
+                "(backtest=): remove one or the other."
+            )
+        return "backtest"
     status = _first(params, "status") or "closed"
     if status not in STATUSES:
         raise InvalidFilter(f"Unknown status {status!r}: use open or closed.")
@@ -424,3 +440,104 @@ def open_renewal_page(
         [*bind, *page_bounds(start, limit)],
     )
     return with_driver(df)
+
+
+# ---- a forecast backtest quarter (backtest=<quarter key>) -----------------------------------------
+_CALL_ORDER = ("commit", "probable", "at_risk", "churn", "none")
+BACKTEST_SORTABLE = {
+    "name": "bt.name",
+    "owner_name": "bt.owner_name",
+    "segment": "bt.segment",
+    "renewal_date": "bt.renewal_date",
+    "arr_up": "bt.arr_up",
+    "band": _ORDINAL["band"].replace("o.", "bt."),
+    "p": "bt.p",
+    "expected": "bt.expected",
+    "call": "CASE bt.call "
+    + " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(_CALL_ORDER))
+    + " END",
+    "kept": "bt.kept",
+    "outcome": "bt.outcome",
+}
+BACKTEST_DEFAULT_ORDER = "bt.arr_up DESC, bt.renewal_date ASC"  # the biggest renewals first
+
+
+def backtest_quarter(db: Database, params: Mapping[str, Any], as_of: date) -> Quarter:
+    """The quarter of `backtest=` (e.g. 2026-Q3): one the database holds forecasts for and that
+    had ended by `as_of` (a view of an earlier day does not see a later quarter's backtest);
+    otherwise InvalidFilter with the quarters there are."""
+    key = (_values(params, BACKTEST_PARAM) or [""])[0][:20]
+    quarter = Quarter.from_key(key)
+    if quarter is None:
+        raise InvalidFilter(f"Unknown quarter {key!r} for 'backtest': use a quarter like 2026-Q3.")
+    held = [
+        q
+        for q in (Quarter(s, add_months(s, 3)) for s in sorted(backtest_dates(db, Filters())))
+        if q.end <= as_of
+    ]
+    if quarter not in held:
+        known = ", ".join(q.label for q in held) or "none"
+        raise InvalidFilter(
+            f"There is no forecast backtest for {quarter.label} on {as_of:%d %b %Y}: the "
+            f"quarters backtested by then are {known}."
+        )
+    return quarter
+
+
+def parse_backtest_sort(values: Any) -> tuple[tuple[str, str], ...]:
+    """The backtest list's sort from `field:asc|desc` URL values (allow-listed)."""
+    return filters_parse_sort(values, BACKTEST_SORTABLE, MAX_SORT_KEYS)
+
+
+@memoize
+def backtest_totals(
+    db: Database, filters: Filters, quarter: Quarter, as_of: date
+) -> dict[str, float | None]:
+    """Count, Σ ARR up, Σ expected (the model), Σ ARR kept and the renewals still open on
+    `as_of`: the quarter's numbers in the accuracy table."""
+    sql, bind = backtest_rows_sql(filters, quarter, as_of)
+    row = db.query(
+        f"""{sql}
+        SELECT COUNT(*) AS renewals, COALESCE(SUM(arr_up), 0) AS arr_up,
+               SUM(expected) AS expected, COALESCE(SUM(kept), 0) AS kept,
+               COUNT(*) FILTER (WHERE outcome = 'open') AS still_open,
+               MIN(forecast_on) AS forecast_on
+        FROM bt
+        """,
+        bind,
+    ).iloc[0]
+    expected = row["expected"]
+    return {
+        "renewals": int(row["renewals"]),
+        "arr_up": float(row["arr_up"]),
+        "expected": None if pd.isna(expected) else float(expected),
+        "kept": float(row["kept"]),
+        "still_open": int(row["still_open"]),
+    }
+
+
+@memoize
+def backtest_page(
+    db: Database,
+    filters: Filters,
+    quarter: Quarter,
+    as_of: date,
+    sort: tuple[tuple[str, str], ...] = (),
+    start: int = 0,
+    limit: int = 100,
+) -> pd.DataFrame:
+    """One page of the backtest list, sorted server-side (default: the biggest ARR up first).
+
+    Columns: renewal_id, account_id, name, owner_name, segment, renewal_date, arr_up, band, p,
+    expected, call, kept, outcome, forecast_on.
+    """
+    sql, bind = backtest_rows_sql(filters, quarter, as_of)
+    order = order_by(sort, BACKTEST_SORTABLE, BACKTEST_DEFAULT_ORDER, "bt.renewal_id")
+    return db.query(
+        f"""{sql}
+        SELECT * FROM bt
+        ORDER BY {order}
+        LIMIT ? OFFSET ?
+        """,
+        [*bind, *page_bounds(start, limit)],
+    )

@@ -6,15 +6,19 @@ unchanged, while changing a row dated before it changes it."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, timedelta
 from typing import Any
 
+import dash
 import pandas as pd
 import pytest
 
+from components.renewal_list import BACKTEST_COLUMNS
 from components.renewals_forecast import accuracy_summary
+from services.errors import InvalidFilter
 from services.filters import Filters
-from services.forecast_accuracy import Accuracy, closed_quarters, forecast_accuracy
+from services.forecast_accuracy import Accuracy, Quarter, closed_quarters, forecast_accuracy
 from services.renewal_forecast import (
     Z80,
     forecast_gap,
@@ -23,6 +27,7 @@ from services.renewal_forecast import (
     renewal_forecast,
     renewal_rates,
 )
+from services.renewal_list import backtest_page, backtest_quarter, backtest_totals
 from tests.unit.tiny import account, build_tiny, contract
 
 BUILT = date(2026, 11, 20)  # the build's as-of (a Friday: the weekly grid ends here)
@@ -299,3 +304,90 @@ def test_a_row_dated_before_the_forecast_date_does_change_it(leak_dbs):
     base, past = forecast_on(leak_dbs["base"], Q3_ON), forecast_on(leak_dbs["past"], Q3_ON)
     assert not _equal(base["total"], past["total"])
     assert not _equal(base["q3_forecasts"], past["q3_forecasts"])
+
+
+# ---- the renewals behind a quarter (the renewal list's backtest mode) ------------------------------
+def _list_totals(db, filters: Filters, key: str, day: date) -> dict[str, Any]:
+    quarter = backtest_quarter(db, {"backtest": key}, day)
+    return backtest_totals(db, filters, quarter, day)
+
+
+@pytest.mark.parametrize("day", [BUILT, date(2026, 10, 2)])
+def test_the_backtest_list_totals_are_the_quarters_numbers(acc_db, day):
+    acc = forecast_accuracy(acc_db, Filters(), day)
+    for label in ("Q1 2026", "Q2 2026", "Q3 2026"):
+        q = _q(acc, label)
+        t = _list_totals(acc_db, Filters(), Quarter(q["start"], q["start"]).key, day)
+        assert t["renewals"] == q["renewals"] and t["arr_up"] == q["arr_up"]
+        assert t["expected"] == pytest.approx(q["model"]) and t["kept"] == q["actual"]
+        assert t["still_open"] == q["still_open"]
+    # By hand: Q3 2026 on the build's date is QA, QB, QC and QD (1,300 up, 975 expected, 600
+    # kept, QD still open); on 2 Oct QC had not closed yet: 300 kept, 2 still open.
+    t = _list_totals(acc_db, Filters(), "2026-Q3", day)
+    assert (t["renewals"], t["arr_up"], t["expected"]) == (4, 1300, pytest.approx(975))
+    assert (t["kept"], t["still_open"]) == ((600, 1) if day == BUILT else (300, 2))
+
+
+def test_the_backtest_list_rows(acc_db):
+    quarter = backtest_quarter(acc_db, {"backtest": "2026-q3"}, BUILT)
+    page = backtest_page(acc_db, Filters(), quarter, BUILT, (("renewal_date", "asc"),))
+    got = [
+        (r.renewal_id, r.arr_up, r.p, r.expected, r.call, r.kept, r.outcome)
+        for r in page.itertuples()
+    ]
+    assert got == [
+        ("R-QA", 300, 0.75, 225, "commit", 300, "renewed"),
+        ("R-QB", 600, 0.75, 450, "at_risk", 0, "churned"),
+        ("R-QD", 100, 0.75, 75, "none", 0, "open"),  # first called on 3 Jul: no call then
+        ("R-QC", 300, 0.75, 225, "probable", 300, "renewed"),
+    ]
+    # Default order: the biggest ARR up first; a second page; an owner filter narrows it.
+    assert backtest_page(acc_db, Filters(), quarter, BUILT)["renewal_id"].iloc[0] == "R-QB"
+    assert list(backtest_page(acc_db, Filters(), quarter, BUILT, (), 3, 10)["renewal_id"]) == [
+        "R-QD"
+    ]
+    assert _list_totals(acc_db, Filters(owner=("C2",)), "2026-Q3", BUILT)["renewals"] == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "day", "message"),
+    [
+        ("2026-Q5", BUILT, "Unknown quarter '2026-Q5' for 'backtest': use a quarter like 2026-Q3"),
+        ("last", BUILT, "Unknown quarter 'last'"),
+        # Not stored: before the health history (the grid starts in 2024) and not closed yet.
+        ("2020-Q1", BUILT, "There is no forecast backtest for Q1 2020 on 20 Nov 2026"),
+        ("2026-Q4", BUILT, "There is no forecast backtest for Q4 2026"),
+        # Stored, but it had not ended on the day viewed.
+        ("2026-Q3", date(2026, 9, 30), "There is no forecast backtest for Q3 2026 on 30 Sep"),
+    ],
+)
+def test_an_unknown_backtest_quarter_is_a_plain_message(acc_db, key, day, message):
+    with pytest.raises(InvalidFilter, match=re.escape(message)):
+        backtest_quarter(acc_db, {"backtest": key}, day)
+
+
+def test_the_list_page_in_backtest_mode(acc_db, use_db):
+    """/renewals/list?backtest=2026-Q3: the store, the totals line, the rows and a row's link."""
+    use_db(acc_db.path)
+    dash.Dash(__name__, use_pages=True, pages_folder="")
+    from pages import renewal_list as page
+    from tests.unit.test_renewal_list import find
+
+    layout = page.layout(backtest="2026-Q3", sort="kept:desc")
+    data = find(layout, page.STORE).data
+    assert data["status"] == "backtest" and data["quarter"] == "2026-Q3"
+    columns = find(layout, page.GRID).columnDefs
+    assert [c["field"] for c in columns] == [c["field"] for c in BACKTEST_COLUMNS]
+    assert [c["field"] for c in columns if c.get("sort")] == ["kept"]  # the URL's sort
+    rows = page.serve_rows({"startRow": 0, "endRow": 100}, data)
+    assert rows["rowCount"] == 4 and len(rows["rowData"]) == 4
+    assert {r["renewal_id"] for r in rows["rowData"]} == {"R-QA", "R-QB", "R-QC", "R-QD"}
+    text = "".join(
+        str(getattr(c, "children", c)) for c in page.render_totals(data) if c is not None
+    )
+    assert "4 renewals · ARR up $1.3K · model expected kept $975 · actual kept $600" in text
+    assert "1 still open" in text
+    assert page.renewal_href("R-QB", Filters()) == "/accounts/QB"
+    # A sort outside the list's columns is refused with a message.
+    bad = find(page.layout(backtest="2026-Q3", sort="arr_lost:desc"), page.STORE).data
+    assert "Cannot sort by 'arr_lost:desc'" in bad["error"]

@@ -147,6 +147,11 @@ def test_open_mode_lists_the_open_renewals_one_row_each(renewal_page_module):
         ({"status": "open", "band": "red"}, "applies to closed renewals only"),
         ({"overdue": "1"}, "add status=open"),
         ({"status": "open", "sort": "outcome:desc"}, "Cannot sort by 'outcome:desc'"),
+        ({"backtest": "2026-Q9"}, "Unknown quarter '2026-Q9' for 'backtest'"),
+        ({"backtest": "2026-Q3"}, "There is no forecast backtest for Q3 2026 on 30 Jun 2026"),
+        ({"backtest": "2026-Q1", "status": "open"}, "'status' does not apply to the renewals"),
+        ({"backtest": "2026-Q1", "band": "red"}, "'band' does not apply to the renewals"),
+        ({"backtest": "2026-Q1", "to": "2026-12-31"}, "'to' does not apply to the renewals"),
     ],
 )
 def test_a_bad_link_is_a_plain_message(renewal_page_module, params, message):
