@@ -30,7 +30,7 @@ from services.cache import memoize
 from services.db import Database
 from services.filters import Filters
 from services.filters import parse_sort as filters_parse_sort
-from services.open_renewals import open_renewals_sql
+from services.renewal_pipeline import open_relation
 from services.settings import load_settings
 from services.sql_fragments import order_by, page_bounds
 
@@ -120,12 +120,14 @@ def parse_owner(value: Any) -> str:
 
 
 def hygiene_sql(
-    filters: Filters, day: date, window_days: int, known: tuple[str, ...]
+    db: Database, filters: Filters, day: date, window_days: int, known: tuple[str, ...]
 ) -> tuple[str, list[Any]]:
     """`WITH ..., hy AS (...)`: the open renewals on `day` under `filters` dated up to
     `window_end(day, window_days)` (overdue ones included), each with `in_<check>` (the check
     is asked of it and in `known`), `fail_<check>`, `failing_count` and `fails_any`."""
-    sql, bind = open_renewals_sql(filters, day, None, window_end(day, window_days) + timedelta(1))
+    # The stored open renewals of a picker date when the build has them (same rows, ~10x faster
+    # at 100k accounts), else computed live.
+    sql, bind = open_relation(db, filters, day, None, window_end(day, window_days) + timedelta(1))
     cols = []
     for key, (_, fails) in HYGIENE_CHECKS.items():
         if key in known:
@@ -250,7 +252,7 @@ def hygiene_groups(
     totals. Column `level`: 'owner' (owner_csm_id, owner_name, team), 'team' (team) or 'all';
     then owner_active (False: the owner has left, or there is none), renewals, arr_up, overdue,
     fail_any, arr_fail_any and in_<k>, fail_<k>, arr_in_<k>, arr_fail_<k> per check."""
-    sql, bind = hygiene_sql(filters, day, params.window_days, _known(db, day))
+    sql, bind = hygiene_sql(db, filters, day, params.window_days, _known(db, day))
     df = db.query(
         f"""{sql}
         SELECT CASE GROUPING(owner_csm_id, owner_name, team)
@@ -344,7 +346,7 @@ def hygiene_by_team(
 def _missing_sql(
     db: Database, filters: Filters, day: date, params: HygieneParams, owner: str
 ) -> tuple[str, list[Any]]:
-    sql, bind = hygiene_sql(filters, day, params.window_days, _known(db, day))
+    sql, bind = hygiene_sql(db, filters, day, params.window_days, _known(db, day))
     where = "hy.fails_any"
     if owner == UNASSIGNED:
         where += " AND hy.owner_csm_id IS NULL"
