@@ -182,3 +182,44 @@ def test_the_fiscal_year_steps_open_the_retention_list(console):
     churned = formatting.money(proj["to_date"]["churned_arr"])
     console.wait_for_text_to_equal("#retention-start-arr", churned, timeout=30)
     assert_clean_console(console)
+
+
+def test_a_past_quarter_of_the_accuracy_chart_opens_the_renewals_behind_it(console):
+    filters = Filters(segment=("SMB",))
+    db, day = day_of(filters)
+    q = forecast_accuracy(db, filters, day).quarters
+    q = q[q["renewals"] > 0].reset_index(drop=True)  # the chart's points
+    # A quarter whose model bar has a height (an error of 0 draws no bar to click).
+    point = next(i for i in reversed(range(len(q))) if abs(q.at[i, "model_error_pct"]) > 0.002)
+    row = q.iloc[point]
+    assert row["still_open"] < row["renewals"]  # the actual kept below can differ from 0
+    wait_for_tab(console, filters)
+    console.wait_for_element("#rf-accuracy .trace.bars", timeout=30)
+    click_bar(console, "rf-accuracy", trace_index=0, point_index=point)  # the model's bar
+    key = f"{row['start'].year}-Q{(row['start'].month - 1) // 3 + 1}"
+    url = url_contains(console, "/renewals/list")
+    assert f"backtest={key}" in url and "segment=SMB" in url
+    console.wait_for_text_to_equal("#renewals-count", formatting.count(row["renewals"]), 30)
+    console.wait_for_text_to_equal("#renewals-kept", formatting.money(row["actual"]))
+    console.wait_for_text_to_equal("#renewals-arr-up", formatting.money(row["arr_up"]))
+    console.wait_for_text_to_equal("#renewals-expected", formatting.money(row["model"]))
+    # The rows are there, and one opens its account's Account 360.
+    first = "#renewals-grid .ag-row[row-index='0'] [col-id='name']"
+    cell = console.wait_for_element(first, timeout=30)
+    click(console, cell)
+    url_contains(console, "/accounts/")
+    assert_clean_console(console)
+
+
+def test_the_quarter_cell_of_the_accuracy_table_opens_the_same_list(console):
+    db, day = day_of(Filters())
+    q = forecast_accuracy(db, Filters(), day).quarters
+    row = q[q["renewals"] > 0].iloc[-1]
+    wait_for_tab(console)
+    link = console.wait_for_element(f"#rf-accuracy-link-{row['start'].isoformat()}", timeout=30)
+    assert link.text == row["label"]
+    click(console, link)
+    url_contains(console, "backtest=")
+    console.wait_for_text_to_equal("#renewals-count", formatting.count(row["renewals"]), 30)
+    console.wait_for_text_to_equal("#renewals-kept", formatting.money(row["actual"]))
+    assert_clean_console(console)
