@@ -303,11 +303,14 @@ def backtest_rows_sql(filters: Filters, quarter: Quarter, as_of: date) -> tuple[
             FROM forecast_backtest fb
             JOIN account_dim ad ON ad.account_id = fb.account_id
             JOIN renewals r ON r.renewal_id = fb.renewal_id
-            LEFT JOIN health_snapshots h
-              ON h.account_id = fb.account_id AND h.snapshot_date = fb.forecast_on
+            LEFT JOIN (  -- the snapshot of the forecast date only (read before the join)
+                SELECT account_id, band FROM health_snapshots
+                WHERE snapshot_date = (SELECT forecast_on FROM forecast_backtest_quarters
+                                       WHERE quarter_start = ?)
+            ) h ON h.account_id = fb.account_id
             WHERE {where} AND fb.quarter_start = ?
         )""",
-        [as_of, as_of, *scope, quarter.start],
+        [as_of, as_of, quarter.start, *scope, quarter.start],
     )
 
 
