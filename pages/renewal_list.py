@@ -156,7 +156,7 @@ def _open_view(data, params, filters, day):
 
 def _backtest_view(data, params, day):
     """Backtest mode: the quarter (one the database holds, ended by the day) into the store."""
-    quarter = backtest_quarter(get_database(), params, day)
+    quarter = backtest_quarter(get_database(), Filters.from_search(data["search"]), params, day)
     sort = parse_backtest_sort(params.get("sort"))
     data["status"] = "backtest"
     data["quarter"] = quarter.key
@@ -193,7 +193,12 @@ def _backtest(data):
     """Filters, the quarter (checked again: the store comes from the client) and the day."""
     filters, snapshot = from_store(data)
     db = get_database()
-    return db, filters, backtest_quarter(db, {"backtest": data.get("quarter")}, snapshot), snapshot
+    return (
+        db,
+        filters,
+        backtest_quarter(db, filters, {"backtest": data.get("quarter")}, snapshot),
+        snapshot,
+    )
 
 
 def _open_drill(data):

@@ -462,7 +462,9 @@ BACKTEST_SORTABLE = {
 BACKTEST_DEFAULT_ORDER = "bt.arr_up DESC, bt.renewal_date ASC"  # the biggest renewals first
 
 
-def backtest_quarter(db: Database, params: Mapping[str, Any], as_of: date) -> Quarter:
+def backtest_quarter(
+    db: Database, filters: Filters, params: Mapping[str, Any], as_of: date
+) -> Quarter:
     """The quarter of `backtest=` (e.g. 2026-Q3): one the database holds forecasts for and that
     had ended by `as_of` (a view of an earlier day does not see a later quarter's backtest);
     otherwise InvalidFilter with the quarters there are."""
@@ -472,7 +474,7 @@ def backtest_quarter(db: Database, params: Mapping[str, Any], as_of: date) -> Qu
         raise InvalidFilter(f"Unknown quarter {key!r} for 'backtest': use a quarter like 2026-Q3.")
     held = [
         q
-        for q in (Quarter(s, add_months(s, 3)) for s in sorted(backtest_dates(db, Filters())))
+        for q in (Quarter(s, add_months(s, 3)) for s in sorted(backtest_dates(db, filters)))
         if q.end <= as_of
     ]
     if quarter not in held:

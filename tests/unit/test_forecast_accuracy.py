@@ -308,7 +308,7 @@ def test_a_row_dated_before_the_forecast_date_does_change_it(leak_dbs):
 
 # ---- the renewals behind a quarter (the renewal list's backtest mode) ------------------------------
 def _list_totals(db, filters: Filters, key: str, day: date) -> dict[str, Any]:
-    quarter = backtest_quarter(db, {"backtest": key}, day)
+    quarter = backtest_quarter(db, Filters(), {"backtest": key}, day)
     return backtest_totals(db, filters, quarter, day)
 
 
@@ -329,7 +329,7 @@ def test_the_backtest_list_totals_are_the_quarters_numbers(acc_db, day):
 
 
 def test_the_backtest_list_rows(acc_db):
-    quarter = backtest_quarter(acc_db, {"backtest": "2026-q3"}, BUILT)
+    quarter = backtest_quarter(acc_db, Filters(), {"backtest": "2026-q3"}, BUILT)
     page = backtest_page(acc_db, Filters(), quarter, BUILT, (("renewal_date", "asc"),))
     got = [
         (r.renewal_id, r.arr_up, r.p, r.expected, r.call, r.kept, r.outcome)
@@ -363,7 +363,7 @@ def test_the_backtest_list_rows(acc_db):
 )
 def test_an_unknown_backtest_quarter_is_a_plain_message(acc_db, key, day, message):
     with pytest.raises(InvalidFilter, match=re.escape(message)):
-        backtest_quarter(acc_db, {"backtest": key}, day)
+        backtest_quarter(acc_db, Filters(), {"backtest": key}, day)
 
 
 def test_the_list_page_in_backtest_mode(acc_db, use_db):
