@@ -55,3 +55,13 @@ def console(console_module, demo_db_path, use_db):
     console_module.wait_for_page(url=console_module.server_url + "/")
     console_module.get_logs()  # what earlier tests left in the log is theirs, not this test's
     return console_module
+
+
+@pytest.fixture(scope="module")
+def capture_console_errors(console_module):
+    """Keeps every console.error of this module's pages as text (see helpers.assert_clean_console)."""
+    from tests.browser.helpers import CONSOLE_ERRORS_SCRIPT
+
+    console_module.driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": CONSOLE_ERRORS_SCRIPT}
+    )

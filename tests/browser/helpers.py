@@ -55,3 +55,24 @@ def click(duo, element) -> None:
     )
     wait(duo, EC.element_to_be_clickable(element))
     element.click()
+
+
+# console.error calls kept as text (selenium's log shows only the renderer's "Object"); installed
+# before any page script by the `capture_console_errors` fixture (tests/browser/conftest.py).
+CONSOLE_ERRORS_SCRIPT = """
+window.__csopsErrors = [];
+const original = console.error;
+console.error = function (...args) {
+  window.__csopsErrors.push(args.map(a => typeof a === 'string' ? a :
+    (a && (a.message || '') + ' ' + (a.html || ''))).join(' '));
+  return original.apply(console, args);
+};
+"""
+
+
+def assert_clean_console(duo) -> None:
+    """No error in the browser console: none logged by the browser itself, and no
+    console.error call (each is also in `window.__csopsErrors`, as readable text)."""
+    logs = duo.get_logs()
+    assert [e for e in logs if e.get("source") != "console-api"] == []
+    assert duo.driver.execute_script("return window.__csopsErrors || []") == []

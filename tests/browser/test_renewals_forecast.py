@@ -14,35 +14,9 @@ from services.db import get_database
 from services.filters import Filters
 from services.forecast_accuracy import forecast_accuracy
 from services.renewal_forecast import forecast_gap, projected_retention, renewal_forecast
-from tests.browser.helpers import choose, click, click_bar, url_contains, wait
+from tests.browser.helpers import assert_clean_console, choose, click, click_bar, url_contains, wait
 
-CAPTURE = """
-window.__csopsErrors = [];
-const original = console.error;
-console.error = function (...args) {
-  window.__csopsErrors.push(args.map(a => typeof a === 'string' ? a :
-    (a && (a.message || '') + ' ' + (a.html || ''))).join(' '));
-  return original.apply(console, args);
-};
-"""
-# The renderer checks callbacks against the pages' validation layout, in which /renewals shows
-# only its default tab: it notes every other tab's ids (this one's too) as not found. That is
-# pages/renewals.py's business; the tests below check this tab's components are on the page.
-
-
-@pytest.fixture(scope="module", autouse=True)
-def capture_console_errors(console_module):
-    console_module.driver.execute_cdp_cmd(
-        "Page.addScriptToEvaluateOnNewDocument", {"source": CAPTURE}
-    )
-
-
-def assert_clean_console(console) -> None:
-    """No error in the console, except the renderer's validation-layout notes (TAB_NOTE)."""
-    logs = console.get_logs()
-    assert logs == []
-    errors = console.driver.execute_script("return window.__csopsErrors || []")
-    assert errors == []
+pytestmark = pytest.mark.usefixtures("capture_console_errors")
 
 
 def day_of(filters: Filters):

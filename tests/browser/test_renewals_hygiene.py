@@ -23,38 +23,11 @@ from services.renewal_hygiene import (
     missing_totals,
     window_end,
 )
-from tests.browser.helpers import choose, click, url_contains, wait
+from tests.browser.helpers import assert_clean_console, choose, click, url_contains, wait
 
 TAB = "/renewals?tab=hygiene"
-# console.error calls kept as text (selenium shows only the renderer's "Object").
-CAPTURE = """
-window.__csopsErrors = [];
-const original = console.error;
-console.error = function (...args) {
-  window.__csopsErrors.push(args.map(a => typeof a === 'string' ? a :
-    (a && (a.message || '') + ' ' + (a.html || ''))).join(' '));
-  return original.apply(console, args);
-};
-"""
-# The renderer's startup note that a Renewals tab's components are missing from the validation
-# layout: /renewals builds only the tab shown when Dash calls its layout without parameters, so
-# every page load notes the tabs' ids (rf-, rh-, rp-, rt-, ru-). That is pages/renewals.py's to
-# fix (reported); any other console error fails.
 
-
-@pytest.fixture(scope="module", autouse=True)
-def capture_console_errors(console_module):
-    console_module.driver.execute_cdp_cmd(
-        "Page.addScriptToEvaluateOnNewDocument", {"source": CAPTURE}
-    )
-
-
-def assert_clean_console(console) -> None:
-    """No error in the browser console but the Renewals tabs' validation-layout notes."""
-    logs = console.get_logs()
-    assert [e for e in logs if e.get("source") != "console-api"] == []
-    errors = console.driver.execute_script("return window.__csopsErrors || []")
-    assert errors == []
+pytestmark = pytest.mark.usefixtures("capture_console_errors")
 
 
 def _view(filters: Filters):

@@ -20,38 +20,12 @@ from services.renewal_pipeline import (
     renewal_calendar,
     top_at_risk,
 )
-from tests.browser.helpers import choose, click, click_bar, url_contains, wait
+from tests.browser.helpers import assert_clean_console, choose, click, click_bar, url_contains, wait
 
 PAGE = "/renewals"
 CALL_TRACES = ("commit", "probable", "none", "at_risk", "churn")  # drawn in this order
-# console.error calls, kept as text (selenium only shows the renderer's "Object").
-CAPTURE = """
-window.__csopsErrors = [];
-const original = console.error;
-console.error = function (...args) {
-  window.__csopsErrors.push(args.map(a => typeof a === 'string' ? a :
-    (a && (a.message || '') + ' ' + (a.html || ''))).join(' '));
-  return original.apply(console, args);
-};
-"""
 
-
-@pytest.fixture(scope="module", autouse=True)
-def capture_console_errors(console_module):
-    console_module.driver.execute_cdp_cmd(
-        "Page.addScriptToEvaluateOnNewDocument", {"source": CAPTURE}
-    )
-
-
-def assert_clean_console(console) -> None:
-    """No error in the browser console, except the renderer's notes that another Renewals
-    tab's components are not on the page: /renewals builds only the tab shown, so the other
-    tabs' callbacks point at ids absent from it (pages/renewals.py's business, not this tab's).
-    Anything else, and any such note about this tab's own ids (rp-...), fails."""
-    logs = console.get_logs()
-    assert logs == []
-    errors = console.driver.execute_script("return window.__csopsErrors || []")
-    assert errors == []
+pytestmark = pytest.mark.usefixtures("capture_console_errors")
 
 
 def day_of(filters: Filters):

@@ -21,39 +21,17 @@ from services.upsell import (
     pipeline_by_stage,
     score_validation,
 )
-from tests.browser.helpers import choose, click, click_bar, url_contains, wait
+from tests.browser.helpers import assert_clean_console, choose, click, click_bar, url_contains, wait
 
 PAGE = "/renewals?tab=upsell"
-# console.error calls, kept as text (selenium only shows the renderer's "Object").
-CAPTURE = """
-window.__csopsErrors = [];
-const original = console.error;
-console.error = function (...args) {
-  window.__csopsErrors.push(args.map(a => typeof a === 'string' ? a :
-    (a && (a.message || '') + ' ' + (a.html || ''))).join(' '));
-  return original.apply(console, args);
-};
-"""
-# Dash checks the callbacks against the pages' validation layout, which holds /renewals as called
-# without parameters: the default tab only. Every other tab's ids (this one's too) are reported
-# missing on load although the tab shown has them: pages/renewals.py's business (reported).
+
+pytestmark = pytest.mark.usefixtures("capture_console_errors")
 FIRST_NAME = "#ru-candidates-grid .ag-row[row-index='0'] [col-id='name']"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def capture_console_errors(console_module):
-    console_module.driver.execute_cdp_cmd(
-        "Page.addScriptToEvaluateOnNewDocument", {"source": CAPTURE}
-    )
-
-
-def assert_clean_console(console) -> None:
-    """No error in the console, except the renderer's notes about ids missing from the pages'
-    validation layout (see ID_NOTE); and this tab's ids are on the page."""
-    logs = console.get_logs()
-    assert logs == []
-    errors = console.driver.execute_script("return window.__csopsErrors || []")
-    assert errors == []
+def assert_tab_clean(console) -> None:
+    """No console error, and this tab's ids are on the page."""
+    assert_clean_console(console)
     for element_id in ("ru-tiles", "ru-candidates-grid", "ru-deciles", "ru-pipeline"):
         assert console.driver.find_elements("id", element_id), element_id
 
@@ -102,7 +80,7 @@ def test_the_tab_shows_the_services_candidates_and_charts(console):
         in console.find_element("#ru-deciles .gtitle").text
     )
     assert console.find_element("#ru-drill-panel").value_of_css_property("display") == "none"
-    assert_clean_console(console)
+    assert_tab_clean(console)
 
 
 def test_a_filter_change_updates_the_candidates(console):
@@ -119,7 +97,7 @@ def test_a_filter_change_updates_the_candidates(console):
     console.wait_for_text_to_equal(FIRST_NAME, top["name"], timeout=30)
     segment = console.find_element("#ru-candidates-grid .ag-row[row-index='0'] [col-id='segment']")
     assert segment.text == "SMB"
-    assert_clean_console(console)
+    assert_tab_clean(console)
 
 
 def test_clicking_a_candidate_opens_its_account_360(console):
@@ -165,7 +143,7 @@ def test_a_stage_bar_lists_its_open_opportunities(console):
             == "none"
         ),
     )
-    assert_clean_console(console)
+    assert_tab_clean(console)
 
 
 def test_a_decile_bar_lists_the_opportunities_scored_in_it(console):
@@ -185,7 +163,7 @@ def test_a_decile_bar_lists_the_opportunities_scored_in_it(console):
         "#ru-opps-grid .ag-row[row-index='0'] [col-id='score']", timeout=30
     )
     assert decile * 10 <= float(score.text) < decile * 10 + 10 + (decile == 9)
-    assert_clean_console(console)
+    assert_tab_clean(console)
 
 
 def test_a_bad_decile_in_the_link_says_so(console):
@@ -205,4 +183,4 @@ def test_the_pipeline_tile_lists_every_open_opportunity(console):
     )
     totals = console.find_element("#ru-drill-totals").text
     assert formatting.money(pipeline["amount_arr"].sum()) in totals
-    assert_clean_console(console)
+    assert_tab_clean(console)
