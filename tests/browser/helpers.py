@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -10,7 +11,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 
 def wait(duo, condition, timeout: int = 20):
-    return WebDriverWait(duo.driver, timeout).until(condition)
+    """Until `condition` holds; an element redrawn under it (stale) is looked up again."""
+    return WebDriverWait(
+        duo.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(condition)
 
 
 def choose(duo, dropdown_id: str, label: str) -> None:

@@ -118,7 +118,8 @@ def test_the_team_grouping_is_in_the_url_and_a_team_row_drills(console):
         console, lambda d: d.find_element(By.CSS_SELECTOR, first).text == teams.iloc[0]["name"], 30
     )
     assert console.find_element("#rf-gap-by input:checked").get_attribute("value") == "team"
-    click(console, console.find_element(first))
+    # The grid may redraw the row after the reload: click the row as it is drawn now.
+    wait(console, lambda d: click(console, d.find_element(By.CSS_SELECTOR, first)) is None)
     url = url_contains(console, "/renewals/list")
     assert "team=" in url and "status=open" in url
     console.wait_for_text_to_equal(
