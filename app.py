@@ -38,24 +38,25 @@ app = Dash(
 server = app.server
 server.config["MAX_CONTENT_LENGTH"] = load_settings().max_request_bytes
 
+from pages import capacity, renewals  # noqa: E402
 from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
 from pages._global_callbacks import filter_bar_options  # noqa: E402  (registers shell callbacks)
 from pages._server import configure_server  # noqa: E402
-from pages.renewals import all_tabs_layout  # noqa: E402
 
 _tabs_validated = threading.Lock()
 
 
 @server.before_request
-def validate_every_renewals_tab() -> None:
-    """Adds the other Renewals tabs' ids (see all_tabs_layout) to the validation layout Dash
-    builds on the first request (registered after Dash's own first-request hook, so it runs
-    after it)."""
+def validate_every_tab() -> None:
+    """Adds the other tabs' ids of the tabbed pages (see TabbedPage.all_tabs_layout) to the
+    validation layout Dash builds on the first request (registered after Dash's own
+    first-request hook, so it runs after it)."""
     if getattr(app, "_csops_tabs_validated", False) or app.validation_layout is None:
         return
     with _tabs_validated:
         if not getattr(app, "_csops_tabs_validated", False):
-            app.validation_layout.children.append(all_tabs_layout())
+            app.validation_layout.children.append(renewals.PAGE.all_tabs_layout())
+            app.validation_layout.children.append(capacity.all_tabs_layout())
             app._csops_tabs_validated = True
 
 

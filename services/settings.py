@@ -126,3 +126,61 @@ def load_upsell_settings() -> UpsellSettings:
         min_group=int(os.environ.get("CSOPS_UPSELL_MIN_GROUP", "20")),
         validation_quarters=int(os.environ.get("CSOPS_UPSELL_VALIDATION_QUARTERS", "8")),
     )
+
+
+# ---- App state (services/app_state.py; ARCHITECTURE §5) ---------------------------------------
+def app_state_path() -> Path:
+    """The SQLite file that keeps what users save (scenarios, plans); CSOPS_APP_STATE."""
+    path = Path(os.environ.get("CSOPS_APP_STATE", PROJECT_ROOT / ".state" / "app_state.sqlite"))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+# ---- Capacity (services/workload.py, services/capacity_*.py) ----------------------------------
+@dataclass(frozen=True)
+class CapacitySettings:
+    """Defaults of the workload model and the what-if scenario; the page can change each one
+    for a what-if (the URL keeps the change), never the defaults."""
+
+    # Workload points per account, "Segment/tier=points" pairs (services/workload.py).
+    points: str
+    red_weight: float  # a red account costs this many times its points (1 = health ignored)
+    yellow_weight: float
+    capacity_points: float  # a CSM whose capacity_points is missing carries this many points
+    target_utilisation: float  # 0-1: plan books and hiring to this share of capacity
+    overloaded_above: float  # 0-1+: utilisation above this flags an overloaded book
+    underloaded_below: float
+    arr_per_csm_target: float  # coverage ratio target (named and pooled CSMs)
+    loaded_cost_per_csm: float  # a year, salary and overheads, for the scenario's cost
+    attrition_per_year: float  # 0-1: share of CSMs who leave in a year
+    ramp_months: int  # months until a new CSM carries a full book
+    ramp_productivity: float  # 0-1: share of a full book carried while ramping
+    hiring_lead_days: int  # from opening a requisition to the CSM's first day
+    rebalance_max_moves_per_csm: int
+    rebalance_freeze_renewal_days: int  # accounts renewing within this many days never move
+
+
+def load_capacity_settings() -> CapacitySettings:
+    """Read the capacity settings from the environment now (never cached, like load_settings)."""
+    env = os.environ.get
+    return CapacitySettings(
+        points=env(
+            "CSOPS_WORKLOAD_POINTS",
+            "Enterprise/named=3.5,Enterprise/pooled=1.2,Enterprise/tech-touch=0.4,"
+            "Mid-Market/named=1.4,Mid-Market/pooled=0.6,Mid-Market/tech-touch=0.2,"
+            "SMB/named=0.9,SMB/pooled=0.4,SMB/tech-touch=0.14",
+        ),
+        red_weight=float(env("CSOPS_WORKLOAD_RED_WEIGHT", "1.5")),
+        yellow_weight=float(env("CSOPS_WORKLOAD_YELLOW_WEIGHT", "1.15")),
+        capacity_points=float(env("CSOPS_CSM_CAPACITY_POINTS", "100")),
+        target_utilisation=float(env("CSOPS_TARGET_UTILISATION", "0.85")),
+        overloaded_above=float(env("CSOPS_OVERLOADED_ABOVE", "1.10")),
+        underloaded_below=float(env("CSOPS_UNDERLOADED_BELOW", "0.70")),
+        arr_per_csm_target=float(env("CSOPS_ARR_PER_CSM_TARGET", "2500000")),
+        loaded_cost_per_csm=float(env("CSOPS_LOADED_COST_PER_CSM", "150000")),
+        attrition_per_year=float(env("CSOPS_CSM_ATTRITION_PER_YEAR", "0.15")),
+        ramp_months=int(env("CSOPS_CSM_RAMP_MONTHS", "3")),
+        ramp_productivity=float(env("CSOPS_CSM_RAMP_PRODUCTIVITY", "0.5")),
+        hiring_lead_days=int(env("CSOPS_HIRING_LEAD_DAYS", "75")),
+        rebalance_max_moves_per_csm=int(env("CSOPS_REBALANCE_MAX_MOVES_PER_CSM", "10")),
+        rebalance_freeze_renewal_days=int(env("CSOPS_REBALANCE_FREEZE_RENEWAL_DAYS", "60")),
+    )
