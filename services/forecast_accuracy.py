@@ -211,6 +211,9 @@ class Accuracy:
     def totals(self) -> dict[str, dict[str, float | None]]:
         """Per method over the quarters it has a forecast for: Σ |error|, Σ actual, and the
         weighted absolute % error Σ |error| / Σ actual."""
+        cached = self.__dict__.get("_totals")
+        if cached is not None:  # asked three times per redraw; the quarters never change
+            return cached
         out = {}
         for m in METHODS:
             q = self.quarters[self.quarters[m].notna() & (self.quarters["renewals"] > 0)]
@@ -222,6 +225,7 @@ class Accuracy:
                 "actual": actual,
                 "wape": err / actual if err is not None and actual else None,
             }
+        object.__setattr__(self, "_totals", out)
         return out
 
     def closest(self) -> str | None:

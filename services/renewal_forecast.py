@@ -461,6 +461,7 @@ def range_of(expected: float | None, variance: float, arr_up: float) -> tuple[fl
     return max(0.0, expected - Z80 * sd), min(arr_up, expected + Z80 * sd)
 
 
+@memoize
 def renewal_forecast(db: Database, filters: Filters, day: date) -> Forecast:
     """Expected retained ARR with its 80% range beside the CSMs' call, per quarter and in total."""
     cells = forecast_cells(db, filters, day)
@@ -539,6 +540,7 @@ def forecast_gap(db: Database, filters: Filters, day: date, by: str = "owner") -
     ].reset_index(drop=True)
 
 
+@memoize
 def rate_levels(db: Database, filters: Filters, day: date) -> pd.DataFrame:
     """How many open renewals of the window (and their ARR up) take their rate from each level."""
     cells = forecast_cells(db, filters, day)
