@@ -66,7 +66,7 @@ def account_360(db: Database, filters: Filters, account_id: str, as_of: date) ->
         FROM account_dim ad LEFT JOIN nr ON nr.account_id = ad.account_id
         WHERE ad.account_id = ? AND {where}
         """,
-        [as_of, account_id, as_of, as_of, as_of, as_of, as_of, as_of, account_id, *scope],
+        [as_of, as_of, account_id, as_of, as_of, as_of, as_of, as_of, as_of, account_id, *scope],
     )
     if facts.empty:
         return None

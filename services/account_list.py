@@ -51,7 +51,7 @@ def _list_sql(
     if with_next_renewal:
         # The next renewal as known on the list's date: not closed by then, overdue ones included.
         sql += f" LEFT JOIN ({next_renewal_sql()}) nr ON nr.account_id = ad.account_id"
-        bind.append(snapshot)
+        bind.extend([snapshot, snapshot])
     sql += " JOIN health_snapshots h ON h.account_id = ad.account_id AND h.snapshot_date = ?"
     bind.append(snapshot)
     where, params = filters.where("ad")
@@ -147,6 +147,6 @@ def account_page(
     # Next renewal for just this page's accounts (left merge keeps the page order).
     renewals = db.query(
         next_renewal_sql("AND list_contains(?, r.account_id)"),
-        [snapshot, rows["account_id"].tolist()],
+        [snapshot, snapshot, rows["account_id"].tolist()],
     ).rename(columns={"renewal_date": "next_renewal_date", "arr_up_for_renewal": "renewal_arr"})
     return rows.merge(renewals, on="account_id", how="left")[list(PAGE_COLUMNS)]

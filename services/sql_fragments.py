@@ -197,20 +197,20 @@ def calls_on_sql(day: str) -> str:
 def next_renewal_sql(accounts: str = "") -> str:
     """Per account, its next renewal as known on a day: the earliest renewal known then and not
     closed by then. One whose date has passed without closing is still next (overdue), not
-    skipped. Columns: account_id, renewal_date, arr_up_for_renewal, forecast_category (blank
-    before the build's as-of date, see `known_on_latest`), renewal_overdue.
+    skipped. Columns: account_id, renewal_date, arr_up_for_renewal, forecast_category (the CSM
+    call known on the day, `calls_on_sql`), renewal_overdue.
 
-    Binds the day (one `?`), then the parameters of `accounts`, an extra condition on the
+    Binds the day twice (two `?`), then the parameters of `accounts`, an extra condition on the
     renewal `r` (e.g. "AND list_contains(?, r.account_id)").
     """
     first = "(r.renewal_date, r.renewal_id)"  # ties broken by id: the same row every time
     return f"""
         SELECT r.account_id, MIN(r.renewal_date) AS renewal_date,
                arg_min_null(r.arr_up_for_renewal, {first}) AS arr_up_for_renewal,
-               arg_min_null({known_on_latest("v.d", "r.forecast_category")}, {first})
-                   AS forecast_category,
+               arg_min_null(cl.forecast_category, {first}) AS forecast_category,
                MIN(r.renewal_date) < v.d AS renewal_overdue
         FROM renewals r CROSS JOIN (SELECT CAST(? AS DATE) AS d) v
+        LEFT JOIN ({calls_on_sql("?")}) cl ON cl.renewal_id = r.renewal_id
         LEFT JOIN contracts c ON c.contract_id = r.contract_id
         WHERE {renewal_known_by("v.d")} AND NOT {renewal_closed_by("v.d")} {accounts}
         GROUP BY r.account_id, v.d

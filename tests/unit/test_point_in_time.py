@@ -136,3 +136,47 @@ def test_an_earlier_as_of_in_the_url_shows_the_earliest_complete_date_and_says_w
     assert view.date == earliest
     assert "earliest date with complete history" in view.notice
     assert asof.resolve_as_of(db, Filters(as_of=earliest)).notice is None
+
+
+def test_the_accounts_list_shows_the_call_known_on_its_date(tmp_path):
+    """The list's next-renewal call is the one the CSM had made by the list's date (the weekly
+    call history), never today's call read back into the past."""
+    from services.account_list import account_page
+    from services.filters import AccountDrill
+
+    data = tables()
+    data["renewal_forecast_history"] = [
+        # R1 renews on 1 Jan 2026: called probable in August, at risk from 22 Sep 2025, and
+        # (the renewal row, as the build date knows it) commit today.
+        {
+            "renewal_id": "R1",
+            "snapshot_date": "2025-08-04",
+            "forecast_category": "probable",
+            "arr_up": 100,
+        },
+        {
+            "renewal_id": "R1",
+            "snapshot_date": "2025-09-22",
+            "forecast_category": "at_risk",
+            "arr_up": 100,
+            "risk_reason": "Low adoption",
+        },
+        {
+            "renewal_id": "R1",
+            "snapshot_date": "2025-10-06",
+            "forecast_category": "commit",
+            "arr_up": 100,
+        },
+    ]
+    db = build_tiny(tmp_path, data, BUILT_ON)
+
+    def call_on(day: date, sort: tuple = ()) -> str | None:
+        page = account_page(db, Filters(), AccountDrill(), day, sort, 0, 10)
+        return page.set_index("account_id").at["A", "forecast_category"]
+
+    assert call_on(AS_OF) == "at_risk"  # 30 Sep 2025: the 22 Sep call
+    assert call_on(date(2025, 9, 16)) == "probable"  # a snapshot before the at-risk call
+    # Sorting by the renewal takes the other query path: the same call.
+    assert call_on(AS_OF, (("next_renewal_date", "asc"),)) == "at_risk"
+    # On the build's date R1 has closed; R2 (K2's renewal) is next with its own call.
+    assert call_on(BUILT_ON) == "probable"
