@@ -69,3 +69,9 @@ def _no_cache_by_default(monkeypatch):
 
 if os.environ.get("CSOPS_DB") is None:
     os.environ["CSOPS_DB"] = str(DEMO_CACHE / "csops.duckdb")
+
+# No test writes to the real app-state store (saved scenarios): the session gets a file of its
+# own, in a fresh folder; a test needing an empty store points CSOPS_APP_STATE at its tmp_path.
+os.environ["CSOPS_APP_STATE"] = str(
+    Path(tempfile.mkdtemp(prefix="csops-state-")) / "app_state.sqlite"
+)
