@@ -1017,6 +1017,9 @@ class DemoGenerator:
             "nps_responses": self.nps(accounts, h, churn_day),
             "touchpoints": self.touchpoints(accounts, h, churn_day),
         }
+        tables["csms"], tables["accounts"], tables["touchpoints"] = self.staffing(
+            csms, tables["accounts"], tables["touchpoints"]
+        )
         for name, df in tables.items():
             table = pa.Table.from_pandas(df, preserve_index=False)
             if name == "renewal_forecast_history":  # a DATE column, not a timestamp
@@ -1036,6 +1039,97 @@ class DemoGenerator:
             )
         )
         return counts
+
+    # ---- staffing: leavers, unowned accounts, part-timers, new hires ----------------------
+    def staffing(
+        self, csms: pd.DataFrame, accounts: pd.DataFrame, touchpoints: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The staffing a real CS team has on any day, drawn after everything else from a
+        stream of its own (so every other table stays exactly what the main stream makes):
+        per 5,000 accounts about 2 CSMs who left in the last 4 months with their books still
+        assigned to them (open books), 0.5% of accounts with no owner (mostly pooled and
+        tech-touch), 3 part-timers (60-80 points), 1 CSM without a capacity on record and 1-2
+        hires of the last 60 days who took a few accounts over from their teammates. A leaver
+        logs no touchpoint after leaving; a new hire logs the taken-over accounts' touchpoints
+        from the hire date on."""
+        rng = np.random.default_rng([self.spec.seed, 8])
+        as_of, scale = self.spec.as_of, self.spec.accounts / 5000
+        csms, accounts, touchpoints = csms.copy(), accounts.copy(), touchpoints.copy()
+        is_csm = (csms.role == "CSM").to_numpy()
+        hired = pd.to_datetime(csms["hire_date"]).dt.date.to_numpy()
+        tenured = np.flatnonzero(is_csm & (hired <= as_of - timedelta(days=365)))
+
+        picks = rng.permutation(tenured)
+        n_left, n_part, n_null = (max(1, round(k * scale)) for k in (2, 3, 1))
+        left = picks[:n_left]
+        part = picks[n_left : n_left + n_part]
+        no_capacity = picks[n_left + n_part : n_left + n_part + n_null]
+        ends = [as_of - timedelta(days=int(d)) for d in rng.integers(7, 122, len(left))]
+        end_col = csms.columns.get_loc("end_date")
+        for row, end in zip(left, ends, strict=True):
+            csms.iat[row, end_col] = pd.Timestamp(end)
+        cap_col = csms.columns.get_loc("capacity_points")
+        csms.iloc[part, cap_col] = rng.choice([60.0, 70.0, 80.0], len(part))
+        csms.iloc[no_capacity, cap_col] = np.nan
+
+        # A leaver's touchpoints stop the day they leave.
+        leaver_end = {
+            csms.iat[row, 0]: np.datetime64(end, "s") + np.timedelta64(1, "D")
+            for row, end in zip(left, ends, strict=True)
+        }
+        cutoff = pd.to_datetime(touchpoints["csm_id"].map(leaver_end))
+        touchpoints = touchpoints[~(touchpoints["occurred_at"] >= cutoff)]
+
+        # New hires take a few live accounts over from the teammates still there.
+        leaver_ids = set(leaver_end)
+        owner = accounts["owner_csm_id"].to_numpy().copy()
+        customer = (accounts["lifecycle_stage"] != "churned").to_numpy()
+        teams, team_size = np.unique(csms.loc[is_csm, "team"], return_counts=True)
+        n_new = max(1, round(1.5 * scale))
+        new_teams = rng.choice(
+            teams, n_new, replace=n_new > len(teams), p=team_size / team_size.sum()
+        )
+        new_rows, next_n = [], int(csms["csm_id"].str[1:].astype(int).max()) + 1
+        for team in new_teams:
+            members = csms[(csms.team == team) & is_csm & ~csms.csm_id.isin(leaver_ids)]
+            manager = csms[(csms.team == team) & (csms.role == "Manager")]
+            csm_id = f"C{next_n:04d}"
+            hire = as_of - timedelta(days=int(rng.integers(7, 60)))
+            new_rows.append(
+                dict(
+                    csm_id=csm_id,
+                    name=self._person(next_n),
+                    team=team,
+                    manager_id=manager["csm_id"].iloc[0] if len(manager) else None,
+                    region=self._team_region(team),
+                    role="CSM",
+                    hire_date=hire,
+                    capacity_points=100.0,
+                    email=self._person(next_n).lower().replace(" ", ".") + "@example.com",
+                    end_date=pd.NaT,
+                )
+            )
+            next_n += 1
+            pool = np.flatnonzero(np.isin(owner, members["csm_id"].to_numpy()) & customer)
+            moved = rng.choice(pool, min(len(pool), int(rng.integers(4, 13))), replace=False)
+            owner[moved] = csm_id
+            taken = touchpoints["account_id"].isin(accounts["account_id"].to_numpy()[moved]) & (
+                touchpoints["occurred_at"] >= np.datetime64(hire, "s")
+            )
+            touchpoints.loc[taken, "csm_id"] = csm_id
+        csms = pd.concat([csms, pd.DataFrame(new_rows)[csms.columns]], ignore_index=True)
+
+        # Unowned: mostly pooled and tech-touch accounts, never a leaver's or a new hire's.
+        tier = accounts["coverage_tier"].to_numpy()
+        eligible = np.isin(owner, csms.loc[is_csm.nonzero()[0], "csm_id"].to_numpy()) & ~np.isin(
+            owner, list(leaver_ids)
+        )
+        weight = np.where(tier == "named", 0.15, 1.0) * eligible
+        n_none = max(1, round(0.005 * len(accounts)))
+        unowned = rng.choice(len(accounts), n_none, replace=False, p=weight / weight.sum())
+        owner[unowned] = None
+        accounts["owner_csm_id"] = owner
+        return csms, accounts, touchpoints.reset_index(drop=True)
 
     def _lifecycle(self, accounts, renewals, churn_day) -> list[str]:
         as_of = self.spec.as_of

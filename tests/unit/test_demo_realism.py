@@ -272,3 +272,76 @@ def test_the_share_called_at_risk_is_steady_week_to_week(demo):
     assert 0.04 <= before <= 0.2
     assert abs(today - before) <= 0.2 * before
     assert abs(weekly.iloc[:6].mean() - before) <= 0.2 * before
+
+
+# ---- staffing: leavers with open books, unowned accounts, part-timers, new hires ------------
+
+
+def test_some_csms_left_recently_and_their_books_are_still_assigned_to_them(demo):
+    """About 2 CSMs per 5,000 accounts left in the last ~4 months; their customers still name
+    them as owner (open books), and none of their touchpoints is dated after they left."""
+    as_of = _as_of(demo)
+    left = demo.query(
+        """
+        SELECT c.csm_id, c.hire_date, c.end_date,
+               COUNT(a.account_id) FILTER (WHERE a.lifecycle_stage <> 'churned') AS customers
+        FROM csms c LEFT JOIN accounts a ON a.owner_csm_id = c.csm_id
+        WHERE c.end_date IS NOT NULL GROUP BY ALL
+        """
+    )
+    assert 1 <= len(left) <= 4
+    days_ago = left["end_date"].map(lambda d: (as_of - d.date()).days)
+    assert days_ago.between(1, 130).all()
+    assert (left["hire_date"] < left["end_date"]).all()
+    assert (left["customers"] >= 5).all()
+    late = demo.scalar(
+        """
+        SELECT COUNT(*) FROM touchpoints t JOIN csms c USING (csm_id)
+        WHERE c.end_date IS NOT NULL AND t.occurred_at >= c.end_date + INTERVAL 1 DAY
+        """
+    )
+    assert late == 0
+
+
+def test_a_few_accounts_have_no_owner_mostly_pooled_and_tech_touch(demo):
+    by_tier = demo.query(
+        "SELECT coverage_tier, COUNT(*) AS n FROM accounts WHERE owner_csm_id IS NULL GROUP BY 1"
+    ).set_index("coverage_tier")["n"]
+    total = int(by_tier.sum())
+    assert 0.003 * 5000 <= total <= 0.008 * 5000
+    assert by_tier.get("pooled", 0) + by_tier.get("tech-touch", 0) >= 0.7 * total
+
+
+def test_capacities_differ_part_timers_and_one_without_a_capacity_on_record(demo):
+    caps = demo.query("SELECT capacity_points FROM csms WHERE role = 'CSM' AND end_date IS NULL")[
+        "capacity_points"
+    ]
+    part_time = caps[(caps >= 60) & (caps <= 80)]
+    assert 2 <= len(part_time) <= 5
+    assert caps.isna().sum() >= 1
+    assert (caps.dropna() <= 100).all()
+
+
+def test_new_hires_of_the_last_60_days_have_small_books(demo):
+    as_of = _as_of(demo)
+    books = demo.query(
+        """
+        SELECT *, MEDIAN(accounts) OVER (PARTITION BY team) AS team_median FROM (
+            SELECT c.csm_id, c.hire_date, c.team, COUNT(a.account_id) AS accounts
+            FROM csms c LEFT JOIN accounts a ON a.owner_csm_id = c.csm_id
+            WHERE c.role = 'CSM' AND c.end_date IS NULL GROUP BY ALL)
+        """
+    )
+    new = books[books["hire_date"].map(lambda d: (as_of - d.date()).days <= 60)]
+    assert 1 <= len(new) <= 3
+    assert (new["accounts"] >= 1).all()
+    assert (new["accounts"] <= 0.5 * new["team_median"]).all()
+    # Touchpoints of the accounts they took over: theirs only from their hire date on.
+    early = demo.scalar(
+        """
+        SELECT COUNT(*) FROM touchpoints t JOIN csms c USING (csm_id)
+        WHERE c.hire_date > ? - INTERVAL 60 DAY AND t.occurred_at < c.hire_date
+        """,
+        [as_of],
+    )
+    assert early == 0
