@@ -1,0 +1,313 @@
+"""Saved what-if scenarios (issue #8 "Scenarios are kept"), on the app-state store.
+
+A saved scenario is an app-state item of kind `capacity_scenario` whose payload holds:
+- `inputs`: the complete `ScenarioInputs.to_dict()` (every value, so a later change of a
+  default never changes what was saved; `from_dict` fills keys added since with defaults);
+- `workload`: `WorkloadParams.to_params()` (the URL keys that differ from the defaults, as the
+  page carries them) and `workload_values`: every workload value, for the same reason;
+- `scope`: the global filters it was saved under (no as-of: it opens on the latest books).
+
+A scenario's link is `/capacity?<scope>&tab=scenario&scenario=<id>`; `scenario_params` turns
+the saved inputs into the URL parameters the scenario tab reads (pages/capacity.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from services.app_state import Event, Item, NotFound, Version, app_state
+from services.db import Database
+from services.errors import ServiceError
+from services.filters import DIMENSION_LABELS, Filters
+from services.workload import WorkloadParams
+
+KIND = "capacity_scenario"
+NOUN = "scenario"
+MAX_COMPARE = 3
+PAGE_PATH = "/capacity"
+
+
+class InvalidScenario(ServiceError):
+    """Scenario inputs that cannot be saved as they are (the message says which)."""
+
+
+def _projection():
+    """services/capacity_projection (imported when used: it builds on the analytics side)."""
+    from services import capacity_projection
+
+    return capacity_projection
+
+
+# ---- the payload ---------------------------------------------------------------------------
+def _workload_values(params: WorkloadParams) -> dict[str, Any]:
+    values = {f.name: getattr(params, f.name) for f in fields(params) if f.init}
+    values["points"] = [list(row) for row in params.points]
+    return values
+
+
+def _workload_from_values(values: Any) -> WorkloadParams | None:
+    """The saved workload values as params; None when they no longer fit the model."""
+    if not isinstance(values, Mapping):
+        return None
+    try:
+        points = tuple((str(s), str(t), float(p)) for s, t, p in values["points"])
+        rest = {k: v for k, v in values.items() if k != "points"}
+        params = WorkloadParams(points=points, **rest)
+        base = WorkloadParams.defaults()
+        for seg, tier, _ in base.points:
+            params.points_for(seg, tier)  # every combination the model knows has points
+    except (KeyError, TypeError, ValueError):
+        return None
+    return params
+
+
+def scope_of(filters: Filters | None) -> str:
+    """The filters a scenario is saved under, as a query string without the as-of."""
+    if filters is None:
+        return ""
+    return Filters.from_params({**filters.to_params(), "as_of": None}).to_search()
+
+
+def build_payload(
+    inputs_dict: Mapping[str, Any], workload_params: Mapping[str, Any], scope: str = ""
+) -> dict[str, Any]:
+    """What is stored: the inputs complete and checked, the workload as URL keys and values."""
+    if not isinstance(inputs_dict, Mapping) or not isinstance(workload_params, Mapping):
+        raise InvalidScenario("The scenario's inputs are not complete; reload the page.")
+    inputs_cls = _projection().ScenarioInputs
+    try:
+        inputs = inputs_cls.from_dict(dict(inputs_dict))
+    except (TypeError, ValueError, KeyError):
+        raise InvalidScenario("The scenario's inputs cannot be saved; reload the page.") from None
+    _, errors = inputs_cls.from_params(inputs.to_params())
+    if errors:
+        raise InvalidScenario("Fix the inputs marked in the scenario before saving.")
+    workload, errors = WorkloadParams.from_params(dict(workload_params))
+    if errors:
+        raise InvalidScenario("Fix the workload settings marked before saving.")
+    return {
+        "inputs": inputs.to_dict(),
+        "workload": workload.to_params(),
+        "workload_values": _workload_values(workload),
+        "scope": scope_of(Filters.from_search(scope)),
+    }
+
+
+# ---- the record ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SavedScenario:
+    """One saved scenario at one version."""
+
+    id: str
+    name: str
+    version: int
+    latest_version: int
+    saved_by: str
+    saved_at: datetime
+    created_by: str
+    created_at: datetime
+    note: str
+    payload: dict[str, Any]
+
+    @classmethod
+    def from_item(cls, item: Item) -> SavedScenario:
+        return cls(
+            id=item.id,
+            name=item.name,
+            version=item.version,
+            latest_version=item.latest_version,
+            saved_by=item.saved_by,
+            saved_at=item.saved_at,
+            created_by=item.created_by,
+            created_at=item.created_at,
+            note=item.note,
+            payload=item.payload,
+        )
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version == self.latest_version
+
+    @property
+    def scope(self) -> Filters:
+        return Filters.from_search(self.payload.get("scope") or "")
+
+    def inputs(self):
+        """The saved `ScenarioInputs` (keys added since it was saved take their defaults)."""
+        return _projection().ScenarioInputs.from_dict(dict(self.payload.get("inputs") or {}))
+
+    def workload(self) -> WorkloadParams:
+        """The saved workload model: its complete values when kept, else its URL keys."""
+        params = _workload_from_values(self.payload.get("workload_values"))
+        if params is None:
+            params, _ = WorkloadParams.from_params(self.payload.get("workload") or {})
+        return params
+
+    def url_params(self) -> dict[str, str]:
+        """The saved inputs and workload as URL parameters (differences from the defaults)."""
+        return {**self.inputs().to_params(), **self.workload().to_params()}
+
+    def href(self, filters: Filters | None = None, pinned: bool = False) -> str:
+        """The scenario's link under `filters` (its saved scope by default); `pinned` keeps
+        this version (a newer save then does not change what the link shows)."""
+        extra = {"tab": "scenario", "scenario": self.id}
+        if pinned:
+            extra["version"] = str(self.version)
+        return PAGE_PATH + (filters if filters is not None else self.scope).to_search(extra)
+
+
+def export_params(saved: SavedScenario) -> str:
+    """The query string of a saved scenario's exports: its scope, inputs and workload."""
+    params = {**saved.scope.to_params(), **saved.url_params()}
+    return "?" + urlencode(params, doseq=True)
+
+
+# ---- reading -------------------------------------------------------------------------------
+def parse_version(value: Any) -> int | None:
+    """A version from the URL (`version=3`); None when absent. Anything else: NotFound."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    if value in (None, ""):
+        return None
+    text = str(value)[:12]
+    if not text.isdigit() or int(text) < 1:
+        raise NotFound(f"'{text}' is not a version number: versions are 1, 2, 3...")
+    return int(text)
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return value[0] if value else None
+    return value
+
+
+def get_scenario(scenario_id: Any, version: Any = None) -> SavedScenario:
+    """A live saved scenario at a version (the latest by default); NotFound otherwise."""
+    item = app_state().get(_first(scenario_id), parse_version(version), kind=KIND)
+    return SavedScenario.from_item(item)
+
+
+def scenario_params(scenario_id: Any, version: Any = None) -> dict[str, str]:
+    """The saved scenario's inputs as URL parameters (pages/capacity.py lays the URL's own
+    parameters over them). Raises a ServiceError with a plain message when it does not exist."""
+    return get_scenario(scenario_id, version).url_params()
+
+
+def list_scenarios() -> list[SavedScenario]:
+    """Every live saved scenario at its latest version, most recently saved first."""
+    return [SavedScenario.from_item(item) for item in app_state().list(KIND)]
+
+
+def scenario_versions(scenario_id: str) -> list[Version]:
+    get_scenario(scenario_id)  # a deleted or unknown one answers NotFound, as everywhere
+    return app_state().versions(scenario_id)
+
+
+def scenario_history(scenario_id: str) -> list[Event]:
+    """Who created, saved, renamed, copied it and when, newest first."""
+    get_scenario(scenario_id)
+    return app_state().events(scenario_id)
+
+
+def changed_since_saved(saved: SavedScenario, current: Mapping[str, Any] | None) -> bool:
+    """Whether the scenario on screen (the tab's `{"inputs", "workload"}`) differs from the
+    saved version; invalid inputs on screen (None) count as changed."""
+    if not isinstance(current, Mapping):
+        return True
+    inputs_cls = _projection().ScenarioInputs
+    try:
+        now_inputs = inputs_cls.from_dict(dict(current.get("inputs") or {}))
+    except (TypeError, ValueError, KeyError):
+        return True
+    now_workload, _ = WorkloadParams.from_params(dict(current.get("workload") or {}))
+    return now_inputs != saved.inputs() or now_workload != saved.workload()
+
+
+def parse_compare(values: Any) -> tuple[str, ...]:
+    """The scenarios picked for comparison (`compare=<id>`, repeatable): distinct, in order,
+    at most three; ids the console cannot have made are dropped."""
+    raw = values if isinstance(values, list | tuple) else [values] if values else []
+    picked: list[str] = []
+    for value in raw:
+        text = str(value)[:40]
+        if text and text not in picked and text.replace("-", "").replace("_", "").isalnum():
+            picked.append(text)
+    return tuple(picked[:MAX_COMPARE])
+
+
+# ---- writing -------------------------------------------------------------------------------
+def save_scenario(
+    name: str,
+    inputs_dict: Mapping[str, Any],
+    workload_params_dict: Mapping[str, Any],
+    author: str,
+    expected_version: int | None = None,
+    scenario_id: str | None = None,
+    scope: str = "",
+    note: str = "",
+) -> SavedScenario:
+    """Save the scenario on screen: a new scenario called `name`, or, with `scenario_id`, a new
+    version of that one (`expected_version`: the latest version the user had; a newer one saved
+    meanwhile raises Conflict). Empty or taken names, bad inputs: nothing is saved."""
+    payload = build_payload(inputs_dict, workload_params_dict, scope)
+    store = app_state()
+    if scenario_id is None:
+        item = store.create(KIND, name, payload, author, note=note)
+    else:
+        store.get(scenario_id, kind=KIND)
+        item = store.save(scenario_id, payload, author, expected_version, note=note)
+    return SavedScenario.from_item(item)
+
+
+def rename_scenario(scenario_id: str, name: str, author: str) -> SavedScenario:
+    app_state().get(scenario_id, kind=KIND)
+    return SavedScenario.from_item(app_state().rename(scenario_id, name, author))
+
+
+def duplicate_scenario(
+    scenario_id: str, name: str, author: str, version: int | None = None
+) -> SavedScenario:
+    """A new scenario with a version's inputs (the latest by default) under a new name."""
+    app_state().get(scenario_id, version, kind=KIND)
+    return SavedScenario.from_item(app_state().copy(scenario_id, name, author, version))
+
+
+def delete_scenario(scenario_id: str, author: str) -> None:
+    """Out of the list (its versions are kept; the store can restore it)."""
+    app_state().get(scenario_id, kind=KIND)
+    app_state().delete(scenario_id, author)
+
+
+def copy_name(name: str, taken: set[str]) -> str:
+    """The first free "<name> (copy)", "<name> (copy 2)"... (names compared as the store does)."""
+    taken_keys = {" ".join(t.split()).casefold() for t in taken}
+    base = " ".join(name.split())[:70]
+    candidate, n = f"{base} (copy)", 2
+    while candidate.casefold() in taken_keys:
+        candidate, n = f"{base} (copy {n})", n + 1
+    return candidate
+
+
+def scope_sentence(filters: Filters) -> str:
+    """'All accounts' or 'Segment: SMB · Team: EMEA East' (for the list and the comparison)."""
+    params = {k: v for k, v in filters.to_params().items() if k != "as_of"}
+    if not params:
+        return "All accounts"
+    return " · ".join(f"{DIMENSION_LABELS.get(k, k)}: {', '.join(v)}" for k, v in params.items())
+
+
+def scenario_projection(
+    db: Database, filters: Filters, day: date, saved: SavedScenario, money: Any = None
+):
+    """The saved scenario projected on the books under `filters` on `day` (its saved scope,
+    as the list and the comparison use it): `capacity_projection.project`'s Projection."""
+    projection = _projection()
+    workload = saved.workload()
+    baseline = projection.scenario_baseline(db, filters, day, workload)
+    if money is None:
+        return projection.project(baseline, saved.inputs(), workload)
+    return projection.project(baseline, saved.inputs(), workload, money)
