@@ -20,3 +20,8 @@ def nav_link(path: str) -> dict[str, str]:
 # toggles: written clientside with history.replaceState, see assets/30_page_state.js).
 PAGE_STATE = "page-state"
 GLOBAL_MESSAGE = "global-message"  # where the app-level error handler puts its message
+
+# Capacity: the what-if scenario on screen, {"inputs": ScenarioInputs.to_dict(), "workload":
+# WorkloadParams.to_params()} or None while an input is invalid (written by the scenario tab,
+# read by the save panel under it: pages/_capacity_scenario.py, pages/_capacity_saved.py).
+CAPACITY_SCENARIO_INPUTS = "cp-scenario-inputs"
