@@ -189,12 +189,12 @@ class ScenarioInputs:
         for f in _SCALARS:
             value = _parse(params, f, errors)
             if value is not None:
-                changes[f.name] = int(value) if f.whole else value / f.scale
+                changes[f.name] = int(value) if f.whole else _share(value, f.scale)
         for name, spec in (("growth", _GROWTH), ("churn", _CHURN)):
             values = []
             for segment in SEGMENTS:
                 value = _parse(params, spec[segment], errors)
-                values.append(None if value is None else value / 100)
+                values.append(None if value is None else _share(value, 100))
             changes[name] = tuple(values)
         segments = _segments(params.get(CC_SEGMENTS_KEY), errors)
         changes["cc_segments"] = segments
@@ -343,6 +343,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _share(value: float, scale: float) -> float:
+    """A URL value in its own units (1.3 percent -> 0.013, not 0.013000000000000001)."""
+    return round(value / scale, 10)
+
+
 def _url_number(value: float) -> str:
     return f"{round(value, 6):g}"
 
@@ -358,14 +363,29 @@ def _parse(params: Mapping[str, Any], f: _Field, errors: dict[str, str]) -> floa
     except ValueError:
         errors[f.key] = f"{f.label}: '{text[:20]}' is not a number."
         return None
-    unit = f" {f.unit}" if f.unit and not f.unit.startswith("%") else f.unit
     if not math.isfinite(value) or not f.low <= value <= f.high:
-        errors[f.key] = f"{f.label} must be between {f.low:,g} and {f.high:,g}{unit}."
+        errors[f.key] = (
+            f"{f.label} must be between {_bound(f, f.low)} and {_bound(f, f.high)}{_after(f)}."
+        )
         return None
     if f.whole and not value.is_integer():
-        errors[f.key] = f"{f.label} must be a whole number{unit}."
+        errors[f.key] = f"{f.label} must be a whole number{_after(f)}."
         return None
     return value
+
+
+def _bound(f: _Field, value: float) -> str:
+    """A bound in the field's unit: $10,000,000, 1,000%, 12."""
+    number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+    if f.unit.startswith("$"):
+        return f"${number}"
+    return f"{number}%" if f.unit.startswith("%") else number
+
+
+def _after(f: _Field) -> str:
+    """What follows a bound: ' a year' for '$ a year', ' quarters' for 'quarters'."""
+    rest = f.unit.lstrip("$%").strip()
+    return f" {rest}" if rest else ""
 
 
 def _segments(raw: Any, errors: dict[str, str]) -> tuple[str, ...]:
@@ -375,6 +395,7 @@ def _segments(raw: Any, errors: dict[str, str]) -> tuple[str, ...]:
     unknown = [k for k in keys if k not in by_key]
     if unknown:
         errors[CC_SEGMENTS_KEY] = f"Unknown segment '{unknown[0][:20]}' for the coverage change."
+        return ()
     return tuple(s for s in SEGMENTS if SEGMENT_KEYS[s] in keys)
 
 
