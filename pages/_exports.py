@@ -14,6 +14,7 @@ from datetime import date
 from flask import Flask, Response, request, send_file
 
 from services.asof import resolve_as_of
+from services.capacity_projection_export import scenario_csv, scenario_export, scenario_xlsx
 from services.db import get_database
 from services.errors import DataUnavailable, ServiceError
 from services.exports import accounts_csv, accounts_xlsx, parse_sort
@@ -98,4 +99,39 @@ def register_export_routes(server: Flask) -> None:
             _logged_stream(first, chunks),
             mimetype="text/csv",
             headers={"Content-Disposition": f"attachment; filename={filename}"},
+        )
+
+    # ---- Capacity: a what-if scenario (pages/_capacity_scenario.py) ------------------------
+    @server.route("/export/capacity-scenario.<kind>")
+    def export_capacity_scenario(kind: str) -> Response:
+        """The scenario of the page's URL parameters: inputs and quarterly table."""
+        if kind not in KINDS:
+            return _message(
+                "Scenario exports come as capacity-scenario.csv or capacity-scenario.xlsx.", 404
+            )
+        params = request.args.to_dict(flat=False)
+        try:
+            filters = Filters.from_params(params)
+            db = get_database()
+            export = scenario_export(db, filters, resolve_as_of(db, filters).date, params)
+            if kind == "xlsx":
+                return send_file(
+                    scenario_xlsx(export),
+                    mimetype=XLSX_MIMETYPE,
+                    as_attachment=True,
+                    download_name=f"{export.filename}.xlsx",
+                )
+            body = scenario_csv(export)
+        except DataUnavailable:
+            log.exception("scenario export: no database")
+            return _message("The data is not available right now; try again in a minute.", 503)
+        except ServiceError as exc:
+            return _message(str(exc), 400)
+        except Exception:
+            log.exception("scenario export failed")
+            return _message("The export could not be produced; it has been logged.", 500)
+        return Response(
+            body,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename={export.filename}.csv"},
         )
