@@ -38,6 +38,7 @@ def pages(account_id: str) -> dict[str, str]:
         "renewals-retention": "/renewals?tab=retention",
         "renewals-upsell": "/renewals?tab=upsell",
         "definitions": "/definitions",
+        "capacity-books": "/capacity?tab=books",
         "capacity-scenario": "/capacity?tab=scenario&g_smb=7&cc_seg=smb&cc_arr=15000"
         "&cc_tier=tech&cc_from=3",
         "empty": "/?segment=Nope",

@@ -72,6 +72,21 @@ LABELS: dict[str, dict[str, str]] = {
         "promoter": "Promoter NPS",
         "no_open": "No open expansion",
     },
+    # Capacity: a book's flag and its owner's state (services/capacity_books.py).
+    "book_flag": {
+        "over": "Over-loaded",
+        "under": "Under-loaded",
+        "ok": "Within range",
+        "open": "Open book",
+        "none": "No owner",
+        "other": "Not a CSM on this date",
+    },
+    "book_state": {
+        "active": "Active",
+        "departed": "Left",
+        "missing": "No owner",
+        "other": "Not a CSM on this date",
+    },
 }
 # The call as known on a day, "none" when no call was known then (services/renewal_pipeline.py).
 LABELS["forecast_call"] = {**LABELS["forecast_category"], "none": "Not called"}

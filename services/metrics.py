@@ -640,3 +640,105 @@ def metric(name: str, params: HealthParams | None = None) -> Metric:
     if params is not None:
         return registry(params)[name]
     return REGISTRY[name]
+
+
+# ---- Capacity: books and the workload model (services/workload.py, services/capacity_books.py)
+def capacity_metrics() -> list[Metric]:
+    """The books' metrics, their lines and targets those of the settings in force (the page
+    can change the model for a what-if; the Definitions page lists the parameters in force)."""
+    from services.settings import load_capacity_settings
+
+    s = load_capacity_settings()
+    over, under = _n(100 * s.overloaded_above), _n(100 * s.underloaded_below)
+    target = _n(100 * s.target_utilisation)
+    return [
+        Metric(
+            "capacity_csms",
+            "CSMs (active)",
+            "CSMs (role CSM) employed on the date: hired on or before it and not left by it. "
+            "In a filtered view, a CSM of the filtered team (owner) or one owning accounts in "
+            "the filters. A CSM who left is not counted, even with accounts still assigned.",
+            "#csms where role = CSM and hire_date ≤ d and (end_date is null or end_date > d)",
+            "count",
+        ),
+        Metric(
+            "workload_points",
+            "Workload points",
+            "What an account costs its CSM: the points of its segment × coverage tier in the "
+            "workload model, times the red (yellow) weight when the model weighs health. A "
+            "book's points are its accounts' sum.",
+            "points(a) = P[segment, tier] × (w_red | w_yellow | 1 by health band)",
+            "count",
+        ),
+        Metric(
+            "capacity_utilisation",
+            "Utilisation",
+            "A CSM's book points over their capacity (their capacity points, the model's "
+            f"default when the record has none). For a team or the company: every account's "
+            "points in scope, open books and unowned accounts included (someone has to carry "
+            f"them), over the active CSMs' capacity. Target {target}%.",
+            "Σ points / Σ capacity(active CSMs)",
+            "percent",
+            higher_is_better=False,
+            caveats="Books are today's owners: the data has no ownership history, so a past "
+            "date shows that date's accounts, ARR and health with today's owners.",
+            short_label="Utilisation",
+        ),
+        Metric(
+            "capacity_overloaded",
+            "Over-loaded CSMs",
+            f"Active CSMs whose utilisation is above the over-loaded line ({over}% unless "
+            "changed on the page), or who carry accounts with no capacity.",
+            f"#CSMs where points / capacity > {over}%",
+            "count",
+            higher_is_better=False,
+        ),
+        Metric(
+            "capacity_underloaded",
+            "Under-loaded CSMs",
+            f"Active CSMs whose utilisation is below the under-loaded line ({under}% unless "
+            "changed on the page); a CSM without accounts is at 0%. New hires still ramping "
+            "are counted and said so.",
+            f"#CSMs where points / capacity < {under}%",
+            "count",
+            higher_is_better=False,
+        ),
+        Metric(
+            "capacity_open_books",
+            "Open books",
+            "Accounts whose owner has left (an end date on or before the date) or is missing "
+            "(no owner, or one not on the CSM list), with their ARR: books nobody carries.",
+            "#accounts, Σ arr where owner departed or missing",
+            "count",
+            higher_is_better=False,
+        ),
+        Metric(
+            "arr_per_csm",
+            "ARR per CSM",
+            "ARR of the customers in scope (open books included) per active CSM, against the "
+            f"coverage target of {money_text(s.arr_per_csm_target)} (CSOPS_ARR_PER_CSM_TARGET).",
+            "Σ arr / #active CSMs",
+            "money",
+            higher_is_better=False,
+        ),
+        Metric(
+            "accounts_per_csm",
+            "Accounts per CSM (by tier)",
+            "Accounts of a coverage tier per active CSM. Its target comes from the workload "
+            "model: a CSM's capacity at the target utilisation over the tier's average points "
+            "per account in the view's book mix (segments and health included).",
+            "#accounts(tier) / #CSMs; target = capacity × target utilisation / avg points(tier)",
+            "count",
+        ),
+    ]
+
+
+def money_text(value: float) -> str:
+    """A money parameter as written in a definition: $2.5M, $150K."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"${value / size:g}{suffix}"
+    return f"${value:g}"
+
+
+REGISTRY.update({m.name: m for m in capacity_metrics()})

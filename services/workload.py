@@ -191,6 +191,45 @@ _SCALAR_LIMITS = {
 }
 
 
+@dataclass(frozen=True)
+class ParamField:
+    """One scalar of the model as an editor shows it: URL key, label, the unit its URL value
+    is written in ('percent': tu=85 is 0.85) and the bounds `from_params` accepts."""
+
+    key: str
+    label: str
+    unit: str  # weight | points | percent
+    low: float
+    high: float
+
+
+def param_fields() -> tuple[ParamField, ...]:
+    """The scalar parameters in editor order, with the bounds `from_params` checks."""
+    units = {1: "points", 100: "percent"}
+    out = []
+    for key, name, scale in _SCALARS:
+        low, high, label = _SCALAR_LIMITS[name]
+        unit = "weight" if name.endswith("_weight") else units[scale]
+        out.append(ParamField(key, label, unit, low * scale, high * scale))
+    return tuple(out)
+
+
+def param_keys() -> tuple[str, ...]:
+    """Every URL key of the model: the 9 points, weigh-by-health, then the scalars."""
+    points = tuple(points_key(s, t) for s in SEGMENTS for t in TIERS)
+    return (*points, "wh", *(key for key, _, _ in _SCALARS))
+
+
+def form_values(params: WorkloadParams) -> dict[str, str]:
+    """Every parameter as its URL value (not only those differing from the defaults), for
+    an editor's fields: points and weights as numbers, shares as percents, wh as 1/0."""
+    out = {points_key(s, t): f"{p:g}" for s, t, p in params.points}
+    out["wh"] = "1" if params.weigh_health else "0"
+    for key, name, scale in _SCALARS:
+        out[key] = f"{round(getattr(params, name) * scale, 6):g}"
+    return out
+
+
 def _first(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return value[0] if value else None
@@ -259,8 +298,9 @@ def csm_capacity(db: Database, filters: Filters, day: date, params: WorkloadPara
     """The CSMs (role CSM) of the filters' teams, regions and owners who are employed on
     `day`, or who still own accounts in the filters (departed with an open book): csm_id,
     name, team, region, hire_date, end_date, state (active | departed), capacity (0 for a
-    departed CSM: their book is open). Scope: a CSM in the filters' team/owner, or owning
-    at least one account in the filters."""
+    departed CSM: their book is open), capacity_on_record (the CSM record's own; NULL when
+    the record has none and the model's default applies). Scope: a CSM in the filters'
+    team/owner, or owning at least one account in the filters."""
     where, where_params = filters.where("ad")
     team_owner, team_owner_params = _csm_scope(filters)
     sql = f"""
@@ -273,7 +313,8 @@ def csm_capacity(db: Database, filters: Filters, day: date, params: WorkloadPara
                CASE WHEN c.end_date IS NOT NULL AND c.end_date <= ? THEN 'departed'
                     ELSE 'active' END AS state,
                CASE WHEN c.end_date IS NOT NULL AND c.end_date <= ? THEN 0.0
-                    ELSE coalesce(c.capacity_points, ?) END AS capacity
+                    ELSE coalesce(c.capacity_points, ?) END AS capacity,
+               c.capacity_points AS capacity_on_record
         FROM csms c
         WHERE c.role = 'CSM'
           AND (c.hire_date IS NULL OR c.hire_date <= ?)
