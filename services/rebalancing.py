@@ -83,7 +83,7 @@ REGION_COVERAGE: dict[str, frozenset[str] | None] = {
 }
 OPEN_STATES = ("departed", "missing")
 # Why a book stays over / an open-book account keeps no owner (components/labels.py words them).
-REASONS = ("frozen", "cap", "no_receiver", "no_room", "time")
+REASONS = ("frozen", "outside", "cap", "no_receiver", "no_room", "no_team")
 
 
 # ---- Options (URL round trip) ------------------------------------------------------------------
@@ -183,14 +183,14 @@ def _integer(
     return int(value)
 
 
-def frozen_by_renewal(accounts: pd.DataFrame, day: date, freeze_days: int) -> set[str]:
-    """Accounts whose next open renewal (`next_renewal`, overdue included) falls on or before
-    `day` + `freeze_days`; none when the freeze is 0 days."""
-    if freeze_days <= 0 or "next_renewal" not in accounts or accounts.empty:
-        return set()
+def frozen_by_renewal(accounts: pd.DataFrame, day: date, freeze_days: int) -> pd.Series:
+    """Per account: its next open renewal (`next_renewal`, overdue included) falls on or before
+    `day` + `freeze_days`; never when the freeze is 0 days."""
+    if freeze_days <= 0 or "next_renewal" not in accounts:
+        return pd.Series(False, index=accounts.index)
     limit = pd.Timestamp(day + timedelta(days=freeze_days))
     renewal = pd.to_datetime(accounts["next_renewal"])
-    return set(accounts.loc[renewal.notna() & (renewal <= limit), "account_id"])
+    return renewal.notna() & (renewal <= limit)
 
 
 # ---- One team's problem -------------------------------------------------------------------------
@@ -688,7 +688,6 @@ def build_team_problem(
     csms: pd.DataFrame,
     params: WorkloadParams,
     options: RebalanceOptions,
-    frozen: set[str],
 ) -> tuple[TeamProblem, pd.DataFrame, pd.DataFrame]:
     """One team's problem, the team's CSMs (with loads) and its candidate accounts (frame rows in
     the problem's order). `accounts` are the team's accounts, `csms` its CSMs (with loads)."""
@@ -702,15 +701,16 @@ def build_team_problem(
     ceiling = min(params.target_utilisation, params.overloaded_above) * capacity
     room = np.where(active & ~is_donor, np.maximum(ceiling - load, 0.0), 0.0)
 
-    never = set(options.never_move)
     donor_ids = set(csms.loc[is_donor, "csm_id"])
     is_open = accounts["owner_state"].isin(OPEN_STATES) & options.open_books
     movable = (
         accounts["owner_csm_id"].isin(donor_ids)
-        & ~accounts["account_id"].isin(frozen | never)
+        & ~accounts["frozen"]
+        & ~accounts["kept"]
         & (accounts["owner_state"] == "active")
+        & accounts["in_view"]
     )
-    mandatory = is_open & ~accounts["account_id"].isin(never)
+    mandatory = is_open & ~accounts["kept"] & accounts["in_view"]
     candidates = accounts[movable | mandatory].copy()
     candidates["mandatory"] = mandatory[movable | mandatory]
     candidates = candidates.sort_values(["mandatory", "account_id"]).reset_index(drop=True)
@@ -839,13 +839,18 @@ def plan_moves(
     company_time_limit: float = COMPANY_TIME_LIMIT,
 ) -> RebalancePlan:
     """The plan for `accounts` (services/workload.account_workload rows, plus `next_renewal`:
-    the account's next open renewal date on `day`, overdue included, or null) and `csms`
-    (services/workload.csm_capacity rows), team by team."""
+    the account's next open renewal date on `day`, overdue included, or null; and optionally
+    `in_view`: False for an account that must stay where it is because the view's filters
+    leave it out) and `csms` (services/workload.csm_capacity rows), team by team."""
     accounts = accounts.copy()
+    if "in_view" not in accounts:
+        accounts["in_view"] = True
     accounts["team_key"] = account_teams(accounts) if not accounts.empty else pd.Series(dtype=str)
     if "next_renewal" not in accounts:
         accounts["next_renewal"] = pd.NaT
-    frozen = frozen_by_renewal(accounts, day, options.freeze_days)
+    accounts["in_view"] = accounts["in_view"].fillna(False).astype(bool)
+    accounts["frozen"] = frozen_by_renewal(accounts, day, options.freeze_days)
+    accounts["kept"] = accounts["account_id"].isin(list(options.never_move))
     csms = with_loads(csms, accounts)
     teams = sorted(set(csms["team"].dropna()) | set(accounts["team_key"].dropna()))
     if options.team:
@@ -856,7 +861,7 @@ def plan_moves(
         team_accounts = accounts[accounts["team_key"] == team]
         team_csms = csms[csms["team"] == team]
         problem, team_csms, candidates = build_team_problem(
-            team, team_accounts, team_csms, params, options, frozen
+            team, team_accounts, team_csms, params, options
         )
         parts.append((team, problem, team_csms, candidates, team_accounts))
 
@@ -868,7 +873,7 @@ def plan_moves(
         limit = max(min(team_time_limit, budget / (len(busy) - i)), 0.1)
         results[team] = solve_team(problem, limit)
         budget -= results[team].run.seconds
-    return _assemble(parts, results, accounts, frozen, params, options)
+    return _assemble(parts, results, accounts, params, options)
 
 
 @dataclass(frozen=True)
@@ -932,8 +937,7 @@ def _outcome_columns(prefix: str, outcome: Outcome | None) -> dict[str, Any]:
     }
 
 
-def _assemble(parts, results, accounts, frozen, params, options) -> RebalancePlan:
-    never = set(options.never_move)
+def _assemble(parts, results, accounts, params, options) -> RebalancePlan:
     moves, csm_frames, stuck, unplaced = [], [], [], []
     shown, greedy = Outcome(), Outcome()
     held_back = 0
@@ -968,13 +972,20 @@ def _assemble(parts, results, accounts, frozen, params, options) -> RebalancePla
         donor_books = team_accounts[
             team_accounts["owner_csm_id"].isin(problem.csm_ids[problem.is_donor])
         ]
-        held_back += int(donor_books["account_id"].isin(frozen | never).sum())
-        stuck.append(_stuck(problem, frame, assignment, donor_books, frozen | never))
+        held_back += int((donor_books["frozen"] | donor_books["kept"]).sum())
+        stuck.append(_stuck(problem, frame, assignment, donor_books))
         unplaced.append(_unplaced(problem, candidates, assignment, team_accounts, options))
         if team in results:
             shown = shown + results[team].shown
             greedy = greedy + results[team].greedy
 
+    orphans = accounts[
+        accounts["team_key"].isna()
+        & accounts["owner_state"].isin(OPEN_STATES)
+        & accounts["in_view"].astype(bool)
+    ]
+    if options.open_books and not options.team and not orphans.empty:
+        unplaced.append(_unplaced_rows(orphans, "no_team"))
     csms_out = (
         pd.concat(csm_frames, ignore_index=True)
         if csm_frames
@@ -1000,7 +1011,7 @@ def _assemble(parts, results, accounts, frozen, params, options) -> RebalancePla
         if results
         else pd.DataFrame(columns=TEAM_COLUMNS)
     )
-    scope_open = accounts["owner_state"].isin(OPEN_STATES)
+    scope_open = accounts["owner_state"].isin(OPEN_STATES) & accounts["in_view"].astype(bool)
     if options.team:
         scope_open &= accounts["team_key"] == options.team
     return RebalancePlan(
@@ -1030,24 +1041,28 @@ def _empty_unplaced() -> pd.DataFrame:
     )
 
 
-def _stuck(problem, frame, assignment, donor_books, kept) -> pd.DataFrame:
-    """The books still over, each with the reason that binds first: everything left is frozen or
-    kept; the move cap; nobody with room serves what is left; the receivers' room ran out."""
+def _stuck(problem, frame, assignment, donor_books) -> pd.DataFrame:
+    """The books still over, each with the reason that binds first: everything left is frozen,
+    kept or outside the filters; the move cap; nobody with room serves what is left; the
+    receivers' room ran out."""
     rows = []
-    moved_ids = set(problem.acc_ids[assignment >= 0])
-    eligible_ids = _eligible_ids(problem)
+    moved = pd.Series(assignment >= 0, index=problem.acc_ids)
+    eligible = pd.Series(_eligible_mask(problem), index=problem.acc_ids)
+    books = donor_books.assign(
+        movable=~donor_books["frozen"] & ~donor_books["kept"] & donor_books["in_view"],
+        moved=donor_books["account_id"].map(moved).fillna(False).astype(bool),
+        eligible=donor_books["account_id"].map(eligible).fillna(False).astype(bool),
+    )
     for i in np.flatnonzero(frame["over_after"].to_numpy()):
         csm = frame.iloc[i]
-        left = donor_books[
-            (donor_books["owner_csm_id"] == csm["csm_id"])
-            & ~donor_books["account_id"].isin(moved_ids)
-        ]
-        movable = left[~left["account_id"].isin(kept)]
+        left = books[(books["owner_csm_id"] == csm["csm_id"]) & ~books["moved"]]
+        movable = left[left["movable"]]
         if movable.empty:
-            reason = "frozen"
+            outside = left[~left["frozen"] & ~left["kept"]]
+            reason = "outside" if len(outside) else "frozen"
         elif frame["moves_out"].iat[i] >= problem.max_moves:
             reason = "cap"
-        elif not movable["account_id"].isin(eligible_ids).any():
+        elif not movable["eligible"].any():
             reason = "no_receiver"
         else:
             reason = "no_room"
@@ -1068,31 +1083,39 @@ def _unplaced(problem, candidates, assignment, team_accounts, options) -> pd.Dat
     """Open-book accounts left without an owner, with the reason."""
     if not options.open_books:
         return _empty_unplaced()
-    open_accounts = team_accounts[team_accounts["owner_state"].isin(OPEN_STATES)]
+    open_accounts = team_accounts[
+        team_accounts["owner_state"].isin(OPEN_STATES) & team_accounts["in_view"].astype(bool)
+    ]
     if open_accounts.empty:
         return _empty_unplaced()
-    placed = set(problem.acc_ids[assignment >= 0])
-    eligible = _eligible_ids(problem)
-    left = open_accounts[~open_accounts["account_id"].isin(placed)]
+    placed = pd.Series(assignment >= 0, index=problem.acc_ids)
+    eligible = pd.Series(_eligible_mask(problem), index=problem.acc_ids)
+    left = open_accounts[~open_accounts["account_id"].map(placed).fillna(False).astype(bool)]
     reasons = np.where(
-        left["account_id"].isin(options.never_move),
+        left["kept"],
         "frozen",
-        np.where(left["account_id"].isin(eligible), "no_room", "no_receiver"),
+        np.where(
+            left["account_id"].map(eligible).fillna(False).astype(bool), "no_room", "no_receiver"
+        ),
     )
+    return _unplaced_rows(left, reasons)
+
+
+def _unplaced_rows(accounts: pd.DataFrame, reasons: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "account_id": left["account_id"],
-            "name": left["name"],
-            "team": left["team_key"],
-            "from_name": left["owner_name"],
-            "arr": left["arr"],
-            "points": left["points"],
+            "account_id": accounts["account_id"],
+            "name": accounts["name"],
+            "team": accounts["team_key"],
+            "from_name": accounts["owner_name"],
+            "arr": accounts["arr"],
+            "points": accounts["points"],
             "reason": reasons,
         }
     ).reset_index(drop=True)
 
 
-def _eligible_ids(problem: TeamProblem) -> set[str]:
-    """Candidate accounts that some receiver could take (before any move)."""
+def _eligible_mask(problem: TeamProblem) -> np.ndarray:
+    """Per candidate account: some receiver could take it (before any move)."""
     has = np.array([len(r) > 0 for r in problem.class_receivers], dtype=bool)
-    return set(problem.acc_ids[has[problem.acc_class]]) if len(problem.acc_ids) else set()
+    return has[problem.acc_class] if len(problem.acc_ids) else np.zeros(0, dtype=bool)
