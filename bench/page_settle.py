@@ -200,6 +200,7 @@ def app_pages(account_id: str) -> list[Page]:
         Page("Health model `/health-model`", "/health-model", [".js-plotly-plot .main-svg"]),
         Page("Retention list `/retention`", "/retention", [".kpi-value", ".ag-row"]),
         Page("Renewals `/renewals`", "/renewals", [".js-plotly-plot .main-svg", ".ag-row"]),
+        Page("Capacity `/capacity`", "/capacity", [".js-plotly-plot .main-svg", ".ag-row"]),
     ]
 
 
