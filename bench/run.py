@@ -331,6 +331,26 @@ RENEWALS_CASES = [
 ]
 
 
+def scenario_form(view: dict, i: int) -> dict[str, object]:
+    """The what-if tab's inputs (pages/_capacity_scenario.py), SMB growth varied by `i`: every
+    field at its default but that one (an empty text field means the default)."""
+    from components.capacity_scenario import FIELD_KEYS, field_id
+
+    values: dict[str, object] = {f"{field_id(k)}.value": "" for k in FIELD_KEYS}
+    values.update(
+        {
+            f"{field_id('cc_seg')}.value": [],
+            f"{field_id('cc_tier')}.value": "pooled",
+            f"{field_id('cc_from')}.value": "1",
+            f"{field_id('g_smb')}.value": str(3 + i % 8),
+            "cp-sc-view.data": view,
+            "cp-sc-actuals.data": {},
+            "cp-sc-workload.data": {},
+        }
+    )
+    return values
+
+
 def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], list[float]]:
     from services.account_list import account_page
     from services.asof import resolve_as_of
@@ -466,6 +486,12 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 "renewals: hygiene list (100)",
                 "rh-missing-grid.getRowsResponse",
                 lambda f, i: {"rh-view.data": view(f), "rh-missing-grid.getRowsRequest": request},
+            ),
+            (
+                # warm = a recompute: the books summarised (cached), the projection new each time
+                "capacity: scenario recompute",
+                "cp-sc-sentence.children",
+                lambda f, i: scenario_form(view(f), i),
             ),
         ]
         cold, warm = [], []
