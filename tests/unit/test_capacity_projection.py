@@ -501,3 +501,70 @@ def test_baseline_follows_the_filters(tiny_db):
     assert b.segment("SMB").accounts == 0 and b.segment("Enterprise").accounts == 1
     # A segment filter keeps only CSMs who own customers in it: E1 has no owner.
     assert b.csm_fte == ()
+
+
+# ---- exports -----------------------------------------------------------------------------------
+def test_export_holds_the_inputs_and_the_quarters(tiny_db):
+    import csv
+    import io
+
+    import openpyxl
+
+    from services.capacity_projection_export import scenario_csv, scenario_export, scenario_xlsx
+
+    params = {"hz": "4", "g_smb": "25", "attr": "0", "cc_seg": "smb", "cc_arr": "15"}
+    export = scenario_export(tiny_db, Filters(), AS_OF, params)
+    book = openpyxl.load_workbook(scenario_xlsx(export))
+    assert book.sheetnames == ["Inputs", "Quarters"]
+    inputs = {r[0]: r[1:] for r in book["Inputs"].iter_rows(min_row=2, values_only=True)}
+    assert inputs["Horizon"] == (4, "quarters")
+    assert inputs["New logos a quarter, SMB"] == (25, "% of the segment's customers a quarter")
+    # Enterprise follows its trailing actual: 1 new logo a year on 1 customer = 25% a quarter.
+    assert inputs["New logos a quarter, Enterprise"] == (
+        25,
+        "% of the segment's customers a quarter (trailing actual)",
+    )
+    assert inputs["Customers today"][0] == 5 and inputs["Active CSMs today"][0] == 3
+    quarters = book["Quarters"]
+    assert quarters.freeze_panes == "B2" and book["Inputs"].freeze_panes == "A2"
+    header = [c.value for c in quarters[1]]
+    rows = list(quarters.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows] == ["Q1 2027", "Q2 2027", "Q3 2027", "Q4 2027"]
+    # SMB: 4 customers + 25% of 4 = 1 a quarter; no churn set, so the trailing 1 - 0.75^0.25.
+    churn = 1 - 0.75**0.25
+    smb = header.index("Customers, SMB")
+    assert rows[0][smb] == pytest.approx(4 * (1 - churn) + 1)
+    assert quarters.cell(2, smb + 1).number_format == "#,##0.0"
+    assert quarters.cell(2, header.index("Quarter end") + 1).number_format == "yyyy-mm-dd"
+
+    text = scenario_csv(export).decode("utf-8-sig")
+    top, _, table = text.partition("\n\n")
+    assert dict((r[0], r[1]) for r in csv.reader(io.StringIO(top)))["Horizon"] == "4"
+    parsed = list(csv.DictReader(io.StringIO(table)))
+    assert [r["Quarter"] for r in parsed] == ["Q1 2027", "Q2 2027", "Q3 2027", "Q4 2027"]
+    assert float(parsed[0]["Customers, SMB"]) == pytest.approx(4 * (1 - churn) + 1, abs=0.05)
+
+
+def test_export_text_never_starts_a_formula(tiny_db):
+    from services import capacity_projection_export as exporting
+
+    export = exporting.scenario_export(tiny_db, Filters(), AS_OF, {"hz": "4"})
+    hostile = export.inputs.copy()
+    hostile.loc[len(hostile)] = ['=HYPERLINK("http://x")', "@SUM(A1)", "+1"]
+    export = exporting.ScenarioExport(hostile, export.quarters, export.filename)
+    text = exporting.scenario_csv(export).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "'@SUM(A1)" in text and ",'+1" in text
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(exporting.scenario_xlsx(export))["Inputs"]
+    last = [c.value for c in sheet[sheet.max_row]]
+    assert last == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "'+1"]
+
+
+def test_export_refuses_unusable_inputs(tiny_db):
+    from services.capacity_projection_export import InvalidScenario, scenario_export
+
+    with pytest.raises(InvalidScenario, match="Horizon must be between 4 and 12 quarters"):
+        scenario_export(tiny_db, Filters(), AS_OF, {"hz": "20"})
+    with pytest.raises(InvalidScenario, match="Target utilisation"):
+        scenario_export(tiny_db, Filters(), AS_OF, {"tu": "500"})
