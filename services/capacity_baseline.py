@@ -6,6 +6,10 @@ Everything is as of the view's date (point in time): the customers, ARR and heal
 snapshot (services/workload.py `account_workload`), the CSMs employed then (`csm_capacity`),
 new logos whose first contract started in the 12 months to the date, and the logo retention of
 the cohort a year earlier (ARCHITECTURE §4 "Cohort movement", services/retention.py).
+
+Under a segment, tier or region filter a CSM's book is partly outside the view, so the CSM
+counts the share of their capacity their points in the view take of their whole book; under a
+team or owner filter (or none) every CSM counts whole.
 """
 
 from __future__ import annotations
@@ -84,7 +88,8 @@ class Baseline:
     day: date
     segments: tuple[SegmentBase, ...]  # in SEGMENTS order, every segment (empty ones too)
     capacity_points: float  # the workload model's capacity per CSM: one FTE
-    # Active CSMs: FTE (capacity / capacity_points) and hire date (None when unknown).
+    # Active CSMs: FTE (capacity / capacity_points, times the share serving the view) and hire
+    # date (None when unknown).
     csm_fte: tuple[float, ...]
     csm_hired: tuple[date | None, ...]
     departed_csms: int  # departed CSMs who still own customers (their books are open)
@@ -162,6 +167,29 @@ def _segment_base(
     )
 
 
+def _capacity_shares(
+    db: Database,
+    filters: Filters,
+    day: date,
+    workload: WorkloadParams,
+    books: pd.DataFrame,
+    active: pd.DataFrame,
+) -> list[float]:
+    """Each active CSM's share of capacity that serves the view. A segment, tier or region
+    filter keeps only part of a CSM's book: the CSM then counts the share their points in the
+    view take of their whole book (the rest of their capacity serves customers outside it)."""
+    if not (filters.segment or filters.tier or filters.region):
+        return [1.0] * len(active)
+    whole = Filters(team=filters.team, owner=filters.owner, as_of=filters.as_of)
+    everything = account_workload(db, whole, day, workload).groupby("owner_csm_id")["points"].sum()
+    inside = books.groupby("owner_csm_id")["points"].sum()
+    shares = []
+    for csm in active["csm_id"]:
+        total = float(everything.get(csm, 0.0))
+        shares.append(float(inside.get(csm, 0.0)) / total if total > 0 else 1.0)
+    return shares
+
+
 @memoize
 def scenario_baseline(
     db: Database, filters: Filters, day: date, workload: WorkloadParams
@@ -177,6 +205,7 @@ def scenario_baseline(
     }
     active = team[team["state"] == "active"]
     hired = [None if pd.isna(h) else pd.Timestamp(h).date() for h in active["hire_date"]]
+    shares = _capacity_shares(db, filters, day, workload, books, active)
     return Baseline(
         day=day,
         segments=tuple(
@@ -190,7 +219,10 @@ def scenario_baseline(
             for name in SEGMENTS
         ),
         capacity_points=workload.capacity_points,
-        csm_fte=tuple(float(c) / workload.capacity_points for c in active["capacity"]),
+        csm_fte=tuple(
+            float(c) * share / workload.capacity_points
+            for c, share in zip(active["capacity"], shares, strict=True)
+        ),
         csm_hired=tuple(hired),
         departed_csms=int((team["state"] == "departed").sum()),
         open_book_accounts=int((books["owner_state"] != "active").sum()),

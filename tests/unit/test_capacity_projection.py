@@ -404,6 +404,7 @@ def test_labels_show_every_input():
 #   S5 SMB named      C1        ARR  7  2023 - 1 Jun 2026      churned
 #   S6 SMB named      C1        ARR  9  from 1 Feb 2027        not known on the day
 #   E1 Enterprise named, no owner, ARR 100 from 1 Mar 2026: new logo, open book
+#   E2 Enterprise named C1      ARR 50  since 2023             kept
 # Points (no health weighting): SMB named 2, pooled 1, tech-touch 0.5; Enterprise named 4.
 # CSMs: C1 capacity 100, C2 none (the model's 50), C3 left 30 Jun 2026, C4 capacity 25 hired
 # 1 Nov 2026 with no accounts. One FTE = 50 points.
@@ -426,6 +427,7 @@ def tiny_db(tmp_path_factory):
         account("S5", "SMB", "named", "C1"),
         account("S6", "SMB", "named", "C1"),
         account("E1", "Enterprise", "named", None),
+        account("E2", "Enterprise", "named", "C1"),
     ]
     contracts = [
         contract("S1", "2023-01-01", "2028-01-01", 5),
@@ -435,6 +437,7 @@ def tiny_db(tmp_path_factory):
         contract("S5", "2023-01-01", "2026-06-01", 7),
         contract("S6", "2027-02-01", "2028-02-01", 9),
         contract("E1", "2026-03-01", "2027-03-01", 100),
+        contract("E2", "2023-01-01", "2028-01-01", 50),
     ]
     return build_tiny(
         tmp_path_factory.mktemp("capacity"),
@@ -464,7 +467,8 @@ def test_baseline_summarises_the_books(tiny_db):
     assert (smb.cohort_logos, smb.cohort_retained) == (4, 3)  # S1 S2 S4 S5; S5 churned
     assert smb.growth_actual == pytest.approx(1 / 4 / 4)
     assert smb.churn_actual == pytest.approx(1 - 0.75**0.25)
-    assert (ent.accounts, ent.points, ent.new_logos, ent.churn_actual) == (1, 4.0, 1, 0.0)
+    assert (ent.accounts, ent.points, ent.new_logos, ent.churn_actual) == (2, 8.0, 1, 0.0)
+    assert ent.growth_actual == 1 / 4 / 2 and ent.median_arr == 75.0  # of 50 and 100
     assert (mm.accounts, mm.points, mm.growth_actual, mm.median_arr) == (0, 0.0, 0.0, 0.0)
     # C1 100/50 = 2 FTE, C2 (no capacity: the model's 50) 1, C4 25/50 = 0.5; C3 has left.
     assert sorted(b.csm_fte) == [0.5, 1.0, 2.0]
@@ -484,23 +488,29 @@ def test_coverage_change_savings(tiny_db):
 
 
 def test_coverage_change_from_a_quarter(tiny_db):
-    # SMB under $15 to tech-touch from quarter 2: points 5.5 + 4 = 9.5, then 3.5 + 4 = 7.5.
-    # One FTE = 50 points at 100%: 0.19 then 0.15 FTE.
+    # SMB under $15 to tech-touch from quarter 2: points 5.5 + 8 = 13.5, then 3.5 + 8 = 11.5.
+    # One FTE = 50 points at 100%: 0.27 then 0.23 FTE.
     workload = _tiny_workload()
     b = scenario_baseline(tiny_db, Filters(), AS_OF, workload)
     inputs = _inputs(cc_segments=("SMB",), cc_below_arr=15.0, cc_to_tier="tech-touch", cc_from=2)
     p = project(b, inputs, workload)
-    assert list(p.quarters["points"]) == pytest.approx([9.5, 7.5, 7.5, 7.5])
-    assert list(p.quarters["required_fte"]) == pytest.approx([0.19, 0.15, 0.15, 0.15])
+    assert list(p.quarters["points"]) == pytest.approx([13.5, 11.5, 11.5, 11.5])
+    assert list(p.quarters["required_fte"]) == pytest.approx([0.27, 0.23, 0.23, 0.23])
     # Team: 2 + 1 + C4 ramping (hired 1 Nov, ramp 0 in these inputs) 0.5 = 3.5 FTE.
     assert p.supply_now == pytest.approx(3.5)
 
 
 def test_baseline_follows_the_filters(tiny_db):
     b = scenario_baseline(tiny_db, Filters(segment=("Enterprise",)), AS_OF, _tiny_workload())
-    assert b.segment("SMB").accounts == 0 and b.segment("Enterprise").accounts == 1
-    # A segment filter keeps only CSMs who own customers in it: E1 has no owner.
-    assert b.csm_fte == ()
+    assert b.segment("SMB").accounts == 0 and b.segment("Enterprise").accounts == 2
+    # A segment filter keeps only CSMs who own customers in it (C1: E2; E1 has no owner), each
+    # with the share of capacity serving it: C1's Enterprise points 4 of 4 + 2 + 1 = 7.
+    assert b.csm_fte == pytest.approx((2 * 4 / 7,))
+    b = scenario_baseline(tiny_db, Filters(segment=("SMB",)), AS_OF, _tiny_workload())
+    # C1: SMB points 3 of 7 -> 2 FTE x 3/7; C2: all of its book is SMB -> 1 FTE.
+    assert sorted(b.csm_fte) == pytest.approx([6 / 7, 1.0])
+    b = scenario_baseline(tiny_db, Filters(team=("East",)), AS_OF, _tiny_workload())
+    assert sorted(b.csm_fte) == [0.5, 1.0, 2.0]  # a team filter: every CSM whole
 
 
 # ---- exports -----------------------------------------------------------------------------------
@@ -519,12 +529,12 @@ def test_export_holds_the_inputs_and_the_quarters(tiny_db):
     inputs = {r[0]: r[1:] for r in book["Inputs"].iter_rows(min_row=2, values_only=True)}
     assert inputs["Horizon"] == (4, "quarters")
     assert inputs["New logos a quarter, SMB"] == (25, "% of the segment's customers a quarter")
-    # Enterprise follows its trailing actual: 1 new logo a year on 1 customer = 25% a quarter.
+    # Enterprise follows its trailing actual: 1 new logo a year on 2 customers = 12.5% a quarter.
     assert inputs["New logos a quarter, Enterprise"] == (
-        25,
+        12.5,
         "% of the segment's customers a quarter (trailing actual)",
     )
-    assert inputs["Customers today"][0] == 5 and inputs["Active CSMs today"][0] == 3
+    assert inputs["Customers today"][0] == 6 and inputs["Active CSMs today"][0] == 3
     quarters = book["Quarters"]
     assert quarters.freeze_panes == "B2" and book["Inputs"].freeze_panes == "A2"
     header = [c.value for c in quarters[1]]
