@@ -344,8 +344,10 @@ def scenario_figure(p: Projection, baseline: Baseline) -> Figure:
     """Required FTE against supply (today's team, and with the requisitions) at each quarter's
     end, from today; the requisitions' open-by dates as labelled markers along the bottom."""
     table = p.quarters
-    if table.empty:
-        return empty_figure("Required against supply FTE")
+    if baseline.accounts == 0 and baseline.active_csms == 0:
+        return empty_figure(
+            "Required against supply FTE", "No customers or CSMs under these filters"
+        )
     day = baseline.day.isoformat()
     x = [day, *(d.isoformat() for d in table["quarter_end"])]
     labels_x = ["Today", *table["quarter"]]
@@ -577,8 +579,17 @@ def quarter_table(p: Projection) -> dbc.Table:
             ]
         )
     )
+    # A segment without customers throughout (e.g. filtered out) would only add rows of zeros.
+    empty = {
+        col
+        for s in SEGMENTS
+        if not table[segment_columns(s)[0]].any()
+        for col in segment_columns(s)
+    }
     body = []
     for label, column, fmt in TABLE_ROWS:
+        if column in empty:
+            continue
         cells = []
         for _, row in table.iterrows():
             if column == "open_by":

@@ -35,7 +35,7 @@ from components.capacity_scenario import (
     url_params,
 )
 from components.shell import panel
-from components.states import error_state
+from components.states import empty_state, error_state
 from pages._shared import from_store, guarded, keep_params_in_url
 from services.capacity_projection import (
     HORIZON,
@@ -233,14 +233,17 @@ def _answer(data, inputs: ScenarioInputs, workload: WorkloadParams) -> tuple:
     search = filters.to_search(
         {**inputs.to_params(), **workload.to_params(), "as_of": day.isoformat()}
     )
+    links = ("/export/capacity-scenario.xlsx" + search, "/export/capacity-scenario.csv" + search)
+    if baseline.accounts == 0 and baseline.active_csms == 0:
+        nothing = empty_state("No customers or CSMs under these filters.")
+        return (p.sentence, None, scenario_figure(p, baseline), nothing, None, *links)
     return (
         p.sentence,
         starting_point(baseline, p),
         scenario_figure(p, baseline),
         quarter_table(p),
         requisition_schedule(p),
-        "/export/capacity-scenario.xlsx" + search,
-        "/export/capacity-scenario.csv" + search,
+        *links,
     )
 
 
