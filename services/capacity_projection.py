@@ -761,7 +761,10 @@ def _sentence(p: Projection, baseline: Baseline, money: Callable[[float], str]) 
             f"{target} utilisation through {through} (peak {_pct(peak)} in {at})."
         )
     count = _plural(p.total_requisitions, "requisition")
-    if p.backfills:
+    if p.backfills == p.total_requisitions:
+        many = p.total_requisitions > 1
+        count += " (all backfills for attrition)" if many else " (a backfill for attrition)"
+    elif p.backfills:
         count += f" ({p.backfills:,} of them backfills for attrition)"
     timing = _timing(p.requisitions)
     comma = "," if timing.startswith("the first") or " and " in timing else ""

@@ -147,7 +147,7 @@ def test_attrition_needs_backfills():
     # Demand is flat: every requisition is a backfill.
     assert p.backfills == 3
     assert p.sentence == (
-        "Open 3 requisitions (3 of them backfills for attrition), the first by 02 Mar 2027 "
+        "Open 3 requisitions (all backfills for attrition), the first by 02 Mar 2027 "
         "and the last by 02 Dec 2027, to stay under 80% utilisation through Q4 2027; "
         "cost $300,000 a year."
     )
@@ -578,3 +578,24 @@ def test_export_refuses_unusable_inputs(tiny_db):
         scenario_export(tiny_db, Filters(), AS_OF, {"hz": "20"})
     with pytest.raises(InvalidScenario, match="Target utilisation"):
         scenario_export(tiny_db, Filters(), AS_OF, {"tu": "500"})
+
+
+# ---- the form (components/capacity_scenario.py) -------------------------------------------------
+def test_a_field_left_at_its_trailing_actual_follows_the_data():
+    from components.capacity_scenario import FIELD_KEYS, form_values, url_params
+
+    actuals = {"g_smb": "5.3", "ch_smb": "2.5"}
+    values = form_values({}, actuals, WORKLOAD)
+    assert values["g_smb"] == "5.3" and values["hz"] == "8" and values["tu"] == "80"
+    assert set(values) == set(FIELD_KEYS)
+    # Nothing changed: nothing in the URL but the target utilisation typed on the page.
+    assert url_params(values, actuals) == {
+        "hz": "8", "tu": "80", "cost": "150000", "attr": "15", "ramp": "3", "rprod": "50",
+        "lead": "75",
+    }  # fmt: skip
+    assert ScenarioInputs.from_params(url_params(values, actuals))[0].growth == (None, None, None)
+    changed = {**values, "g_smb": "7", "cc_seg": ["smb"], "cc_tier": "tech", "cc_from": "2"}
+    params = url_params(changed, actuals)
+    assert params["g_smb"] == "7" and params["cc_seg"] == "smb" and params["cc_tier"] == "tech"
+    # The URL's own text fills a field, an unusable one too (its message shows by the field).
+    assert form_values({"g_smb": ["abc"]}, actuals, WORKLOAD)["g_smb"] == "abc"
