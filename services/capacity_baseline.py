@@ -141,13 +141,14 @@ def _segment_base(
     rows = books[books["segment"] == name].sort_values("arr", kind="stable")
     arr = rows["arr"].to_numpy(dtype=float)
     points = rows["points"].to_numpy(dtype=float)
-    weights = (
-        rows["band"]
-        .map({b: workload.band_weight(b) for b in BANDS})
-        .fillna(1.0)
-        .to_numpy(dtype=float)
-    )
-    rank = rows["coverage_tier"].map({t: i for i, t in enumerate(TIERS)}).to_numpy()
+    bands = rows["band"].to_numpy(dtype=object)
+    weights = np.ones(len(rows))
+    for band in BANDS:
+        weights[bands == band] = workload.band_weight(band)
+    tiers = rows["coverage_tier"].to_numpy(dtype=object)
+    rank = np.zeros(len(rows), dtype=int)
+    for i, tier in enumerate(TIERS):
+        rank[tiers == tier] = i
     saving = {}
     for to_tier in LIGHTER_TIERS:
         heavier = rank < TIERS.index(to_tier)
