@@ -87,6 +87,17 @@ LABELS: dict[str, dict[str, str]] = {
         "missing": "No owner",
         "other": "Not a CSM on this date",
     },
+    # Capacity rebalancing (services/rebalancing.py): why an account moves, and why a book
+    # stays over (or an open-book account keeps no owner).
+    "rebalance_reason": {"overload": "Over-loaded", "open_book": "Open book"},
+    "rebalance_stuck": {
+        "frozen": "The rest renews soon or is kept",
+        "outside": "The rest is outside the filters",
+        "cap": "Move cap reached",
+        "no_receiver": "Nobody with room serves it",
+        "no_room": "No room left under the target",
+        "no_team": "No team serves it",
+    },
 }
 # The call as known on a day, "none" when no call was known then (services/renewal_pipeline.py).
 LABELS["forecast_call"] = {**LABELS["forecast_category"], "none": "Not called"}

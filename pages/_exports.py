@@ -19,6 +19,9 @@ from services.db import get_database
 from services.errors import DataUnavailable, ServiceError
 from services.exports import accounts_csv, accounts_xlsx, parse_sort
 from services.filters import AccountDrill, Filters
+from services.rebalancing import RebalanceOptions
+from services.rebalancing_export import moves_csv, moves_export
+from services.workload import WorkloadParams
 
 log = logging.getLogger(__name__)
 
@@ -135,3 +138,36 @@ def register_export_routes(server: Flask) -> None:
             mimetype="text/csv",
             headers={"Content-Disposition": f"attachment; filename={export.filename}.csv"},
         )
+
+    # ---- Capacity: the rebalancing moves (pages/_capacity_rebalance.py) ----------------------
+    @server.route("/export/rebalance-moves.csv")
+    def export_rebalance_moves() -> Response:
+        """The moves of the rebalancing tab's URL parameters, for a CRM update."""
+        params = request.args.to_dict(flat=False)
+        try:
+            filters = Filters.from_params(params)
+            db = get_database()
+            export = moves_export(db, filters, resolve_as_of(db, filters).date, params)
+            body = moves_csv(export.plan)
+        except DataUnavailable:
+            log.exception("rebalance export: no database")
+            return _message("The data is not available right now; try again in a minute.", 503)
+        except ServiceError as exc:
+            return _message(str(exc), 400)
+        except Exception:
+            log.exception("rebalance export failed")
+            return _message("The export could not be produced; it has been logged.", 500)
+        return Response(
+            body,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename={export.filename}.csv"},
+        )
+
+
+def rebalance_export_href(
+    filters: Filters, snapshot: date, workload: WorkloadParams, options: RebalanceOptions
+) -> str:
+    """Link to the CSV of the rebalancing moves the tab shows (same parameters)."""
+    return "/export/rebalance-moves.csv" + filters.to_search(
+        {**workload.to_params(), **options.to_params(), "as_of": snapshot.isoformat()}
+    )
