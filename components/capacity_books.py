@@ -523,18 +523,30 @@ def books_columns() -> list[dict[str, Any]]:
         },
         *tiers,
         money_column("arr", "ARR", minWidth=86, maxWidth=120),
+        WORKLOAD_COLUMN,
     ]
 
 
+# The workload model travels as the filter model of this hidden column: a change of model
+# makes the grid drop its blocks and ask the server again (the server reads it back).
+WORKLOAD_COLUMN = {
+    "field": "workload",
+    "hide": True,
+    "filter": "agTextColumnFilter",
+    "filterParams": {"filterOptions": ["equals"], "maxNumConditions": 1},
+    "suppressColumnsToolPanel": True,
+}
+
+
 def books_filter_model(workload_search: str) -> dict[str, Any]:
-    """The workload model travels as the grid's filter model: a change reloads the grid."""
+    """The workload model's URL parameters as the grid's filter model."""
     if not workload_search:
         return {}
-    return {"flag": {"filterType": "text", "type": "equals", "filter": workload_search}}
+    return {"workload": {"filterType": "text", "type": "equals", "filter": workload_search}}
 
 
 def workload_search_from_model(model: Any) -> str:
-    entry = model.get("flag") if isinstance(model, dict) else None
+    entry = model.get("workload") if isinstance(model, dict) else None
     return str(entry.get("filter") or "")[:2000] if isinstance(entry, dict) else ""
 
 
@@ -806,4 +818,75 @@ def workload_editor(values: dict[str, str], errors: dict[str, str]) -> html.Div:
             ),
         ],
         id="cb-wl-editor",
+    )
+
+
+# ---- the Definitions page's section --------------------------------------------------------------
+CAPACITY_METRICS = (
+    "capacity_csms",
+    "workload_points",
+    "capacity_utilisation",
+    "capacity_overloaded",
+    "capacity_underloaded",
+    "capacity_open_books",
+    "arr_per_csm",
+    "accounts_per_csm",
+)
+
+
+def workload_model_section(params: WorkloadParams, arr_target: float) -> html.Div:
+    """The workload model in force: points per segment x tier, the health weights, capacity,
+    target and lines, and the capacity metrics defined from them (links to their rows)."""
+    tier_label = {t: labels.label("coverage_tier", t) for t in TIERS}
+    table = html.Table(
+        [
+            html.Thead(
+                html.Tr([html.Th("Points per account")] + [html.Th(tier_label[t]) for t in TIERS])
+            ),
+            html.Tbody(
+                [
+                    html.Tr(
+                        [html.Th(seg, className="fw-normal")]
+                        + [
+                            html.Td(f"{params.points_for(seg, t):g}", className="text-end")
+                            for t in TIERS
+                        ]
+                    )
+                    for seg in SEGMENTS
+                ]
+            ),
+        ],
+        className="table table-sm w-auto mb-2",
+        id="definitions-workload-points",
+    )
+    weights = (
+        f"a red account costs {params.red_weight:g}× its points, a yellow one "
+        f"{params.yellow_weight:g}×"
+        if params.weigh_health
+        else "health is not weighed"
+    )
+    facts = [
+        f"Weigh by health: {weights}.",
+        f"A CSM carries {params.capacity_points:g} points when their record has no capacity.",
+        f"Target utilisation {_line(params.target_utilisation)}; over-loaded above "
+        f"{_line(params.overloaded_above)}, under-loaded below "
+        f"{_line(params.underloaded_below)}.",
+        f"ARR per CSM target {formatting.money(arr_target)}.",
+        "The Capacity page can change any of these for a what-if (kept in its link); these "
+        "are the settings' defaults: CSOPS_WORKLOAD_POINTS, CSOPS_WORKLOAD_RED_WEIGHT, "
+        "CSOPS_WORKLOAD_YELLOW_WEIGHT, CSOPS_CSM_CAPACITY_POINTS, CSOPS_TARGET_UTILISATION, "
+        "CSOPS_OVERLOADED_ABOVE, CSOPS_UNDERLOADED_BELOW, CSOPS_ARR_PER_CSM_TARGET.",
+    ]
+    links = [
+        html.A(metric(name).label, href=f"#definition-{name}", className="me-3")
+        for name in CAPACITY_METRICS
+    ]
+    return html.Div(
+        [
+            html.H2("Workload model", className="h6 mt-2"),
+            table,
+            html.Ul([html.Li(f) for f in facts], className="small mb-1"),
+            html.Div(["Capacity metrics: ", *links], className="small mb-3"),
+        ],
+        id="definitions-workload-model",
     )

@@ -221,7 +221,7 @@ def apply_workload(values, weigh, _reset, field_ids, current):
         url,
         [errors.get(k, "") for k in keys],
         [k in errors for k in keys],
-        no_update,
+        [no_update] * len(keys),
         no_update,
     )
 

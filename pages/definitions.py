@@ -5,10 +5,13 @@ from __future__ import annotations
 import dash
 from dash import html
 
+from components.capacity_books import workload_model_section
 from components.shell import page_header
 from components.theme import band_labels
 from services.health_model import COMPONENT_LABELS, HealthParams, health_params
 from services.metrics import registry
+from services.settings import load_capacity_settings
+from services.workload import WorkloadParams
 
 dash.register_page(
     __name__, path="/definitions", name="Definitions", title="Definitions · CS Ops Console", order=8
@@ -72,6 +75,9 @@ def layout(**_params):
         [
             page_header("Metric definitions", "Every number in the console is defined once, here."),
             health_in_force(params),
+            workload_model_section(
+                WorkloadParams.defaults(), load_capacity_settings().arr_per_csm_target
+            ),
             html.Table(
                 [
                     html.Thead(
