@@ -351,6 +351,33 @@ def scenario_form(view: dict, i: int) -> dict[str, object]:
     return values
 
 
+def capacity_books_cases(view, request) -> list:
+    """The Capacity books tab: its table (a block of 100 books, sorted by utilisation) and its
+    top line (KPIs, chart, team roll-up), under the default workload model and a changed one."""
+    changed = {"pts_ent_named": "4", "red": "2"}
+    rows = {**request, "sortModel": [{"colId": "utilisation", "sort": "desc"}]}
+
+    def model_rows(i):
+        if i % 2 == 0:
+            return rows
+        search = "&".join(f"{k}={v}" for k, v in sorted(changed.items()))
+        model = {"workload": {"filterType": "text", "type": "equals", "filter": search}}
+        return {**rows, "filterModel": model}
+
+    return [
+        (
+            "capacity: books table (100)",
+            "cb-books-grid.getRowsResponse",
+            lambda f, i: {"cb-view.data": view(f), "cb-books-grid.getRowsRequest": model_rows(i)},
+        ),
+        (
+            "capacity: books top line, chart, teams",
+            "cb-sentence.children",
+            lambda f, i: {"cb-view.data": view(f), "cb-workload.data": {} if i % 2 else changed},
+        ),
+    ]
+
+
 def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], list[float]]:
     from services.account_list import account_page
     from services.asof import resolve_as_of
@@ -487,6 +514,7 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                 "rh-missing-grid.getRowsResponse",
                 lambda f, i: {"rh-view.data": view(f), "rh-missing-grid.getRowsRequest": request},
             ),
+            *capacity_books_cases(view, request),
             (
                 # warm = a recompute: the books summarised (cached), the projection new each time
                 "capacity: scenario recompute",

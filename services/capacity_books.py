@@ -276,25 +276,17 @@ def team_rollup(books: pd.DataFrame, params: WorkloadParams) -> pd.DataFrame:
     utilisation (every point of the team over its active CSMs' capacity), over, under,
     open_accounts, arr_per_csm, per tier the accounts and accounts_per_<tier> (per active
     CSM). Ordered by utilisation, highest first; the unowned row last."""
-    df = books.assign(
-        active=books["kind"] == "csm",
-        over=books["flag"] == "over",
-        under=books["flag"] == "under",
-        open_accounts=books["accounts"].where(books["kind"].isin(("open", "none")), 0),
-        team=books["team"].where(books["kind"] != "none"),
+    kind, flag = books["kind"].to_numpy(), books["flag"].to_numpy()
+    df = books[["accounts", "arr", "points", "capacity", *TIER_COLUMNS.values()]].assign(
+        team=books["team"].where(kind != "none"),
+        active=kind == "csm",
+        over=flag == "over",
+        under=flag == "under",
+        open_accounts=np.where(np.isin(kind, ("open", "none")), books["accounts"], 0),
     )
-    sums = {
-        "csms": ("active", "sum"),
-        "accounts": ("accounts", "sum"),
-        "arr": ("arr", "sum"),
-        "points": ("points", "sum"),
-        "capacity": ("capacity", "sum"),
-        "over": ("over", "sum"),
-        "under": ("under", "sum"),
-        "open_accounts": ("open_accounts", "sum"),
-        **{col: (col, "sum") for col in TIER_COLUMNS.values()},
-    }
-    teams = df.groupby("team", dropna=False).agg(**sums).reset_index()
+    # One plain sum per column (named aggregations cost ~10 ms more at 6 teams).
+    teams = df.groupby("team", dropna=False).sum().reset_index()
+    teams = teams.rename(columns={"active": "csms"})
     teams["team"] = teams["team"].astype(object).where(teams["team"].notna(), None)
     for col in ("csms", "accounts", "over", "under", "open_accounts", *TIER_COLUMNS.values()):
         teams[col] = teams[col].astype(int)
