@@ -4,6 +4,7 @@ against their targets, and the workload model editor. Pure functions of service 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import dash_ag_grid as dag
@@ -350,11 +351,18 @@ def _distribution(csms: pd.DataFrame, title: str, params: WorkloadParams) -> Fig
         height=380,
         barmode="stack",
         showlegend=True,
-        xaxis={"tickformat": ".0%", "title": {"text": f"Utilisation ({len(csms)} CSMs)"}},
+        xaxis={
+            "tickformat": ".0%",
+            "title": {"text": f"Utilisation ({len(csms)} CSMs)"},
+            # From the lowest bin with CSMs: empty bins say nothing, and the first tick label
+            # would sit on the value axis' 0.
+            "range": [math.floor(float(util.min()) / width) * width - width / 2, top],
+        },
         yaxis={"title": {"text": "CSMs"}},
         shapes=shapes,
         annotations=notes,
-        legend={"orientation": "h", "y": -0.2, "x": 0},
+        margin={"l": 8, "r": 8, "t": 76, "b": 8},
+        legend={"orientation": "h", "y": 1.1, "yanchor": "bottom", "x": 0, "xanchor": "left"},
     )
 
 
@@ -638,7 +646,7 @@ def team_columns(targets: dict[str, TierTarget], arr_target: float) -> list[dict
                 "function": "params.data ? d3.format(',.0f')(params.data.points) + ' / ' + "
                 "d3.format(',.0f')(params.data.capacity) : '–'"
             },
-            110,
+            140,
         ),
         _num("utilisation", "Utilisation", PERCENT, 100, cellStyle=_FLAG_STYLE),
         _num(
@@ -704,6 +712,16 @@ def _flag(util: float | None, params: WorkloadParams) -> str | None:
     return "under" if util < params.underloaded_below else "ok"
 
 
+TEAM_ROW_HEIGHT = 40
+TEAM_HEADER_HEIGHT = 80  # three lines of wrapped header
+
+
+def team_grid_style(rows: int) -> dict[str, str]:
+    """The roll-up's height for `rows` rows (the company line included): a few teams need no
+    scroll bar and leave no blank band (autoHeight would keep a 150 px minimum)."""
+    return {"width": "100%", "height": f"{TEAM_HEADER_HEIGHT + TEAM_ROW_HEIGHT * rows + 14}px"}
+
+
 def team_grid(grid_id: str) -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id,
@@ -720,11 +738,11 @@ def team_grid(grid_id: str) -> dag.AgGrid:
         getRowId="params.data.team_id",
         dashGridOptions={
             "animateRows": False,
-            "domLayout": "autoHeight",
+            "rowHeight": TEAM_ROW_HEIGHT,
             "tooltipShowDelay": 200,
             "pinnedBottomRowData": [],
         },
-        style={"width": "100%"},
+        style=team_grid_style(2),
         className="nav-grid",
     )
 
