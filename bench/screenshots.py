@@ -91,18 +91,58 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, "CSOPS_DB": str(args.db.resolve())}
     with tempfile.TemporaryDirectory() as tmp:
+        saved = seed_scenarios(Path(tmp) / "app_state.sqlite")  # sets CSOPS_APP_STATE
+        env = {**os.environ, "CSOPS_DB": str(args.db.resolve())}
         server = start_server("app:server", port, env, Path(tmp))
         try:
             wanted = {n for n in args.only.split(",") if n}
-            for name, path in pages(large_account(args.db)).items():
+            for name, path in {**pages(large_account(args.db)), **saved}.items():
                 if wanted and name not in wanted:
                     continue
                 for width in WIDTHS:
                     print(capture(f"http://127.0.0.1:{port}", name, path, width))
         finally:
             stop_server(server)
+
+
+# ---- Saved capacity scenarios (pages/_capacity_saved.py): a fresh store, seeded -------------
+def seed_scenarios(state_path: Path) -> dict[str, str]:
+    """Three saved scenarios (one with two versions) in a new app-state store at `state_path`,
+    which the server then uses; screenshot name -> path."""
+    from dataclasses import replace
+
+    os.environ["CSOPS_APP_STATE"] = str(state_path)
+    from services.capacity_projection import ScenarioInputs
+    from services.capacity_scenarios import save_scenario
+
+    base = ScenarioInputs.defaults()
+
+    def inputs(**changes) -> dict:
+        return replace(base, **changes).to_dict()
+
+    plan = save_scenario("Base case", inputs(), {}, "maria.lopez")
+    plan = save_scenario(
+        "", inputs(horizon=10), {}, "sam.okafor", expected_version=1, scenario_id=plan.id
+    )
+    fast = save_scenario("Fast SMB growth", inputs(growth=(None, None, 0.06)), {}, "maria.lopez")
+    lean = save_scenario(
+        "Fast growth, SMB under $15K to tech-touch",
+        inputs(
+            growth=(None, None, 0.06),
+            cc_segments=("SMB",),
+            cc_below_arr=15_000.0,
+            cc_to_tier="tech-touch",
+            cc_from=2,
+        ),
+        {"tu": "80"},
+        "sam.okafor",
+    )
+    compare = "&".join(f"compare={s.id}" for s in (plan, fast, lean))
+    return {
+        "capacity-saved": f"/capacity?tab=saved&{compare}",
+        "capacity-scenario-saved": f"/capacity?tab=scenario&scenario={lean.id}",
+    }
 
 
 if __name__ == "__main__":

@@ -160,9 +160,11 @@ class SavedScenario:
         return PAGE_PATH + (filters if filters is not None else self.scope).to_search(extra)
 
 
-def export_params(saved: SavedScenario) -> str:
-    """The query string of a saved scenario's exports: its scope, inputs and workload."""
-    params = {**saved.scope.to_params(), **saved.url_params()}
+def export_params(saved: SavedScenario, as_of: date | None = None) -> str:
+    """The query string of a saved scenario's exports: its scope, inputs and workload, on the
+    books of `as_of` (the latest without one)."""
+    scope = saved.scope.with_values(as_of=as_of) if as_of else saved.scope
+    params = {**scope.to_params(), **saved.url_params()}
     return "?" + urlencode(params, doseq=True)
 
 
@@ -300,14 +302,22 @@ def scope_sentence(filters: Filters) -> str:
     return " · ".join(f"{DIMENSION_LABELS.get(k, k)}: {', '.join(v)}" for k, v in params.items())
 
 
-def scenario_projection(
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """A saved scenario projected: the books it started from and the projection."""
+
+    saved: SavedScenario
+    baseline: Any  # capacity_baseline.Baseline
+    projection: Any  # capacity_projection.Projection
+
+
+def scenario_outcome(
     db: Database, filters: Filters, day: date, saved: SavedScenario, money: Any = None
-):
-    """The saved scenario projected on the books under `filters` on `day` (its saved scope,
-    as the list and the comparison use it): `capacity_projection.project`'s Projection."""
+) -> Outcome:
+    """The saved scenario projected on the books under `filters` on `day` (the page passes its
+    saved scope): `capacity_projection.project` over the memoised baseline."""
     projection = _projection()
     workload = saved.workload()
     baseline = projection.scenario_baseline(db, filters, day, workload)
-    if money is None:
-        return projection.project(baseline, saved.inputs(), workload)
-    return projection.project(baseline, saved.inputs(), workload, money)
+    extra = {} if money is None else {"money": money}
+    return Outcome(saved, baseline, projection.project(baseline, saved.inputs(), workload, **extra))
