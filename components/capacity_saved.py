@@ -5,7 +5,7 @@ scenario's history. Pure: saved scenarios and their projections in, components o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,8 @@ from dash import dcc, html
 from components import formatting, labels
 from components.charts import Figure, figure
 from components.grids import money_column
-from services.capacity_scenarios import Outcome, SavedScenario, scope_sentence
+from services.capacity_scenarios import Outcome, SavedScenario
+from services.filters import DIMENSION_LABELS, Filters
 from services.workload import WorkloadParams
 
 # One colour per compared scenario, the same in the chart, the cards and the table. None of
@@ -51,6 +52,27 @@ def saved_line(saved: SavedScenario) -> str:
         else f"Version {saved.version} of {saved.latest_version}"
     )
     return f"{version} · saved by {saved.saved_by} on {when(saved.saved_at)}"
+
+
+def scope_text(filters: Filters, owner_names: Mapping[str, str] | None = None) -> str:
+    """'All accounts' or 'Segment: SMB · Coverage tier: Tech-touch · Owner (CSM): Ana Ruiz
+    (EMEA)': the saved scope in words (owners by name when known)."""
+    parts = []
+    for dim, label in DIMENSION_LABELS.items():
+        values = getattr(filters, dim)
+        if not values:
+            continue
+        if dim == "owner":
+            shown = [(owner_names or {}).get(v, v) for v in values]
+        else:
+            shown = [labels.label(dim, v) for v in values]
+        parts.append(f"{label}: {', '.join(shown)}")
+    return " · ".join(parts) or "All accounts"
+
+
+def scope_owners(scenarios: Sequence[SavedScenario]) -> tuple[str, ...]:
+    """Every owner a saved scope names (the page looks their names up)."""
+    return tuple(sorted({o for s in scenarios for o in s.scope.owner}))
 
 
 # ---- the list ------------------------------------------------------------------------------
@@ -124,6 +146,7 @@ def saved_grid(grid_id: str, picked: Sequence[str]) -> dag.AgGrid:
 
 def list_records(
     rows: Sequence[tuple[SavedScenario, Outcome | None]],
+    owner_names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per saved scenario; a scenario whose projection failed shows dashes."""
     records = []
@@ -133,7 +156,7 @@ def list_records(
             {
                 "id": saved.id,
                 "name": saved.name,
-                "scope": scope_sentence(saved.scope),
+                "scope": scope_text(saved.scope, owner_names),
                 "requisitions": int(p.total_requisitions) if p is not None else None,
                 "annual_cost": float(p.annual_cost) if p is not None else None,
                 "through": str(p.quarters.iloc[-1]["quarter"]) if p is not None else "–",
@@ -386,7 +409,7 @@ def _section(title: str, rows_per_scenario: list[list[tuple[str, str]]]) -> tupl
     return html.Div(parts, className="mb-2"), len(differ)
 
 
-def diff_table(outcomes: Sequence[Outcome]) -> Any:
+def diff_table(outcomes: Sequence[Outcome], owner_names: Mapping[str, str] | None = None) -> Any:
     """Inputs, workload model, scope and outputs side by side: in each section the rows that
     differ, highlighted, then those the same everywhere, folded."""
     n = len(outcomes)
@@ -394,7 +417,7 @@ def diff_table(outcomes: Sequence[Outcome]) -> Any:
         ("Outputs", [output_rows(o) for o in outcomes]),
         ("Inputs", [o.saved.inputs().labels(o.baseline) for o in outcomes]),
         ("Workload model", [workload_rows(o.saved.workload()) for o in outcomes]),
-        ("Scope", [[("Accounts", scope_sentence(o.saved.scope))] for o in outcomes]),
+        ("Scope", [[("Accounts", scope_text(o.saved.scope, owner_names))] for o in outcomes]),
     ]
     built, differing = [], 0
     for title, rows in sections:

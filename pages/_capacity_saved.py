@@ -28,6 +28,7 @@ from components.capacity_saved import (
     same_supply,
     saved_grid,
     saved_line,
+    scope_owners,
 )
 from components.shell import panel
 from components.states import empty_state, error_state
@@ -54,6 +55,7 @@ from services.capacity_scenarios import (
 )
 from services.db import get_database
 from services.errors import ServiceError
+from services.filter_options import owner_labels
 from services.filters import Filters
 
 STORE = "cp-view"  # pages/capacity.py: the view (filters + requested as-of) of every tab
@@ -219,6 +221,12 @@ def export_href(kind: str, saved: SavedScenario, day) -> str:
     return f"/export/capacity-scenario.{kind}" + export_params(saved, day)
 
 
+def _owner_names(scenarios: list[SavedScenario]) -> dict[str, str]:
+    """The names of the owners saved scopes name ("Ana Ruiz (EMEA)"), for the scope column."""
+    owners = scope_owners(scenarios)
+    return owner_labels(get_database(), Filters(owner=owners)) if owners else {}
+
+
 def _outcome(saved: SavedScenario, day):
     """The saved scenario projected on its scope (None when that fails: the row shows dashes)."""
     try:
@@ -239,7 +247,7 @@ def render_list(data, _rev):
     the list."""
     _, day = from_store(data)
     saved = list_scenarios()
-    rows = list_records([(s, _outcome(s, day)) for s in saved])
+    rows = list_records([(s, _outcome(s, day)) for s in saved], _owner_names(saved))
     if not saved:
         return empty_state(
             "No saved scenarios yet.",
@@ -329,7 +337,7 @@ def _comparison(scenarios: list[SavedScenario], filters: Filters, day) -> Any:
                         else None,
                         className="small text-muted mb-2",
                     ),
-                    diff_table(outcomes),
+                    diff_table(outcomes, _owner_names(scenarios)),
                 ],
                 panel_id="cp-saved-compare-panel",
                 help_text=COMPARE_HELP,

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from services.app_state import Event, Item, NotFound, Version, app_state
 from services.db import Database
 from services.errors import ServiceError
-from services.filters import DIMENSION_LABELS, Filters
+from services.filters import Filters
 from services.workload import WorkloadParams
 
 KIND = "capacity_scenario"
@@ -292,14 +292,6 @@ def copy_name(name: str, taken: set[str]) -> str:
     while candidate.casefold() in taken_keys:
         candidate, n = f"{base} (copy {n})", n + 1
     return candidate
-
-
-def scope_sentence(filters: Filters) -> str:
-    """'All accounts' or 'Segment: SMB · Team: EMEA East' (for the list and the comparison)."""
-    params = {k: v for k, v in filters.to_params().items() if k != "as_of"}
-    if not params:
-        return "All accounts"
-    return " · ".join(f"{DIMENSION_LABELS.get(k, k)}: {', '.join(v)}" for k, v in params.items())
 
 
 @dataclass(frozen=True, eq=False)

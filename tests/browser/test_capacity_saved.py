@@ -6,6 +6,7 @@ and a damaged store file."""
 
 from __future__ import annotations
 
+import urllib.request
 from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
 
@@ -180,7 +181,25 @@ def test_duplicate_rename_and_delete_from_the_list(console, store):
     click(console, console.find_element("#cp-saved-rename-ok"))
     wait(console, lambda d: _grid_names(console) == ["Base case", "Hiring freeze"])
 
+    # Its history: created as a copy, then renamed, each by whoever did it.
     _tick(console, "Hiring freeze")
+    click(console, console.find_element("#cp-saved-history"))
+    table = wait(console, lambda d: d.find_element(By.ID, "cp-saved-history-table"))
+    rows = [r.text for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert "local Renamed from “Base case (copy)” to “Hiring freeze”" in rows[0]
+    assert "local Created as a copy: Copy of “Base case” version 1" in rows[1]
+    click(console, console.find_element("#cp-saved-history-modal .btn-close"))
+    wait(console, lambda d: not d.find_elements(By.ID, "cp-saved-history-table"))
+
+    # Its exports: the scenario tab's XLSX and CSV of the saved inputs.
+    href = console.find_element("#cp-saved-csv").get_attribute("href")
+    with urllib.request.urlopen(href, timeout=60) as answer:
+        assert answer.status == 200
+        assert "text/csv" in answer.headers["Content-Type"]
+        assert answer.read()
+    xlsx = console.find_element("#cp-saved-xlsx").get_attribute("href")
+    assert parse_qs(urlparse(xlsx).query) == parse_qs(urlparse(href).query)
+
     click(console, console.find_element("#cp-saved-delete"))
     wait(
         console,

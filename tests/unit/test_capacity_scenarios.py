@@ -5,9 +5,18 @@ as the store promises; bad links give plain messages."""
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
+from components.capacity_saved import (
+    _section,
+    compare_title,
+    list_records,
+    same_supply,
+    scope_text,
+)
 from services.app_state import Conflict, InvalidName, NameTaken, NotFound, app_state
 from services.capacity_projection import ScenarioInputs
 from services.capacity_scenarios import (
@@ -28,7 +37,6 @@ from services.capacity_scenarios import (
     scenario_params,
     scenario_versions,
     scope_of,
-    scope_sentence,
 )
 from services.errors import ServiceError
 from services.filters import Filters
@@ -211,8 +219,6 @@ def test_the_scope_is_kept_without_the_as_of_and_makes_the_link():
     assert saved.scope == Filters(segment=("SMB",), team=("EMEA",))
     assert saved.href() == f"/capacity?segment=SMB&team=EMEA&tab=scenario&scenario={saved.id}"
     assert saved.href(pinned=True).endswith(f"scenario={saved.id}&version=1")
-    assert scope_sentence(saved.scope) == "Segment: SMB · Team: EMEA"
-    assert scope_sentence(Filters()) == "All accounts"
 
 
 def test_payload_keeps_complete_inputs_and_workload():
@@ -235,3 +241,71 @@ def test_compare_picks_at_most_three_distinct_ids():
 def test_copy_names_skip_the_taken_ones():
     assert copy_name("Plan", set()) == "Plan (copy)"
     assert copy_name("Plan", {"plan (COPY)", "Plan (copy 2)"}) == "Plan (copy 3)"
+
+
+# ---- builders of the list and the comparison (components/capacity_saved.py) -------------------
+def _outcome(name: str, requisitions: int, cost: float, supply: list[float]):
+    """A stand-in for a projected scenario: what the builders read of it."""
+    quarters = pd.DataFrame(
+        {
+            "quarter": [f"Q{i + 1} 2027" for i in range(len(supply))],
+            "quarter_end": [date(2027, 3 * i + 3, 28) for i in range(len(supply))],
+            "supply_fte": supply,
+        }
+    )
+    saved = SimpleNamespace(name=name, id=name.lower())
+    projection = SimpleNamespace(
+        quarters=quarters, total_requisitions=requisitions, annual_cost=cost
+    )
+    return SimpleNamespace(saved=saved, projection=projection)
+
+
+def test_the_scope_reads_in_words_with_owner_names_and_tier_labels():
+    scope = Filters(segment=("SMB",), tier=("tech-touch",), owner=("c1", "c9"))
+    text = scope_text(scope, {"c1": "Ana Ruiz (EMEA)"})
+    assert text == "Segment: SMB · Owner (CSM): Ana Ruiz (EMEA), c9 · Coverage tier: Tech-touch"
+    assert scope_text(Filters()) == "All accounts"
+
+
+def test_the_comparison_title_names_the_scenario_with_the_fewest_hires():
+    a = _outcome("Lean", 12, 1_800_000, [10.0, 9.0])
+    b = _outcome("Growth", 20, 3_000_000, [10.0, 9.0])
+    assert compare_title([b, a]) == (
+        "Fewest hires: “Lean”, 12 requisitions ($1.8M a year) against 20"
+    )
+    same = _outcome("Copy", 12, 1_800_000, [10.0, 9.0])
+    assert compare_title([a, same]).startswith("Every scenario opens 12 requisitions")
+    assert same_supply([a, b]) is True
+    assert same_supply([a, _outcome("Other team", 12, 0, [10.0, 8.5])]) is False
+
+
+def test_the_differences_table_highlights_only_rows_that_differ():
+    section, differing = _section(
+        "Inputs",
+        [
+            [("Horizon", "8 quarters"), ("CSM attrition", "15.0% a year")],
+            [("Horizon", "10 quarters"), ("CSM attrition", "15.0% a year")],
+        ],
+    )
+    assert differing == 1
+    tables = [c for c in section.children if c.__class__.__name__ in ("Table", "Details")]
+    highlighted, folded = tables
+    rows = highlighted.children[1].children
+    assert [r.children[0].children for r in rows] == ["Horizon"]
+    assert "table-warning" in rows[0].className
+    folded_rows = folded.children[1].children[1].children
+    assert [r.children[0].children for r in folded_rows] == ["CSM attrition"]
+
+
+def test_list_rows_carry_the_headline_or_dashes_when_not_projected():
+    saved = save_scenario("Plan", _inputs().to_dict(), WORKLOAD_PARAMS, "ann")
+    outcome = _outcome("Plan", 7, 1_050_000, [4.0])
+    outcome.projection.sentence = "Open 7 requisitions."
+    record, failed = list_records([(saved, outcome), (saved, None)])
+    assert (record["requisitions"], record["annual_cost"], record["through"]) == (
+        7,
+        1_050_000.0,
+        "Q1 2027",
+    )
+    assert (record["version"], record["saved_by"], record["scope"]) == (1, "ann", "All accounts")
+    assert (failed["requisitions"], failed["annual_cost"]) == (None, None)
