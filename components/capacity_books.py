@@ -452,6 +452,8 @@ _FLAG_STYLE = {
         for flag, color in FLAG_TEXT.items()
     ]
 }
+# Eleven or more columns at 1280 px: half the theme's cell padding (as the Portfolio's grids).
+COMPACT_CELLS = {"--ag-cell-horizontal-padding": "9px"}
 _COUNT = {"function": "params.value == null ? '–' : d3.format(',')(params.value)"}
 _POINTS = {"function": "params.value == null ? '–' : d3.format(',.1f')(params.value)"}
 
@@ -466,7 +468,7 @@ def books_columns() -> list[dict[str, Any]]:
             "valueFormatter": _COUNT,
             "tooltipField": f"tip_{col}",
             "type": "rightAligned",
-            "minWidth": 78,
+            "minWidth": 72,
             "maxWidth": 100,
         }
         for tier, col in TIER_COLUMNS.items()
@@ -477,14 +479,16 @@ def books_columns() -> list[dict[str, Any]]:
             "valueGetter": {"function": "params.data ? params.data.display_name : null"},
             "headerName": "CSM",
             "pinned": "left",
-            "minWidth": 310,
+            "minWidth": 290,
+            "flex": 2,
             "cellClass": "link-cell",
             "tooltipField": "display_name",
         },
         {
             "field": "team",
             "headerName": "Team",
-            "minWidth": 178,
+            "minWidth": 150,
+            "flex": 2,
             "tooltipField": "team",
             "valueFormatter": {"function": "params.value == null ? '–' : params.value"},
         },
@@ -494,7 +498,8 @@ def books_columns() -> list[dict[str, Any]]:
             "headerName": "Status",
             "cellStyle": _FLAG_STYLE,
             "tooltipField": "status",
-            "minWidth": 165,
+            "minWidth": 130,
+            "flex": 1.5,
         },
         {
             "field": "points",
@@ -516,7 +521,7 @@ def books_columns() -> list[dict[str, Any]]:
                 "'* No capacity on the CSM record: the model default applies' : null"
             },
             "type": "rightAligned",
-            "minWidth": 88,
+            "minWidth": 82,
             "maxWidth": 110,
         },
         {
@@ -525,7 +530,7 @@ def books_columns() -> list[dict[str, Any]]:
             "valueFormatter": PERCENT,
             "cellStyle": _FLAG_STYLE,
             "type": "rightAligned",
-            "minWidth": 96,
+            "minWidth": 92,
             "maxWidth": 120,
         },
         {
@@ -534,7 +539,7 @@ def books_columns() -> list[dict[str, Any]]:
             "valueFormatter": _COUNT,
             "tooltipField": "mix",
             "type": "rightAligned",
-            "minWidth": 98,
+            "minWidth": 90,
             "maxWidth": 110,
         },
         *tiers,
@@ -579,6 +584,7 @@ def books_grid(grid_id: str, workload_search: str, sort: tuple[tuple[str, str], 
     )
     grid.dashGridOptions = {**grid.dashGridOptions, "tooltipShowDelay": 200}
     grid.defaultColDef = {**grid.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
+    grid.style = {**grid.style, **COMPACT_CELLS}
     return grid
 
 
@@ -616,7 +622,7 @@ def team_columns(targets: dict[str, TierTarget], arr_target: float) -> list[dict
                     "d3.format(',.1f')(params.value)"
                 },
                 "type": "rightAligned",
-                "minWidth": 92,
+                "minWidth": 86,
                 **({"cellStyle": over} if over else {}),
             }
         )
@@ -632,7 +638,7 @@ def team_columns(targets: dict[str, TierTarget], arr_target: float) -> list[dict
         {
             "field": "team_label",
             "headerName": "Team",
-            "minWidth": 180,
+            "minWidth": 170,
             "pinned": "left",
             "cellClass": "link-cell",
         },
@@ -644,9 +650,9 @@ def team_columns(targets: dict[str, TierTarget], arr_target: float) -> list[dict
             "Points / capacity",
             {
                 "function": "params.data ? d3.format(',.0f')(params.data.points) + ' / ' + "
-                "d3.format(',.0f')(params.data.capacity) : '–'"
+                "(params.data.csms ? d3.format(',.0f')(params.data.capacity) : '–') : '–'"
             },
-            140,
+            120,
         ),
         _num("utilisation", "Utilisation", PERCENT, 100, cellStyle=_FLAG_STYLE),
         _num(
@@ -664,7 +670,7 @@ def team_columns(targets: dict[str, TierTarget], arr_target: float) -> list[dict
             "arr_per_csm",
             f"ARR per CSM (target {formatting.money(arr_target)})",
             MONEY,
-            100,
+            95,
             tooltipValueGetter=MONEY_TOOLTIP,
             cellStyle=arr_style,
         ),
@@ -713,13 +719,15 @@ def _flag(util: float | None, params: WorkloadParams) -> str | None:
 
 
 TEAM_ROW_HEIGHT = 40
-TEAM_HEADER_HEIGHT = 80  # three lines of wrapped header
+TEAM_HEADER_HEIGHT = 76  # three lines of wrapped header (1280 px)
 
 
 def team_grid_style(rows: int) -> dict[str, str]:
     """The roll-up's height for `rows` rows (the company line included): a few teams need no
     scroll bar and leave no blank band (autoHeight would keep a 150 px minimum)."""
-    return {"width": "100%", "height": f"{TEAM_HEADER_HEIGHT + TEAM_ROW_HEIGHT * rows + 14}px"}
+    # + a horizontal scroll bar's height, where the columns do not fit
+    height = TEAM_HEADER_HEIGHT + TEAM_ROW_HEIGHT * rows + 20
+    return {"width": "100%", "height": f"{height}px", **COMPACT_CELLS}
 
 
 def team_grid(grid_id: str) -> dag.AgGrid:
