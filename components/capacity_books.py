@@ -64,7 +64,8 @@ def summary_sentence(s: BooksSummary) -> list[Any]:
         return ["No CSMs or accounts under these filters."]
     parts: list[Any] = [
         html.Span(formatting.count(s.csms), className="fw-bold"),
-        f" active CSM{'s' if s.csms != 1 else ''} carry {formatting.count(s.points_carried)} "
+        f" active {'CSM carries' if s.csms == 1 else 'CSMs carry'} "
+        f"{formatting.count(s.points_carried)} "
         f"of the {formatting.count(s.points)} workload points in scope",
     ]
     if s.open_accounts:

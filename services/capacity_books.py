@@ -118,8 +118,11 @@ def csm_books(db: Database, filters: Filters, day: date, params: WorkloadParams)
         capacity=0.0,
     )
     unowned = owners[owners["csm_id"].isna()].assign(kind="none", state="missing", capacity=0.0)
-    books = pd.concat([df for df in (books, others, unowned) if len(df)], ignore_index=True)
-    return _finish(books, day, params)
+    frames = [df for df in (books, others, unowned) if len(df)]
+    columns = list(dict.fromkeys([*books.columns, *others.columns, *unowned.columns]))
+    # A scope may hold no CSM (team=Unassigned) or nothing at all: the columns stay.
+    books = pd.concat(frames, ignore_index=True) if frames else books.iloc[0:0]
+    return _finish(books.reindex(columns=columns), day, params)
 
 
 def _finish(books: pd.DataFrame, day: date, params: WorkloadParams) -> pd.DataFrame:

@@ -257,6 +257,19 @@ def test_filters_narrow_the_books(db):
     assert list(only_c4["book_id"]) == ["C4"] and only_c4.iloc[0]["utilisation"] == 0
 
 
+def test_a_scope_without_csms_or_without_anything(db):
+    unassigned = csm_books(db, Filters(team=(UNASSIGNED_TEAM,)), D, model())
+    assert list(unassigned["book_id"]) == [NO_OWNER]  # A7 alone, no CSM in that "team"
+    s = books_summary(unassigned)
+    assert (s.csms, s.accounts, s.open_accounts, s.utilisation) == (0, 1, 1, None)
+    nothing = csm_books(db, Filters(segment=("Mid-Market",), tier=("tech-touch",)), D, model())
+    assert nothing.empty and "utilisation" in nothing.columns
+    s = books_summary(nothing)
+    assert (s.csms, s.accounts, s.points, s.arr_per_csm) == (0, 0, 0, None)
+    assert team_rollup(nothing, model()).empty
+    assert tier_targets(nothing, model())["named"].accounts_per_csm is None
+
+
 def test_a_book_drills_to_the_same_accounts(db, books):
     """The Accounts list the page opens for a book counts what the book counts."""
     for book_id in ("C1", "C2", "C3", "C5"):
