@@ -18,7 +18,7 @@ import flask
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from components import ids
+from components import formatting, ids
 from components.capacity_saved import (
     compare_cards,
     compare_figure,
@@ -230,7 +230,7 @@ def _owner_names(scenarios: list[SavedScenario]) -> dict[str, str]:
 def _outcome(saved: SavedScenario, day):
     """The saved scenario projected on its scope (None when that fails: the row shows dashes)."""
     try:
-        return scenario_outcome(get_database(), saved.scope, day, saved)
+        return scenario_outcome(get_database(), saved.scope, day, saved, money=formatting.money)
     except ServiceError:
         return None
 
@@ -318,7 +318,9 @@ def render_selection(selected, data):
 
 
 def _comparison(scenarios: list[SavedScenario], filters: Filters, day) -> Any:
-    outcomes = [scenario_outcome(get_database(), s.scope, day, s) for s in scenarios]
+    outcomes = [
+        scenario_outcome(get_database(), s.scope, day, s, money=formatting.money) for s in scenarios
+    ]
     return dbc.Row(
         dbc.Col(
             panel(

@@ -109,6 +109,10 @@ def test_save_then_reload_by_its_link_shows_the_same_inputs_and_sentence(console
     console.wait_for_text_to_equal("#cp-save-changed", "Changed since saved")
     click(console, console.find_element("#cp-save-version"))
     wait(console, lambda d: "Version 2" in d.find_element(By.ID, "cp-save-current-line").text)
+    # The address is the scenario's link again: its inputs are saved, not carried in the URL.
+    query = parse_qs(urlparse(console.driver.current_url).query)
+    assert query == {"tab": ["scenario"], "scenario": [scenario_id]}
+    console.wait_for_text_to_equal("#cp-save-changed", "Saved")
     assert get_scenario(scenario_id).inputs().horizon == 9
     assert get_scenario(scenario_id, 1).inputs().horizon == 6
     assert_clean_console(console)

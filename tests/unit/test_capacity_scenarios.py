@@ -309,3 +309,16 @@ def test_list_rows_carry_the_headline_or_dashes_when_not_projected():
     )
     assert (record["version"], record["saved_by"], record["scope"]) == (1, "ann", "All accounts")
     assert (failed["requisitions"], failed["annual_cost"]) == (None, None)
+
+
+def test_the_page_signs_saves_with_the_proxy_user_or_local():
+    import flask
+
+    from pages._capacity_saved import _author
+
+    app = flask.Flask(__name__)
+    with app.test_request_context(headers={"X-Forwarded-User": "maria@acme.com"}):
+        assert _author() == "maria@acme.com"
+    with app.test_request_context():
+        assert _author() == "local"
+    assert _author() == "local"  # outside a request (the validation layout)
