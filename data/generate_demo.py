@@ -255,7 +255,12 @@ class DemoGenerator:
                     manager_id="C0000",
                     region=self._team_region(team),
                     role="Manager",
-                    hire_date=date(2020, 1, 6) + timedelta(days=int(n * 37)),
+                    # Spread over the years before as_of; capped, or the managers of a large
+                    # demo (n in the hundreds) would be hired years in the future.
+                    hire_date=min(
+                        date(2020, 1, 6) + timedelta(days=int(n * 37)),
+                        self.spec.as_of - timedelta(days=365 + n % 365),
+                    ),
                     capacity_points=0.0,
                 )
             )

@@ -332,6 +332,7 @@ def test_new_hires_of_the_last_60_days_have_small_books(demo):
             WHERE c.role = 'CSM' AND c.end_date IS NULL GROUP BY ALL)
         """
     )
+    assert demo.scalar("SELECT COUNT(*) FROM csms WHERE hire_date > ?", [as_of]) == 0
     new = books[books["hire_date"].map(lambda d: (as_of - d.date()).days <= 60)]
     assert 1 <= len(new) <= 3
     assert (new["accounts"] >= 1).all()
