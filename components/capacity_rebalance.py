@@ -111,11 +111,10 @@ def parameters_form(
             ),
             _field(
                 "Moves per CSM, at most",
-                dbc.Input(
+                dbc.Input(  # text: every value reaches the server, which says what is wrong
                     id=MOVES,
-                    type="number",
-                    min=1,
-                    step=1,
+                    type="text",
+                    inputmode="numeric",
                     value=typed("rbmoves", options.max_moves),
                     debounce=True,
                     size="sm",
@@ -130,9 +129,8 @@ def parameters_form(
                     [
                         dbc.Input(
                             id=FREEZE,
-                            type="number",
-                            min=0,
-                            step=1,
+                            type="text",
+                            inputmode="numeric",
                             value=typed("rbfreeze", options.freeze_days),
                             debounce=True,
                             invalid="rbfreeze" in errors,
