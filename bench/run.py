@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bench import page_settle
+from bench import page_settle, rebalance
 from services.build import source_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -705,6 +705,7 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(out[-(len(s_cold) + len(h_cold) + 8) :]), flush=True)
         out += bench_exports(db_path)
         out += page_settle.section(db_path, size)
+        out += rebalance.section(db_path, size)
     if not args.no_write:
         text = (
             REPORT.read_text()

@@ -41,6 +41,7 @@ def pages(account_id: str) -> dict[str, str]:
         "capacity-books": "/capacity?tab=books",
         "capacity-scenario": "/capacity?tab=scenario&g_smb=7&cc_seg=smb&cc_arr=15000"
         "&cc_tier=tech&cc_from=3",
+        "capacity-rebalance": "/capacity?tab=rebalance",
         "empty": "/?segment=Nope",
         "not-found": "/no/such/page",
     }
