@@ -29,7 +29,7 @@ FIELD_KEYS = {TEAM: "rbteam", MOVES: "rbmoves", FREEZE: "rbfreeze", KEEP: "rbkee
 MAX_CHART_CSMS = 60  # beyond this many CSMs the chart shows those whose utilisation moves most
 KEEP_COLUMN = "keep"
 AFTER_OK = "#3b5b92"
-CLOSE_LABELS = 0.07  # utilisation: closer ends than this carry one label
+SAME_LEVEL = 0.0005  # utilisation: ends closer than this are one point, with one label
 
 
 def _line(value: float) -> str:
@@ -351,7 +351,7 @@ def before_after_figure(plan: RebalancePlan, params: WorkloadParams) -> Figure:
             "y": ids,
             "marker": {"size": 11, "color": "white", "line": {"color": "#5c6f82", "width": 2}},
             "text": [
-                formatting.percent(b) if pd.notna(b) and not _close(b, a) else ""
+                formatting.percent(b) if pd.notna(b) and not _same(b, a) else ""
                 for b, a in zip(before, after, strict=True)
             ],
             "textposition": [_side(b, a, first=True) for b, a in zip(before, after, strict=True)],
@@ -404,14 +404,14 @@ def before_after_figure(plan: RebalancePlan, params: WorkloadParams) -> Figure:
         shapes=shapes,
         annotations=notes,
         showlegend=True,
-        legend={"orientation": "h", "y": 0, "yanchor": "top", "x": 0, "xanchor": "left"},
-        margin={"l": 8, "r": 16, "t": 84, "b": 40},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+        margin={"l": 8, "r": 16, "t": 84, "b": 56},
     )
 
 
-def _close(before: Any, after: Any) -> bool:
-    """Ends too close for two labels: only the after one is written (hover has both)."""
-    return pd.notna(after) and abs(float(before) - float(after)) < CLOSE_LABELS
+def _same(before: Any, after: Any) -> bool:
+    """A book the plan leaves as it was: one label (the ends sit on each other)."""
+    return pd.notna(after) and abs(float(before) - float(after)) < SAME_LEVEL
 
 
 def _side(before: Any, after: Any, first: bool) -> str:
@@ -435,58 +435,60 @@ def _chart_title(plan: RebalancePlan) -> str:
 # ---- The moves ----------------------------------------------------------------------------------
 def moves_columns(show_team: bool, show_reason: bool) -> list[dict[str, Any]]:
     """The moves table's columns: the account opens Account 360; "Keep" adds it to the
-    never-move list. Team with every team in view; Why when open books move too."""
+    never-move list. Team with every team in view; Why when open books move too. Long team and
+    region names wrap, so every column fits at 1280 px."""
+    wrap = {"wrapText": True, "autoHeight": True, "cellStyle": {"lineHeight": "1.35"}}
     columns = [
         {
             "field": "name",
             "headerName": "Account",
             "cellClass": "link-cell",
-            "minWidth": 170,
+            "minWidth": 150,
             "flex": 2,
             "tooltipField": "name",
         },
-        {"field": "from_name", "headerName": "From", "minWidth": 125},
-        {"field": "to_name", "headerName": "To", "minWidth": 125},
-        {"field": "market", "headerName": "Segment · region", "minWidth": 180},
-        money_column("arr", "ARR", minWidth=80),
+        {"field": "from_name", "headerName": "From", "minWidth": 105},
+        {"field": "to_name", "headerName": "To", "minWidth": 105},
+        {"field": "market", "headerName": "Segment · region", "minWidth": 130, **wrap},
+        money_column("arr", "ARR", minWidth=78),
         {
             "field": "points",
             "headerName": "Points",
             "type": "rightAligned",
             "valueFormatter": {"function": "d3.format('.2f')(params.value)"},
-            "minWidth": 72,
+            "minWidth": 68,
         },
         {
             "field": "next_renewal",
             "headerName": "Next renewal",
             "valueFormatter": DATE,
-            "minWidth": 112,
+            "minWidth": 100,
         },
         {
             "field": "reason",
             "headerName": "Why",
             "valueFormatter": labels.label_formatter("rebalance_reason"),
-            "minWidth": 105,
+            "minWidth": 100,
         },
         {
             "field": KEEP_COLUMN,
             "headerName": "",
             "cellClass": "link-cell",
             "sortable": False,
-            "minWidth": 70,
-            "maxWidth": 80,
+            "minWidth": 64,
+            "maxWidth": 76,
         },
     ]
     if show_team:
-        columns.insert(3, {"field": "team", "headerName": "Team", "minWidth": 165})
+        columns.insert(3, {"field": "team", "headerName": "Team", "minWidth": 120, **wrap})
     if not show_reason:
         columns = [c for c in columns if c.get("field") != "reason"]
-    return columns
+    return [{**c, "wrapHeaderText": True, "autoHeaderHeight": True} for c in columns]
 
 
 def moves_grid_style(plan: RebalancePlan) -> dict[str, str]:
     """The moves table as tall as its rows, up to 12 of them (then it scrolls)."""
-    return {"height": f"{56 + 42 * min(max(len(plan.moves), 1), 12)}px", "width": "100%"}
+    return {"height": f"{60 + 52 * min(max(len(plan.moves), 1), 12)}px", "width": "100%"}
 
 
 def moves_records(plan: RebalancePlan) -> list[dict[str, Any]]:
