@@ -219,13 +219,16 @@ def _names(db, filters: Filters, day, workload: WorkloadParams, account_ids) -> 
 
 
 def _raw(team, moves, freeze, keep, open_books) -> dict[str, Any]:
-    """The form's values as URL parameters (what RebalanceOptions.from_params reads)."""
+    """The form's values as URL parameters (what RebalanceOptions.from_params reads and checks);
+    anything of the wrong type from the client counts as not given."""
     return {
-        "rbteam": None if team in (None, ALL_TEAMS) else team,
-        "rbmoves": "" if moves is None else str(moves),
-        "rbfreeze": "" if freeze is None else str(freeze),
-        "rbkeep": list(keep or []),
-        "rbopen": "1" if open_books else "0",
+        "rbteam": team if isinstance(team, str) and team != ALL_TEAMS else None,
+        "rbmoves": "" if moves is None else str(moves)[:40],
+        "rbfreeze": "" if freeze is None else str(freeze)[:40],
+        "rbkeep": [str(k) for k in keep if isinstance(k, str | int)]
+        if isinstance(keep, list)
+        else [],
+        "rbopen": "1" if open_books is True else "0",
     }
 
 

@@ -179,7 +179,7 @@ def _integer(
     except ValueError:
         errors[key] = f"{label}: '{str(raw)[:20]}' is not a whole number."
         return default
-    if value != value or value != int(value) or not low <= value <= high:
+    if not math.isfinite(value) or value != int(value) or not low <= value <= high:
         errors[key] = f"{label} must be a whole number from {low} to {high}."
         return default
     return int(value)

@@ -464,4 +464,5 @@ def test_options_round_trip_and_bad_values():
     assert parsed.max_moves == RebalanceOptions.defaults().max_moves
     assert parsed.freeze_days == RebalanceOptions.defaults().freeze_days
     assert parsed.never_move == ()
-    assert RebalanceOptions.from_params({"rbmoves": "2.5"})[1].keys() == {"rbmoves"}
+    for bad in ("2.5", "1e400", "nan", "inf", "0"):
+        assert RebalanceOptions.from_params({"rbmoves": bad})[1].keys() == {"rbmoves"}, bad

@@ -1,0 +1,47 @@
+"""The rebalancing tab's callback given hostile or malformed values (over HTTP, as the browser
+sends them): messages by the fields or a plain message, never a stack trace."""
+
+from __future__ import annotations
+
+import json
+
+from tests.unit.test_client_payloads import assert_no_trace, call, client  # noqa: F401
+
+VIEW = {"id": "cr-view", "property": "data", "value": {"search": ""}}
+
+
+def render(client, team="_all", moves="10", freeze="60", keep=None, open_books=True, workload=None):  # noqa: F811
+    inputs = [
+        VIEW,
+        {"id": "cr-team", "property": "value", "value": team},
+        {"id": "cr-moves", "property": "value", "value": moves},
+        {"id": "cr-freeze", "property": "value", "value": freeze},
+        {"id": "cr-keep", "property": "value", "value": keep if keep is not None else []},
+        {"id": "cr-open", "property": "value", "value": open_books},
+    ]
+    state = [
+        {"id": "cr-workload", "property": "data", "value": workload or {}},
+        {"id": "cr-keep", "property": "options", "value": []},
+    ]
+    status, text = call(client, "cr-sentence.children", inputs, state)
+    assert status == 200, text[:300]
+    assert_no_trace(text)
+    return json.loads(text)["response"]
+
+
+def test_bad_values_get_messages_by_their_fields(client):  # noqa: F811
+    response = render(client, team="<script>alert(1)</script>", moves="1e400", freeze="NaN")
+    assert "No team" in json.dumps(response["cr-team-msg"])
+    assert "whole number" in json.dumps(response["cr-moves-msg"])
+    assert "whole number" in json.dumps(response["cr-freeze-msg"])
+    assert response["cr-moves"]["invalid"] is True
+    # Only valid values reach the URL: none of these three.
+    url = response["cr-url"]["data"]
+    assert {"rbteam", "rbmoves", "rbfreeze"}.isdisjoint(url)
+
+
+def test_malformed_payloads_are_not_given(client):  # noqa: F811
+    for keep in ({"a": 1}, 5, [{"x": 1}, None, "A000001"], ["x" * 100] * 300):
+        response = render(client, keep=keep, open_books="yes", workload={"over": "abc", "tu": []})
+        assert "cr-sentence" in response
+        assert "went wrong" not in json.dumps(response["cr-sentence"])
