@@ -5,6 +5,7 @@ the chosen tab is built and queried. Tabs are links that keep the view's filters
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -13,8 +14,9 @@ from types import ModuleType
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import Input, Output, clientside_callback, dcc, html
 
+from components import ids
 from pages._shared import with_page_param
 from services.asof import AsOf
 from services.filters import Filters
@@ -54,6 +56,25 @@ class TabbedPage:
             ],
             pills=True,
             className="renewal-tabs mb-3",
+        )
+
+    def links_follow_the_url(self) -> None:
+        """Register: the tab links follow the address bar, so a what-if typed on one tab (a
+        URL parameter written in place, no page rebuild) travels to the others. Clientside."""
+        clientside_callback(
+            f"""function (search) {{
+                var tabs = {json.dumps(list(self.tabs))};
+                return tabs.map(function (tab) {{
+                    var params = new URLSearchParams(search || "");
+                    if (tab === {json.dumps(self.default)}) {{ params.delete("tab"); }}
+                    else {{ params.set("tab", tab); }}
+                    var query = params.toString();
+                    return {json.dumps(self.path)} + (query ? "?" + query : "");
+                }});
+            }}""",
+            [Output(f"{self.id_prefix}-tab-{key}", "href") for key in self.tabs],
+            Input(ids.PAGE_STATE, "data"),
+            prevent_initial_call=True,
         )
 
     def all_tabs_layout(self, extra: Callable[[str], Any] | None = None) -> html.Div:

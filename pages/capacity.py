@@ -38,6 +38,7 @@ PAGE = TabbedPage(
     },
     "cp",
 )
+PAGE.links_follow_the_url()
 
 
 def _scenario_extras(tab: str) -> Any:

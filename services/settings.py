@@ -175,7 +175,7 @@ def load_capacity_settings() -> CapacitySettings:
         target_utilisation=float(env("CSOPS_TARGET_UTILISATION", "0.85")),
         overloaded_above=float(env("CSOPS_OVERLOADED_ABOVE", "1.10")),
         underloaded_below=float(env("CSOPS_UNDERLOADED_BELOW", "0.70")),
-        arr_per_csm_target=float(env("CSOPS_ARR_PER_CSM_TARGET", "2500000")),
+        arr_per_csm_target=float(env("CSOPS_ARR_PER_CSM_TARGET", "5000000")),
         loaded_cost_per_csm=float(env("CSOPS_LOADED_COST_PER_CSM", "150000")),
         attrition_per_year=float(env("CSOPS_CSM_ATTRITION_PER_YEAR", "0.15")),
         ramp_months=int(env("CSOPS_CSM_RAMP_MONTHS", "3")),

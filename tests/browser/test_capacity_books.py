@@ -129,6 +129,12 @@ def test_a_points_change_redraws_the_utilisation_and_stays_in_the_url(console):
     type_into(console, key, f"{doubled:g}")
     url = url_contains(console, f"{key}=")
     assert parse_qs(urlparse(url).query)[key] == [f"{doubled:g}"]
+    # The other tabs' links carry the change (written in place, the page was not rebuilt).
+    wait(
+        console,
+        lambda d: f"{key}={doubled:g}"
+        in d.find_element(By.ID, "cp-tab-rebalance").get_attribute("href"),
+    )
     changed = replace(
         defaults,
         points=tuple((s, t, doubled if (s, t) == mix else p) for s, t, p in defaults.points),
