@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from services.errors import ServiceError
-from services.settings import app_state_path
+from services.settings import app_state_path, user_header
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -319,13 +319,20 @@ def clean_author(author: Any) -> str:
     return text or LOCAL_USER
 
 
-def user_name(headers: Mapping[str, str] | None, environ: Mapping[str, Any] | None = None) -> str:
-    """The user behind a request when an auth proxy (or the WSGI server) names one, else
-    "local". Reads `REMOTE_USER` from the WSGI environ, then the `X-Forwarded-User` and
-    `Remote-User` headers: trust those only behind a proxy that sets them (README)."""
+def user_name(
+    headers: Mapping[str, str] | None,
+    environ: Mapping[str, Any] | None = None,
+    trusted_header: str | None = None,
+) -> str:
+    """The user behind a request when the WSGI server or an auth proxy names one, else
+    "local". Reads `REMOTE_USER` from the WSGI environ, then the one header the deployment
+    says its proxy sets (`CSOPS_USER_HEADER`, e.g. X-Forwarded-User; none by default): any
+    client can send a header, so one is believed only when the proxy in front sets it."""
+    if trusted_header is None:
+        trusted_header = user_header()
     candidates = [(environ or {}).get("REMOTE_USER")]
-    for header in ("X-Forwarded-User", "Remote-User", "X-Remote-User"):
-        candidates.append((headers or {}).get(header))
+    if trusted_header:
+        candidates.append((headers or {}).get(trusted_header))
     for value in candidates:
         if isinstance(value, str) and _collapse(value):
             return clean_author(value)

@@ -135,6 +135,12 @@ def app_state_path() -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def user_header() -> str:
+    """The request header an auth proxy in front of the app sets to the signed-in user's name
+    (CSOPS_USER_HEADER, e.g. X-Forwarded-User); empty: no header is believed."""
+    return os.environ.get("CSOPS_USER_HEADER", "").strip()
+
+
 # ---- Capacity (services/workload.py, services/capacity_*.py) ----------------------------------
 @dataclass(frozen=True)
 class CapacitySettings:

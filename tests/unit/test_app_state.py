@@ -201,10 +201,24 @@ def test_payloads_must_be_json_objects_of_bounded_size(store):
 def test_who_saved_is_the_proxy_user_or_local():
     assert user_name({}, {}) == LOCAL_USER
     assert user_name(None) == LOCAL_USER
-    assert user_name({"X-Forwarded-User": " maria@acme.com "}) == "maria@acme.com"
-    assert user_name({"X-Forwarded-User": "proxy"}, {"REMOTE_USER": "wsgi-user"}) == "wsgi-user"
-    assert user_name({"X-Forwarded-User": "   "}) == LOCAL_USER
-    assert user_name({"X-Forwarded-User": "a\x00b" + "c" * 300}) == "ab" + "c" * 98
+    # A header anyone can send is not believed unless the deployment names it.
+    assert user_name({"X-Forwarded-User": "maria@acme.com"}, {}, "") == LOCAL_USER
+    trusted = "X-Forwarded-User"
+    assert user_name({"X-Forwarded-User": " maria@acme.com "}, {}, trusted) == "maria@acme.com"
+    assert user_name({"Remote-User": "eve"}, {}, trusted) == LOCAL_USER
+    assert (
+        user_name({"X-Forwarded-User": "proxy"}, {"REMOTE_USER": "wsgi-user"}, trusted)
+        == "wsgi-user"
+    )
+    assert user_name({"X-Forwarded-User": "   "}, {}, trusted) == LOCAL_USER
+    assert user_name({"X-Forwarded-User": "a\x00b" + "c" * 300}, {}, trusted) == "ab" + "c" * 98
+
+
+def test_the_trusted_header_is_a_setting(monkeypatch):
+    monkeypatch.delenv("CSOPS_USER_HEADER", raising=False)
+    assert user_name({"X-Forwarded-User": "maria"}) == LOCAL_USER
+    monkeypatch.setenv("CSOPS_USER_HEADER", "X-Forwarded-User")
+    assert user_name({"X-Forwarded-User": "maria"}) == "maria"
 
 
 # ---- across restarts and processes -----------------------------------------------------------
