@@ -288,7 +288,8 @@ def _tile(label: str, value: str, tile_id: str, title: str | None = None) -> dbc
 def affected(plan: RebalancePlan) -> pd.DataFrame:
     """The CSMs whose book changes or stays over, largest change first (donors, then receivers),
     at most MAX_CHART_CSMS."""
-    csms = plan.csms[plan.csms["affected"]].copy()
+    # A departed CSM has no capacity, so no utilisation: their accounts are in the table.
+    csms = plan.csms[plan.csms["affected"] & (plan.csms["state"] == "active")].copy()
     if csms.empty:
         return csms
     csms["change"] = (csms["load_after"] - csms["load_before"]).abs()
@@ -424,7 +425,8 @@ def _side(before: Any, after: Any, first: bool) -> str:
 
 def _chart_title(plan: RebalancePlan) -> str:
     line = _line(plan.over_line)
-    shown = int(plan.csms["affected"].sum()) if not plan.csms.empty else 0
+    csms = plan.csms
+    shown = int((csms["affected"] & (csms["state"] == "active")).sum()) if len(csms) else 0
     more = f" (the {MAX_CHART_CSMS} that change most of {shown})" if shown > MAX_CHART_CSMS else ""
     if plan.over_before == 0:
         return f"Utilisation before and after{more}"
@@ -443,44 +445,44 @@ def moves_columns(show_team: bool, show_reason: bool) -> list[dict[str, Any]]:
             "field": "name",
             "headerName": "Account",
             "cellClass": "link-cell",
-            "minWidth": 150,
+            "minWidth": 125,
             "flex": 2,
             "tooltipField": "name",
         },
-        {"field": "from_name", "headerName": "From", "minWidth": 105},
-        {"field": "to_name", "headerName": "To", "minWidth": 105},
-        {"field": "market", "headerName": "Segment · region", "minWidth": 130, **wrap},
+        {"field": "from_name", "headerName": "From", "minWidth": 105, "tooltipField": "from_name"},
+        {"field": "to_name", "headerName": "To", "minWidth": 110, "tooltipField": "to_name"},
+        {"field": "market", "headerName": "Segment · region", "minWidth": 135, **wrap},
         money_column("arr", "ARR", minWidth=78),
         {
             "field": "points",
             "headerName": "Points",
             "type": "rightAligned",
             "valueFormatter": {"function": "d3.format('.2f')(params.value)"},
-            "minWidth": 68,
+            "minWidth": 58,
         },
         {
             "field": "next_renewal",
             "headerName": "Next renewal",
             "valueFormatter": DATE,
-            "minWidth": 100,
+            "minWidth": 112,
         },
         {
             "field": "reason",
             "headerName": "Why",
             "valueFormatter": labels.label_formatter("rebalance_reason"),
-            "minWidth": 100,
+            "minWidth": 96,
         },
         {
             "field": KEEP_COLUMN,
             "headerName": "",
             "cellClass": "link-cell",
             "sortable": False,
-            "minWidth": 64,
+            "minWidth": 56,
             "maxWidth": 76,
         },
     ]
     if show_team:
-        columns.insert(3, {"field": "team", "headerName": "Team", "minWidth": 120, **wrap})
+        columns.insert(3, {"field": "team", "headerName": "Team", "minWidth": 112, **wrap})
     if not show_reason:
         columns = [c for c in columns if c.get("field") != "reason"]
     return [{**c, "wrapHeaderText": True, "autoHeaderHeight": True} for c in columns]
@@ -495,8 +497,9 @@ def moves_records(plan: RebalancePlan) -> list[dict[str, Any]]:
     moves = plan.moves.assign(
         **{KEEP_COLUMN: "Keep", "market": plan.moves["segment"] + " · " + plan.moves["region"]}
     )
+    # A departed owner's name as it is (Why says "Open book"); none: "No owner".
     moves["from_name"] = [
-        n if s == "active" else (f"{n} (left)" if s == "departed" else "No owner")
+        "No owner" if s == "missing" else n
         for n, s in zip(moves["from_name"], moves["from_state"], strict=True)
     ]
     moves["next_renewal"] = pd.to_datetime(moves["next_renewal"])
@@ -552,8 +555,9 @@ def comparison(plan: RebalancePlan) -> html.Div:
         [
             table,
             html.Div(
-                f"Objective = ARR moved + {formatting.money(MOVE_WEIGHT)} a move. The plan "
-                "leaves the least overload it can first, then has the lowest objective.",
+                "Objective = ARR moved off over-loaded books + ARR of open-book accounts left "
+                f"without an owner + {formatting.money(MOVE_WEIGHT)} a move. The plan leaves "
+                "the least overload it can first, then has the lowest objective.",
                 className="small text-muted mb-2",
             ),
             html.Ul(
@@ -662,8 +666,8 @@ def rules(plan_options: RebalanceOptions, params: WorkloadParams) -> html.Ul:
             ),
             html.Li(
                 f"Least ARR moved, and each move counts as {formatting.money(MOVE_WEIGHT)}: fewer "
-                "moves win a tie. When no plan clears every book, the least overload left comes "
-                "first."
+                "moves win a tie; when room is short, the largest open-book accounts get an owner "
+                "first. When no plan clears every book, the least overload left comes first."
             ),
         ],
         className="small mb-0 ps-3",

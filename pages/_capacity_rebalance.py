@@ -161,7 +161,7 @@ def layout(data, filters, as_of, params):
                             ),
                             html.Div(
                                 panel(
-                                    "Still over the line",
+                                    "What the plan cannot fix",
                                     html.Div(id=STUCK),
                                     panel_id="cr-stuck-inner",
                                 ),

@@ -26,9 +26,12 @@ The rules (also on the page and in docs/DECISIONS.md):
   team (an account without an owner goes to the team that serves most accounts of its segment
   and region). The renewal freeze does not hold them back (nobody owns the relationship to
   protect); the user's own never-move picks do.
-- **Objective**: moved ARR + `MOVE_WEIGHT` per move. Each move counts as $1,000 of ARR, so among
-  plans moving about the same ARR the one with fewer moves wins, while ARR still dominates:
-  one more move is worth it only if it saves more than $1,000 of moved ARR.
+- **Objective**: the ARR whose relationship is disturbed or left alone, plus `MOVE_WEIGHT` per
+  move: ARR moved off over-loaded books, plus the ARR of open-book accounts left without an
+  owner (placing an open-book account disturbs nobody; leaving a large one unowned is the
+  risk), plus $1,000 a move. So among plans moving about the same ARR the one with fewer moves
+  wins, while ARR still dominates: one more move is worth it only if it saves more than $1,000
+  of ARR; and when room is short, the largest open-book accounts get an owner first.
 - **When no plan brings every book under the line** (or places every open-book account), the
   work left uncovered (points of overload above the line, plus the points of open-book
   accounts left without an owner) comes first: a first solve proves the least any plan can
@@ -240,7 +243,8 @@ class TeamProblem:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A solution's numbers: moves, moved ARR, objective (ARR + weight x moves), the work left
+    """A solution's numbers: moves, ARR moved (all moves), objective (ARR moved off over-loaded
+    books + ARR of open-book accounts left without an owner + weight x moves), the work left
     uncovered (points above the line + points of open-book accounts left without an owner)."""
 
     moves: int = 0
@@ -276,11 +280,11 @@ def evaluate(problem: TeamProblem, assignment: np.ndarray) -> Outcome:
     after = loads_after(problem, assignment)
     over = np.maximum(after - problem.line, 0.0) * problem.is_donor
     unplaced = problem.mandatory & ~moved
-    arr = float(problem.acc_arr[moved].sum())
+    disturbed = problem.acc_arr[moved & ~problem.mandatory].sum() + problem.acc_arr[unplaced].sum()
     return Outcome(
         moves=int(moved.sum()),
-        moved_arr=arr,
-        objective=arr + MOVE_WEIGHT * int(moved.sum()),
+        moved_arr=float(problem.acc_arr[moved].sum()),
+        objective=float(disturbed) + MOVE_WEIGHT * int(moved.sum()),
         uncovered=float(over.sum() + problem.acc_points[unplaced].sum()),
         books_over=int((over > 1e-6).sum()),
         unplaced=int(unplaced.sum()),
@@ -300,8 +304,8 @@ def loads_after(problem: TeamProblem, assignment: np.ndarray) -> np.ndarray:
 
 # ---- Greedy baseline ----------------------------------------------------------------------------
 def solve_greedy(problem: TeamProblem) -> np.ndarray:
-    """The baseline: open-book accounts first (largest first, each to the least-loaded eligible
-    receiver with room); then, while a book is over, the book with the largest overload moves
+    """The baseline: open-book accounts first (largest ARR first, each to the least-loaded
+    eligible receiver with room); then, while a book is over, the book with the largest overload moves
     its account with the most points per ARR to the least-loaded eligible receiver with room."""
     n_acc, k = len(problem.acc_ids), problem.max_moves
     assignment = np.full(n_acc, -1)
@@ -328,7 +332,7 @@ def solve_greedy(problem: TeamProblem) -> np.ndarray:
             load[owner] -= points
             moves_out[owner] += 1
 
-    for a in sorted(np.flatnonzero(problem.mandatory), key=lambda a: -problem.acc_points[a]):
+    for a in sorted(np.flatnonzero(problem.mandatory), key=lambda a: -problem.acc_arr[a]):
         r = best_receiver(int(a))
         if r >= 0:
             move(int(a), r)
@@ -392,7 +396,7 @@ def solve_milp(
     points) are interchangeable for every constraint, so it decides w[g] = how many accounts
     of group g (one owner's accounts of one class) move and v[r, k] = how many accounts of
     class k receiver r takes (general integers), each class's flows balanced. Which accounts
-    of a group move: its w[g] cheapest (ARR + weight), as continuous y[a] in [0, 1] with
+    of a group move: its w[g] cheapest (`move_costs`), as continuous y[a] in [0, 1] with
     sum y = w[g], which a linear program fills from the cheapest (moving m accounts costs a
     convex function of m). Any counts meeting the constraints become named moves (each class's
     movers matched to its slots), so the model is exact; and it is small, without the
@@ -443,7 +447,7 @@ def solve_milp(
         elif getattr(res, "mip_dual_bound", None) is not None:
             floor = max(float(res.mip_dual_bound) + constant, 0.0)
     cost = np.zeros(n)
-    cost[n_g + n_v + n_d :] = problem.acc_arr + MOVE_WEIGHT
+    cost[n_g + n_v + n_d :] = move_costs(problem)
     stage2 = list(rows)
     if reachable is not None and reachable <= 1e-9:
         upper[n_g + n_v : n_g + n_v + n_d] = 0.0  # every book at or under the line
@@ -475,13 +479,20 @@ def solve_milp(
     return (_named_moves(problem, model, x) if x is not None else None), run
 
 
+def move_costs(problem: TeamProblem) -> np.ndarray:
+    """What moving each candidate adds to the objective: its ARR + the weight off an
+    over-loaded book; the weight less its ARR for an open-book account (placing it saves its
+    ARR from being left without an owner; a constant apart, the objective)."""
+    return np.where(problem.mandatory, -problem.acc_arr, problem.acc_arr) + MOVE_WEIGHT
+
+
 def _gap(res: Any) -> float | None:
     gap = getattr(res, "mip_gap", None)
     return float(gap) if gap is not None and math.isfinite(gap) else None
 
 
 def _model(problem: TeamProblem) -> _Model:
-    cost = problem.acc_arr + MOVE_WEIGHT
+    cost = move_costs(problem)
     owner = problem.acc_owner
     order = np.lexsort((problem.acc_ids, cost, problem.acc_class, owner))
     keys = np.stack([owner[order], problem.acc_class[order]], axis=1)

@@ -222,6 +222,24 @@ def test_open_books_are_given_an_owner_in_the_team():
     assert not set(moved(off)) & {"o1", "o2", "o3", "m1"}
 
 
+def test_when_room_is_short_the_largest_open_book_account_gets_an_owner():
+    # Z left: o1 ($2,000) and o2 ($9,000), 1 point each; R1 (7.5 of 8.5 points) has room for one.
+    # Objective: the ARR left without an owner + $1,000 a move: o2 placed = 2,000 + 1,000.
+    accounts = [
+        acc("o1", "Z", 1, 2_000, state="departed"),
+        acc("o2", "Z", 1, 9_000, state="departed"),
+        acc("r1", "R1", 7.5, 50_000),
+    ]
+    plan = plan_moves(
+        *frames(accounts, [csm("Z", state="departed"), csm("R1")]), PARAMS, OPTIONS, DAY
+    )
+    assert moved(plan) == {"o2": "R1"}
+    assert plan.solver.objective == 3_000 and plan.solver.uncovered == 1.0  # o1's point
+    assert (
+        list(plan.unplaced["account_id"]) == ["o1"] and plan.unplaced.iloc[0]["reason"] == "no_room"
+    )
+
+
 def test_a_csm_with_an_empty_book_takes_what_their_region_covers():
     # N (Americas, no accounts) may take North America and LATAM accounts the team serves, not
     # EMEA ones. D's only movable account is in LATAM and nobody else serves LATAM.
@@ -424,7 +442,14 @@ def brute_force(accounts, csms, options, params=PARAMS):
             for r, to in zip(candidates, pick, strict=True)
             if to is None and r.owner_state != "active"
         )
-        cost = sum(r.arr + MOVE_WEIGHT for r, to in zip(candidates, pick, strict=True) if to)
+        # ARR moved off over-loaded books + ARR of open-book accounts left without an owner
+        # + $1,000 a move.
+        cost = sum(
+            (0 if r.owner_state != "active" else r.arr) + MOVE_WEIGHT
+            if to
+            else (r.arr if r.owner_state != "active" else 0)
+            for r, to in zip(candidates, pick, strict=True)
+        )
         best = min(best, (round(uncovered, 9), cost))
     return best
 
