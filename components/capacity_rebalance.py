@@ -67,13 +67,15 @@ def keep_options(plan: RebalancePlan | None, picks: Sequence[str], names: Mappin
     return options
 
 
-def _field(label: str, control: Any, field: str, help_text: str | None = None) -> html.Div:
+def _field(label: str, control: Any, field: str, message: str | None = None) -> html.Div:
+    """A labelled control with its message below: written by the tab's callback, or (for the
+    team and the open-books switch, whose controls cannot hold a bad value) by the layout from
+    the link's own value."""
     return html.Div(
         [
             dbc.Label(label, html_for=field, className="small fw-semibold mb-1"),
             control,
-            html.Div(id=message_id(field), className="invalid-feedback d-block small"),
-            html.Div(help_text, className="form-text small mt-0") if help_text else None,
+            html.Div(message, id=message_id(field), className="invalid-feedback d-block small"),
         ],
         className="rebalance-field",
     )
@@ -108,6 +110,7 @@ def parameters_form(
                     style={"minWidth": "230px"},
                 ),
                 TEAM,
+                errors.get("rbteam"),
             ),
             _field(
                 "Moves per CSM, at most",
@@ -164,6 +167,7 @@ def parameters_form(
                     className="mt-1",
                 ),
                 OPEN,
+                errors.get("rbopen"),
             ),
         ],
         className="d-flex flex-wrap gap-3 align-items-start",

@@ -31,7 +31,6 @@ def render(client, team="_all", moves="10", freeze="60", keep=None, open_books=T
 
 def test_bad_values_get_messages_by_their_fields(client):  # noqa: F811
     response = render(client, team="<script>alert(1)</script>", moves="1e400", freeze="NaN")
-    assert "No team" in json.dumps(response["cr-team-msg"])
     assert "whole number" in json.dumps(response["cr-moves-msg"])
     assert "whole number" in json.dumps(response["cr-freeze-msg"])
     assert response["cr-moves"]["invalid"] is True
@@ -45,3 +44,32 @@ def test_malformed_payloads_are_not_given(client):  # noqa: F811
         response = render(client, keep=keep, open_books="yes", workload={"over": "abc", "tu": []})
         assert "cr-sentence" in response
         assert "went wrong" not in json.dumps(response["cr-sentence"])
+
+
+def _find(component, component_id):
+    if getattr(component, "id", None) == component_id:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            found = _find(child, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+def test_a_link_with_bad_values_shows_them_by_their_fields(demo_db_path, use_db):
+    use_db(demo_db_path)
+    from pages._capacity_rebalance import layout
+    from services.asof import resolve_as_of
+    from services.db import get_database
+    from services.filters import Filters
+
+    as_of = resolve_as_of(get_database(), Filters())
+    params = {"rbteam": "Nowhere", "rbopen": "maybe", "rbmoves": "x", "tab": "rebalance"}
+    page = layout({"search": ""}, Filters(), as_of, params)
+    assert "No team “Nowhere”" in _find(page, "cr-team-msg").children
+    assert _find(page, "cr-team").value == "_all"
+    assert "on or off" in _find(page, "cr-open-msg").children
+    moves = _find(page, "cr-moves")
+    assert moves.value == "x" and moves.invalid is True  # as typed, beside its message
