@@ -56,9 +56,8 @@ def keep_options(plan: RebalancePlan | None, picks: Sequence[str], names: Mappin
     options, seen = [], set()
     if plan is not None:
         for r in plan.moves.itertuples():
-            options.append(
-                {"label": f"{r.name} · {r.from_name or 'no owner'}", "value": r.account_id}
-            )
+            owner = r.from_name if isinstance(r.from_name, str) else "no owner"
+            options.append({"label": f"{r.name} · {owner}", "value": r.account_id})
             seen.add(r.account_id)
     for account_id in picks:
         if account_id not in seen:
