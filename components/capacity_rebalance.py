@@ -616,7 +616,12 @@ def stuck_list(plan: RebalancePlan) -> html.Div | None:
                 html.Td(
                     [
                         html.Div(r.name),
-                        html.Div(f"Open book of {r.from_name}", className="text-muted"),
+                        html.Div(
+                            f"Open book of {r.from_name}"
+                            if isinstance(r.from_name, str)
+                            else "No owner",
+                            className="text-muted",
+                        ),
                     ]
                 ),
                 html.Td(formatting.money(r.arr), className="text-nowrap"),
