@@ -305,21 +305,26 @@ def loads_after(problem: TeamProblem, assignment: np.ndarray) -> np.ndarray:
 # ---- Greedy baseline ----------------------------------------------------------------------------
 def solve_greedy(problem: TeamProblem) -> np.ndarray:
     """The baseline: open-book accounts first (largest ARR first, each to the least-loaded
-    eligible receiver with room); then, while a book is over, the book with the largest overload moves
-    its account with the most points per ARR to the least-loaded eligible receiver with room."""
+    eligible receiver with room); then, while a book is over, the book with the largest overload
+    moves its account with the most points per ARR to the least-loaded eligible receiver with
+    room. Who can take an account depends only on its class, and room only shrinks, so a class
+    nobody can take stays so: each donor's accounts are scanned once, best first."""
     n_acc, k = len(problem.acc_ids), problem.max_moves
     assignment = np.full(n_acc, -1)
     load = problem.load.astype(float).copy()
     room = problem.room.astype(float).copy()
     moves_in = np.zeros(len(load), dtype=int)
     moves_out = np.zeros(len(load), dtype=int)
+    capacity = np.where(problem.capacity > 0, problem.capacity, 1.0)
 
     def best_receiver(a: int) -> int:
-        points = problem.acc_points[a]
-        fits = [r for r in problem.receivers_of(a) if room[r] >= points - EPS and moves_in[r] < k]
-        if not fits:
+        receivers = problem.receivers_of(a)
+        fits = receivers[
+            (room[receivers] >= problem.acc_points[a] - EPS) & (moves_in[receivers] < k)
+        ]
+        if not len(fits):
             return -1
-        return min(fits, key=lambda r: (load[r] / problem.capacity[r], r))
+        return int(fits[np.argmin(load[fits] / capacity[fits])])  # ties: the first CSM
 
     def move(a: int, r: int) -> None:
         assignment[a] = r
@@ -337,9 +342,12 @@ def solve_greedy(problem: TeamProblem) -> np.ndarray:
         if r >= 0:
             move(int(a), r)
 
-    by_donor: dict[int, list[int]] = {}
-    for a in np.flatnonzero(~problem.mandatory):
-        by_donor.setdefault(int(problem.acc_owner[a]), []).append(int(a))
+    ratio = problem.acc_points / np.maximum(problem.acc_arr, 1.0)
+    queue: dict[int, list[int]] = {}
+    for a in np.lexsort((problem.acc_ids, problem.acc_arr, -ratio)):
+        if not problem.mandatory[a]:
+            queue.setdefault(int(problem.acc_owner[a]), []).append(int(a))
+    next_of = dict.fromkeys(queue, 0)
     stuck: set[int] = set()
     while True:
         excess = np.where(problem.is_donor, load - problem.line, 0.0)
@@ -347,17 +355,18 @@ def solve_greedy(problem: TeamProblem) -> np.ndarray:
         d = int(np.argmax(excess))
         if excess[d] <= 1e-9:
             break
-        options = []
-        if moves_out[d] < k:
-            for a in by_donor.get(d, []):
-                if assignment[a] < 0 and (r := best_receiver(a)) >= 0:
-                    ratio = problem.acc_points[a] / max(problem.acc_arr[a], 1.0)
-                    options.append((-ratio, problem.acc_arr[a], a, r))
-        if not options:
+        accounts, i, pick = queue.get(d, []), next_of.get(d, 0), -1
+        while moves_out[d] < k and i < len(accounts) and pick < 0:
+            r = best_receiver(accounts[i])
+            if r >= 0:
+                pick = r
+            else:
+                i += 1
+        if pick < 0:
             stuck.add(d)
             continue
-        _, _, a, r = min(options)
-        move(a, r)
+        move(accounts[i], pick)
+        next_of[d] = i + 1
     return assignment
 
 
