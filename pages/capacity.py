@@ -78,9 +78,10 @@ def layout(**params):
         try:
             if tab == "scenario":
                 params = with_saved_scenario(params)
-            parts = [notice(as_of.notice), module.layout(data, filters, as_of, params)]
-            if tab == "scenario":
+            parts = [notice(as_of.notice)]
+            if tab == "scenario":  # which saved scenario this is, above its answer
                 parts.append(_capacity_saved.save_panel(data, filters, as_of, params))
+            parts.append(module.layout(data, filters, as_of, params))
             body = html.Div(parts, id=f"cp-body-{tab}")
         except ServiceError as exc:  # e.g. a scenario link that does not exist
             body = error_state(str(exc))
