@@ -5,11 +5,15 @@ from __future__ import annotations
 import dash
 from dash import html
 
+from components import formatting
 from components.capacity_books import workload_model_section
+from components.capacity_rebalance import rules as rebalance_rules
+from components.capacity_scenario import MODEL_TEXT
 from components.shell import page_header
 from components.theme import band_labels
 from services.health_model import COMPONENT_LABELS, HealthParams, health_params
 from services.metrics import registry
+from services.rebalancing import RebalanceOptions
 from services.settings import load_capacity_settings
 from services.workload import WorkloadParams
 
@@ -41,6 +45,34 @@ def health_in_force(params: HealthParams) -> html.Div:
         ],
         id="definitions-health-model",
         className="mb-3",
+    )
+
+
+def capacity_planning_section() -> html.Div:
+    """How the Capacity page's what-if scenario and rebalancing work, with the defaults in
+    force (the page can change each one for a what-if)."""
+    c = load_capacity_settings()
+    defaults = [
+        f"Loaded cost per CSM {formatting.money(c.loaded_cost_per_csm)} a year.",
+        f"CSM attrition {formatting.percent(c.attrition_per_year)} a year.",
+        f"A new CSM ramps for {c.ramp_months} months at {formatting.percent(c.ramp_productivity)} "
+        "of a full book.",
+        f"A requisition takes {c.hiring_lead_days} days to a first day.",
+        "New logos and logo churn: each segment's trailing 4 quarters, unless changed.",
+    ]
+    return html.Div(
+        [
+            html.H2("Capacity scenario", className="h6 mt-2"),
+            html.Ul([html.Li(t) for t in MODEL_TEXT], className="small mb-1"),
+            html.Div("Defaults:", className="small fw-semibold"),
+            html.Ul([html.Li(t) for t in defaults], className="small mb-2"),
+            html.H2("Rebalancing", className="h6 mt-2"),
+            html.Div(
+                rebalance_rules(RebalanceOptions.defaults(), WorkloadParams.defaults()),
+                className="small mb-3",
+            ),
+        ],
+        id="definitions-capacity-planning",
     )
 
 
@@ -78,6 +110,7 @@ def layout(**_params):
             workload_model_section(
                 WorkloadParams.defaults(), load_capacity_settings().arr_per_csm_target
             ),
+            capacity_planning_section(),
             html.Table(
                 [
                     html.Thead(

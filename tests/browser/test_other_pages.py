@@ -13,6 +13,7 @@ from services.asof import resolve_as_of
 from services.db import get_database
 from services.filters import AccountDrill, Filters
 from services.metrics import REGISTRY
+from services.settings import load_capacity_settings
 
 
 def _totals(filters: Filters, drill: AccountDrill) -> dict[str, float]:
@@ -90,6 +91,11 @@ def test_definitions_page_lists_every_metric(console):
     console.wait_for_element("#definition-grr", timeout=30)
     for name, m in REGISTRY.items():
         assert m.label in console.find_element(f"#definition-{name}").text
+    # The capacity models beside them, with the defaults in force (settings, not the page).
+    settings = load_capacity_settings()
+    planning = console.find_element("#definitions-capacity-planning").text
+    assert f"A requisition takes {settings.hiring_lead_days} days" in planning
+    assert f"No CSM gives or takes more than {settings.rebalance_max_moves_per_csm}" in planning
     assert console.get_logs() == []
 
 
