@@ -29,7 +29,7 @@ from services.capacity_projection import (
     growth_key,
     segment_columns,
 )
-from services.workload import SEGMENTS, WorkloadParams
+from services.workload import SEGMENTS, WorkloadParams, first_value
 
 PREFIX = "cp-sc-"
 TU = "tu"  # the workload model's target utilisation (WorkloadParams URL key)
@@ -94,10 +94,6 @@ def actual_texts(baseline: Baseline | None) -> dict[str, str]:
     return out
 
 
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list | tuple) and value else value
-
-
 def form_values(
     params: Mapping[str, Any], actuals: Mapping[str, str], workload: WorkloadParams
 ) -> dict[str, Any]:
@@ -117,12 +113,12 @@ def form_values(
     }
     values: dict[str, Any] = {}
     for key in TEXT_KEYS:
-        raw = _first(params.get(key))
+        raw = first_value(params.get(key))
         values[key] = str(raw)[:40] if raw not in (None, "") else shown.get(key, "")
-    segments = _first(params.get(CC_SEGMENTS_KEY))
+    segments = first_value(params.get(CC_SEGMENTS_KEY))
     values[CC_SEGMENTS_KEY] = [k for k in str(segments or "").split(",")[:6] if k]
-    values[CC_TIER_KEY] = str(_first(params.get(CC_TIER_KEY)) or TIER_KEYS["pooled"])[:20]
-    values["cc_from"] = str(_first(params.get("cc_from")) or "1")[:8]
+    values[CC_TIER_KEY] = str(first_value(params.get(CC_TIER_KEY)) or TIER_KEYS["pooled"])[:20]
+    values["cc_from"] = str(first_value(params.get("cc_from")) or "1")[:8]
     return values
 
 

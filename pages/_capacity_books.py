@@ -68,7 +68,7 @@ from services.capacity_books import (
 from services.db import get_database
 from services.errors import ServiceError
 from services.filters import Filters, parse_query
-from services.workload import WorkloadParams, form_values, param_keys
+from services.workload import WorkloadParams, first_value, form_values, param_keys
 
 VIEW = "cb-view"  # this tab's copy of the view: its callbacks fire only when the tab is shown
 WORKLOAD = "cb-workload"  # the model in force: its URL parameters (only those off the default)
@@ -113,9 +113,7 @@ def _editor_values(params: dict, workload: WorkloadParams, errors: dict[str, str
     """The fields as the URL has them: a value in error stays as typed, beside its message."""
     values = form_values(workload)
     for key in errors:
-        raw = params.get(key)
-        raw = raw[0] if isinstance(raw, list | tuple) and raw else raw
-        values[key] = str(raw or "")[:40]
+        values[key] = str(first_value(params.get(key)) or "")[:40]
     return values
 
 

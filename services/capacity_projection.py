@@ -51,7 +51,7 @@ from services.capacity_baseline import (
 from services.renewal_forecast import fiscal_year, months_before
 from services.renewal_pipeline import add_months
 from services.settings import load_capacity_settings, load_settings
-from services.workload import SEGMENTS, WorkloadParams
+from services.workload import SEGMENTS, WorkloadParams, first_value, url_number
 
 __all__ = [
     "Baseline",
@@ -198,7 +198,7 @@ class ScenarioInputs:
             changes[name] = tuple(values)
         segments = _segments(params.get(CC_SEGMENTS_KEY), errors)
         changes["cc_segments"] = segments
-        tier = _first(params.get(CC_TIER_KEY))
+        tier = first_value(params.get(CC_TIER_KEY))
         if tier not in (None, ""):
             by_key = {v: k for k, v in TIER_KEYS.items()}
             if tier in by_key:
@@ -333,12 +333,6 @@ class ScenarioInputs:
         )
 
 
-def _first(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return value[0] if value else None
-    return value
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -354,21 +348,9 @@ def _url_number(value: float) -> str:
 
 def _parse(params: Mapping[str, Any], f: _Field, errors: dict[str, str]) -> float | None:
     """The URL value of `f` (None when absent or unusable; the reason goes to `errors`)."""
-    raw = _first(params.get(f.key))
-    if raw is None or str(raw).strip() == "":
-        return None
-    text = str(raw).strip()[:40]
-    try:
-        value = float(text)
-    except ValueError:
-        errors[f.key] = f"{f.label}: '{text[:20]}' is not a number."
-        return None
-    if not math.isfinite(value) or not f.low <= value <= f.high:
-        errors[f.key] = (
-            f"{f.label} must be between {_bound(f, f.low)} and {_bound(f, f.high)}{_after(f)}."
-        )
-        return None
-    if f.whole and not value.is_integer():
+    bounds = f"{f.label} must be between {_bound(f, f.low)} and {_bound(f, f.high)}{_after(f)}."
+    value = url_number(params, f.key, f.low, f.high, errors, f.label, out_of_range=bounds)
+    if value is not None and f.whole and not value.is_integer():
         errors[f.key] = f"{f.label} must be a whole number{_after(f)}."
         return None
     return value

@@ -23,7 +23,7 @@ from services.app_state import Event, Item, NotFound, Version, app_state
 from services.db import Database
 from services.errors import ServiceError
 from services.filters import Filters
-from services.workload import WorkloadParams
+from services.workload import WorkloadParams, first_value
 
 KIND = "capacity_scenario"
 NOUN = "scenario"
@@ -171,8 +171,7 @@ def export_params(saved: SavedScenario, as_of: date | None = None) -> str:
 # ---- reading -------------------------------------------------------------------------------
 def parse_version(value: Any) -> int | None:
     """A version from the URL (`version=3`); None when absent. Anything else: NotFound."""
-    if isinstance(value, list | tuple):
-        value = value[0] if value else None
+    value = first_value(value)
     if value in (None, ""):
         return None
     text = str(value)[:12]
@@ -181,15 +180,9 @@ def parse_version(value: Any) -> int | None:
     return int(text)
 
 
-def _first(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return value[0] if value else None
-    return value
-
-
 def get_scenario(scenario_id: Any, version: Any = None) -> SavedScenario:
     """A live saved scenario at a version (the latest by default); NotFound otherwise."""
-    item = app_state().get(_first(scenario_id), parse_version(version), kind=KIND)
+    item = app_state().get(first_value(scenario_id), parse_version(version), kind=KIND)
     return SavedScenario.from_item(item)
 
 

@@ -64,7 +64,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
 from services.settings import load_capacity_settings
-from services.workload import WorkloadParams
+from services.workload import WorkloadParams, first_value, url_number
 
 MOVE_WEIGHT = 1_000.0  # $ of moved ARR one move counts as in the objective
 TEAM_TIME_LIMIT = 1.2  # seconds of solver time for one team (under 2 s with its data and greedy)
@@ -116,7 +116,7 @@ class RebalanceOptions:
         value that cannot be used is left at its default and reported under its key."""
         base = cls.defaults()
         errors: dict[str, str] = {}
-        team = _first(params.get("rbteam"))
+        team = first_value(params.get("rbteam"))
         team = str(team)[:200] if team not in (None, "") else None
         max_moves = _integer(
             params, "rbmoves", base.max_moves, 1, MAX_MOVES_LIMIT, "Moves per CSM", errors
@@ -134,7 +134,7 @@ class RebalanceOptions:
             )
             keep = [v for v in keep if len(v) <= MAX_ID_LENGTH][:MAX_NEVER_MOVE]
         open_books = base.open_books
-        raw_open = _first(params.get("rbopen"))
+        raw_open = first_value(params.get("rbopen"))
         if raw_open not in (None, ""):
             if raw_open in ("0", "1"):
                 open_books = raw_open == "1"
@@ -159,12 +159,6 @@ class RebalanceOptions:
         return out
 
 
-def _first(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return value[0] if value else None
-    return value
-
-
 def _integer(
     params: Mapping[str, Any],
     key: str,
@@ -174,18 +168,9 @@ def _integer(
     label: str,
     errors: dict[str, str],
 ) -> int:
-    raw = _first(params.get(key))
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(str(raw)[:20])
-    except ValueError:
-        errors[key] = f"{label}: '{str(raw)[:20]}' is not a whole number."
-        return default
-    if not math.isfinite(value) or value != int(value) or not low <= value <= high:
-        errors[key] = f"{label} must be a whole number from {low} to {high}."
-        return default
-    return int(value)
+    bounds = f"{label} must be a whole number from {low} to {high}."
+    value = url_number(params, key, low, high, errors, label, whole=True, out_of_range=bounds)
+    return default if value is None else int(value)
 
 
 def frozen_by_renewal(accounts: pd.DataFrame, day: date, freeze_days: int) -> pd.Series:

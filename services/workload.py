@@ -12,6 +12,7 @@ so a past as-of date uses that date's customers, ARR and health with today's own
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -133,7 +134,7 @@ class WorkloadParams:
             )
             points.append((seg, tier, value))
         changes: dict[str, Any] = {"points": tuple(points)}
-        wh = _first(params.get("wh"))
+        wh = first_value(params.get("wh"))
         if wh not in (None, ""):
             if wh in ("0", "1"):
                 changes["weigh_health"] = wh == "1"
@@ -230,9 +231,43 @@ def form_values(params: WorkloadParams) -> dict[str, str]:
     return out
 
 
-def _first(value: Any) -> Any:
+def first_value(value: Any) -> Any:
+    """A URL parameter's first value (parameters may repeat); None for an empty list."""
     if isinstance(value, list | tuple):
         return value[0] if value else None
+    return value
+
+
+def url_number(
+    params: Mapping[str, Any],
+    key: str,
+    low: float,
+    high: float,
+    errors: dict[str, str],
+    label: str,
+    *,
+    whole: bool = False,
+    out_of_range: str | None = None,
+) -> float | None:
+    """The URL value of `key` as a finite number in [low, high] (a whole one when `whole`).
+
+    None when absent or blank, and None when it cannot be used, with the reason under `key`
+    in `errors` (`out_of_range` words the bounds message; by default "between low and high").
+    The one parser of bounded numbers from the URL: the workload model, the scenario inputs
+    and the rebalancing options all read theirs with it.
+    """
+    raw = first_value(params.get(key))
+    if raw is None or str(raw).strip() == "":
+        return None
+    text = str(raw).strip()[:40]
+    try:
+        value = float(text)
+    except ValueError:
+        errors[key] = f"{label}: '{text[:20]}' is not a {'whole ' if whole else ''}number."
+        return None
+    if not (math.isfinite(value) and low <= value <= high and (value.is_integer() or not whole)):
+        errors[key] = out_of_range or f"{label} must be between {low:g} and {high:g}."
+        return None
     return value
 
 
@@ -245,18 +280,8 @@ def _number(
     errors: dict[str, str],
     label: str,
 ) -> float:
-    raw = _first(params.get(key))
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(str(raw)[:40])
-    except ValueError:
-        errors[key] = f"{label}: '{str(raw)[:20]}' is not a number."
-        return default
-    if not low <= value <= high or value != value:
-        errors[key] = f"{label} must be between {low:g} and {high:g}."
-        return default
-    return value
+    value = url_number(params, key, low, high, errors, label)
+    return default if value is None else value
 
 
 # ---- Books ---------------------------------------------------------------------------------
