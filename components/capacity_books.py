@@ -291,7 +291,9 @@ def utilisation_figure(books: pd.DataFrame, s: BooksSummary, params: WorkloadPar
             }
         )
     named = len(csms) <= BARS_WITH_NAMES
-    top = max(float(csms["utilisation"].max() or 0), params.overloaded_above) * 1.12
+    # Every CSM may have a capacity of 0 on record (no utilisation): the axis still has a top.
+    highest = csms["utilisation"].max()
+    top = max(float(highest) if pd.notna(highest) else 0.0, params.overloaded_above) * 1.12
     shapes, notes = _level_lines(params, vertical=False)
     return figure(
         traces,

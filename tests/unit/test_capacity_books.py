@@ -304,3 +304,17 @@ def test_the_editor_keeps_the_last_good_value_of_a_bad_field():
     assert params.underloaded_below < params.overloaded_above
     params, errors = apply_workload_form({"cap": "-3"}, {})
     assert "cap" in errors and params.capacity_points == WorkloadParams.defaults().capacity_points
+
+
+def test_the_chart_has_an_axis_when_no_csm_has_a_utilisation(books):
+    """Every active CSM with a capacity of 0 on record: no utilisation, and still a finite
+    axis (NaN would reach the browser). The axis then stops at the over-loaded line x 1.12."""
+    from components.capacity_books import utilisation_figure
+
+    df = books.reset_index()
+    active = df["kind"] == "csm"
+    df.loc[active, "capacity"] = 0.0
+    df.loc[active, "utilisation"] = float("nan")
+    fig = utilisation_figure(df, books_summary(df), model())
+    low, high = fig["layout"]["yaxis"]["range"]
+    assert (low, high) == (0, pytest.approx(1.1 * 1.12))
