@@ -311,14 +311,21 @@ def test_list_rows_carry_the_headline_or_dashes_when_not_projected():
     assert (failed["requisitions"], failed["annual_cost"]) == (None, None)
 
 
-def test_the_page_signs_saves_with_the_proxy_user_or_local():
+def test_the_page_signs_saves_with_the_proxy_user_or_local(monkeypatch):
     import flask
 
     from pages._capacity_saved import _author
 
     app = flask.Flask(__name__)
-    with app.test_request_context(headers={"X-Forwarded-User": "maria@acme.com"}):
-        assert _author() == "maria@acme.com"
+    forwarded = {"X-Forwarded-User": "maria@acme.com"}
+    monkeypatch.delenv("CSOPS_USER_HEADER", raising=False)
+    with app.test_request_context(headers=forwarded):
+        assert _author() == "local"  # any client can send the header: not believed by default
+    with app.test_request_context(environ_base={"REMOTE_USER": "ann"}):
+        assert _author() == "ann"  # the WSGI server's own user is
+    monkeypatch.setenv("CSOPS_USER_HEADER", "X-Forwarded-User")
+    with app.test_request_context(headers=forwarded):
+        assert _author() == "maria@acme.com"  # the header the deployment names is
     with app.test_request_context():
         assert _author() == "local"
     assert _author() == "local"  # outside a request (the validation layout)
