@@ -27,8 +27,8 @@ from services.capacity_projection import (
     scenario_baseline,
     segment_columns,
 )
+from services.capacity_scenarios import InvalidScenario
 from services.db import Database
-from services.errors import ServiceError
 from services.exports import XLSX_FORMATS, ExportColumn, neutralise
 from services.filters import DIMENSION_LABELS, DIMENSIONS, Filters
 from services.workload import SEGMENTS, WorkloadParams
@@ -66,10 +66,6 @@ INPUT_COLUMNS = (
     ExportColumn("value", "Value"),
     ExportColumn("unit", "Unit"),
 )
-
-
-class InvalidScenario(ServiceError):
-    """A scenario link whose inputs cannot be used; the message names each one."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ PAGE_PATH = "/capacity"
 
 
 class InvalidScenario(ServiceError):
-    """Scenario inputs that cannot be saved as they are (the message says which)."""
+    """Scenario inputs that cannot be saved or exported as they are (the message says which)."""
 
 
 def _projection():
