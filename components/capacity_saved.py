@@ -16,12 +16,15 @@ from dash import dcc, html
 from components import formatting, labels
 from components.charts import Figure, figure
 from components.grids import money_column
+from components.shell import panel
 from services.capacity_scenarios import Outcome, SavedScenario
 from services.filters import DIMENSION_LABELS, Filters
 from services.workload import WorkloadParams
 
 # One colour per compared scenario, the same in the chart, the cards and the table. None of
 # them green, amber or red: those mean health bands everywhere else.
+COMPARE_GRAPH = "cp-saved-compare-graph"
+COMPARE_PANEL = "cp-saved-compare-panel"
 SCENARIO_COLORS = ("#2f5fa7", "#8a4fb0", "#37474f")
 # The cell shows the time as written on the server (05 Nov 2026 14:03); it sorts by the ISO value.
 UTC_FORMAT = {"function": "params.data ? params.data.saved_when : ''"}
@@ -460,6 +463,42 @@ def diff_table(outcomes: Sequence[Outcome], owner_names: Mapping[str, str] | Non
 
 
 # ---- history -------------------------------------------------------------------------------
+def comparison_panel(
+    outcomes: Sequence[Outcome],
+    href_for: Callable[[SavedScenario], str],
+    owner_names: Mapping[str, str] | None,
+    help_text: str,
+) -> Any:
+    """Two or three saved scenarios side by side: their cards, required against supply on one
+    chart (a note when the supply lines coincide) and the table of their differences."""
+    return dbc.Row(
+        dbc.Col(
+            panel(
+                f"Comparing {len(outcomes)} scenarios",
+                [
+                    compare_cards(outcomes, href_for),
+                    dcc.Graph(
+                        id=COMPARE_GRAPH,
+                        figure=compare_figure(outcomes),
+                        config={"displaylogo": False},
+                    ),
+                    html.Div(
+                        "The dotted supply lines lie on one another: these scenarios share "
+                        "today's team, its attrition and its ramp."
+                        if same_supply(outcomes)
+                        else None,
+                        className="small text-muted mb-2",
+                    ),
+                    diff_table(outcomes, owner_names),
+                ],
+                panel_id=COMPARE_PANEL,
+                help_text=help_text,
+            ),
+            className="mb-3",
+        )
+    )
+
+
 def history_table(
     saved: SavedScenario,
     events: Sequence[Any],

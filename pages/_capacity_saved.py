@@ -20,12 +20,9 @@ from dash.exceptions import PreventUpdate
 
 from components import formatting, ids
 from components.capacity_saved import (
-    compare_cards,
-    compare_figure,
-    diff_table,
+    comparison_panel,
     history_table,
     list_records,
-    same_supply,
     saved_grid,
     saved_line,
     scope_owners,
@@ -264,9 +261,12 @@ def _selected_ids(selected: Any) -> list[str]:
     return [str(r.get("id")) for r in selected or [] if isinstance(r, dict) and r.get("id")]
 
 
+_HIDDEN_ACTION = "btn btn-sm btn-outline-secondary d-none"
+
+
 @callback(
-    Output(URL_STATE, "data"),
     Output(SELECTION, "children"),
+    Output(URL_STATE, "data"),
     Output(OPEN, "href"),
     Output(OPEN, "style"),
     Output(DUPLICATE, "disabled"),
@@ -281,13 +281,24 @@ def _selected_ids(selected: Any) -> list[str]:
     Input(GRID, "selectedRows"),
     State(VIEW, "data"),
 )
+@guarded(
+    no_update,
+    "",
+    {"display": "none"},
+    *([True] * 4),
+    None,
+    _HIDDEN_ACTION,
+    None,
+    _HIDDEN_ACTION,
+    None,
+)
 def render_selection(selected, data):
     """Shows the actions of the ticked scenario or the comparison of two or three, and keeps the
     ticked ones in the URL. Called when: a scenario is ticked or unticked."""
     filters, day = from_store(data)
     picked = list(parse_compare(_selected_ids(selected)))
     too_many = len(_selected_ids(selected)) > MAX_COMPARE
-    hidden, shown = "btn btn-sm btn-outline-secondary d-none", "btn btn-sm btn-outline-secondary"
+    hidden, shown = _HIDDEN_ACTION, "btn btn-sm btn-outline-secondary"
     one = len(picked) == 1 and not too_many
     saved = None
     compare: Any = None
@@ -304,8 +315,8 @@ def render_selection(selected, data):
     except ServiceError as exc:
         text, compare = "", error_state(str(exc))
     return (
-        {"compare": picked or None},
         text,
+        {"compare": picked or None},
         _open_href(saved, filters) if saved else "",
         {} if saved else {"display": "none"},
         *([saved is None] * 4),
@@ -321,31 +332,8 @@ def _comparison(scenarios: list[SavedScenario], filters: Filters, day) -> Any:
     outcomes = [
         scenario_outcome(get_database(), s.scope, day, s, money=formatting.money) for s in scenarios
     ]
-    return dbc.Row(
-        dbc.Col(
-            panel(
-                f"Comparing {len(outcomes)} scenarios",
-                [
-                    compare_cards(outcomes, lambda s: _open_href(s, filters)),
-                    dcc.Graph(
-                        id="cp-saved-compare-graph",
-                        figure=compare_figure(outcomes),
-                        config={"displaylogo": False},
-                    ),
-                    html.Div(
-                        "The dotted supply lines lie on one another: these scenarios share "
-                        "today's team, its attrition and its ramp."
-                        if same_supply(outcomes)
-                        else None,
-                        className="small text-muted mb-2",
-                    ),
-                    diff_table(outcomes, _owner_names(scenarios)),
-                ],
-                panel_id="cp-saved-compare-panel",
-                help_text=COMPARE_HELP,
-            ),
-            className="mb-3",
-        )
+    return comparison_panel(
+        outcomes, lambda s: _open_href(s, filters), _owner_names(scenarios), COMPARE_HELP
     )
 
 
