@@ -27,6 +27,7 @@ from services.cache import memoize
 from services.db import Database
 from services.errors import InvalidFilter
 from services.filters import Filters
+from services.fiscal import quarter_name, quarter_start, year_start
 from services.settings import load_settings
 from services.sql_fragments import (
     arr_on,
@@ -169,33 +170,6 @@ class Period:
     def describe(self) -> str:
         """'1 Oct 2026 – 20 Nov 2026'."""
         return f"{self.first_day:%d %b %Y} – {self.end:%d %b %Y}"
-
-
-def _fiscal_month_index(d: date, fy_month: int) -> int:
-    """Months since the start of `d`'s fiscal year (0-11)."""
-    return (d.month - fy_month) % 12
-
-
-def quarter_start(d: date, fy_month: int | None = None) -> date:
-    """The first day of the fiscal quarter holding `d`."""
-    fy = fy_month or load_settings().fiscal_year_start_month
-    back = _fiscal_month_index(d, fy) % 3
-    index = d.year * 12 + d.month - 1 - back
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def year_start(d: date, fy_month: int | None = None) -> date:
-    """The first day of the fiscal year holding `d`."""
-    fy = fy_month or load_settings().fiscal_year_start_month
-    index = d.year * 12 + d.month - 1 - _fiscal_month_index(d, fy)
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def quarter_name(first: date, fy_month: int | None = None) -> str:
-    """'Q4 2026' (calendar quarters) or 'Fiscal Q3' (another fiscal-year start)."""
-    fy = fy_month or load_settings().fiscal_year_start_month
-    number = _fiscal_month_index(first, fy) // 3 + 1
-    return f"Q{number} {first.year}" if fy == 1 else f"Fiscal Q{number}"
 
 
 def period_window(key: str, as_of: date, fy_month: int | None = None) -> Period:

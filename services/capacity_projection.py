@@ -42,14 +42,13 @@ from typing import Any
 
 import pandas as pd
 
-from services.arr_bridge import quarter_name, quarter_start
 from services.capacity_baseline import (
     Baseline,
     SegmentBase,
     scenario_baseline,
 )
-from services.renewal_forecast import fiscal_year, months_before
-from services.renewal_pipeline import add_months
+from services.fiscal import add_months, quarter_name, quarter_start
+from services.renewal_forecast import months_before
 from services.settings import load_capacity_settings, load_settings
 from services.workload import SEGMENTS, WorkloadParams, first_value, url_number
 
@@ -404,14 +403,6 @@ class ProjectionQuarter:
         return self.end - timedelta(days=1)
 
 
-def quarter_label(first: date, fy_month: int) -> str:
-    """'Q4 2026' (calendar years) or 'Q3 FY2027' (a fiscal year named by the year it ends in)."""
-    if fy_month == 1:
-        return quarter_name(first, 1)
-    number = ((first.month - fy_month) % 12) // 3 + 1
-    return f"Q{number} {fiscal_year(first, fy_month).label}"
-
-
 def projection_quarters(day: date, horizon: int, fy_month: int) -> list[ProjectionQuarter]:
     """The `horizon` fiscal quarters from the one holding `day` (the rest of it: its share is
     the days after `day` over its days); on a quarter's last day, from the next one."""
@@ -423,7 +414,7 @@ def projection_quarters(day: date, horizon: int, fy_month: int) -> list[Projecti
         first, end, share = end, add_months(end, 3), 1.0
     out = []
     for _ in range(horizon):
-        out.append(ProjectionQuarter(first, end, share, quarter_label(first, fy_month)))
+        out.append(ProjectionQuarter(first, end, share, quarter_name(first, fy_month)))
         first, end, share = end, add_months(end, 3), 1.0
     return out
 

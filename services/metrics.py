@@ -716,7 +716,7 @@ def capacity_metrics() -> list[Metric]:
             "arr_per_csm",
             "ARR per CSM",
             "ARR of the customers in scope (open books included) per active CSM, against the "
-            f"coverage target of {money_text(s.arr_per_csm_target)} (CSOPS_ARR_PER_CSM_TARGET).",
+            f"coverage target of {money_text(s.arr_per_csm_target)} (a setting).",
             "Σ arr / #active CSMs",
             "money",
             higher_is_better=False,

@@ -44,9 +44,10 @@ import pandas as pd
 from services.cache import memoize
 from services.db import Database
 from services.filters import Filters
+from services.fiscal import fiscal_year
 from services.health_model import BANDS
 from services.open_renewals import open_renewals_sql
-from services.renewal_pipeline import add_months, buckets, horizon_end
+from services.renewal_pipeline import buckets, horizon_end
 from services.settings import load_settings
 from services.sql_fragments import (
     RETENTION_RATIOS,
@@ -89,31 +90,6 @@ def months_before(d: date, months: int) -> date:
 def history_since(day: date, quarters: int) -> date:
     """Closed dates after this (and on or before `day`) fit the model on `day`."""
     return months_before(day, 3 * quarters)
-
-
-@dataclass(frozen=True)
-class FiscalYear:
-    """The fiscal year holding a day: [start, end), named by the calendar year it ends in."""
-
-    start: date
-    end: date
-
-    @property
-    def label(self) -> str:
-        last = self.end - timedelta(days=1)
-        return str(last.year) if self.start.month == 1 else f"FY{last.year}"
-
-    @property
-    def last_day(self) -> date:
-        return self.end - timedelta(days=1)
-
-
-def fiscal_year(day: date, start_month: int | None = None) -> FiscalYear:
-    """The fiscal year of `day` (its first month: CSOPS_FISCAL_YEAR_START_MONTH)."""
-    month = start_month or load_settings().fiscal_year_start_month
-    year = day.year if day.month >= month else day.year - 1
-    start = date(year, month, 1)
-    return FiscalYear(start, add_months(start, 12))
 
 
 # ---- one definition of "retained" --------------------------------------------------------------

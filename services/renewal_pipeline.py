@@ -29,6 +29,7 @@ import pandas as pd
 from services.cache import memoize
 from services.db import Database
 from services.filters import Filters
+from services.fiscal import add_months
 from services.health_model import COMPONENTS, HealthParams, health_params
 from services.open_renewals import AT_RISK_CALLS, open_renewals_sql
 from services.settings import load_settings
@@ -74,12 +75,6 @@ def close_plan_sql() -> str:
 # ---- the window and its buckets ------------------------------------------------------------------
 def quarter_start(d: date) -> date:
     return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
-
-
-def add_months(d: date, months: int) -> date:
-    """The first of the month `months` after d's month (d must be a first of a month)."""
-    index = d.year * 12 + d.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def horizon_end(day: date) -> date:

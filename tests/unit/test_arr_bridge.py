@@ -144,10 +144,11 @@ def test_fiscal_quarters_and_years():
     assert year_start(date(2026, 1, 15), 2) == date(2025, 2, 1)
     assert year_start(date(2026, 2, 1), 2) == date(2026, 2, 1)
     q = period_window("qtd", date(2026, 6, 30), 2)
-    assert (q.start, q.label) == (date(2026, 4, 30), "Fiscal Q2 to date")
+    # FY2027 runs Feb 2026 - Jan 2027 (named by the year it ends in); May-Jul is its Q2.
+    assert (q.start, q.label) == (date(2026, 4, 30), "Q2 FY2027 to date")
     last = period_window("last_quarter", date(2026, 1, 15), 11)  # FY from November
     assert (last.start, last.end) == (date(2025, 7, 31), date(2025, 10, 31))
-    assert last.label == "Fiscal Q4"
+    assert last.label == "Q4 FY2025"  # Aug-Oct 2025 closes the Nov 2024 - Oct 2025 year
     y = period_window("ytd", date(2026, 1, 15), 11)
     assert (y.start, y.end, y.label) == (
         date(2025, 10, 31),
@@ -171,7 +172,7 @@ def test_fiscal_year_start_is_a_setting(monkeypatch):
     monkeypatch.setenv("CSOPS_FISCAL_YEAR_START_MONTH", "2")
     assert period_window("qtd", date(2026, 6, 30)).start == date(2026, 4, 30)
     labels = [o["label"] for o in period_options(date(2026, 6, 30))]
-    assert labels == ["Last 12 months", "Fiscal Q2 to date", "Fiscal Q1", "Fiscal year to date"]
+    assert labels == ["Last 12 months", "Q2 FY2027 to date", "Q1 FY2027", "Fiscal year to date"]
     monkeypatch.setenv("CSOPS_FISCAL_YEAR_START_MONTH", "13")
     with pytest.raises(ValueError, match="CSOPS_FISCAL_YEAR_START_MONTH"):
         period_window("qtd", date(2026, 6, 30))
