@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import html
+from dash import html, no_update
 
 from components import formatting, labels
 from components.charts import Figure, empty_figure, figure
@@ -22,6 +23,7 @@ from services.capacity_books import (
     NO_OWNER,
     TIER_COLUMNS,
     BooksSummary,
+    BooksView,
     TierTarget,
 )
 from services.metrics import metric
@@ -771,6 +773,32 @@ def targets_note(targets: dict[str, TierTarget], params: WorkloadParams) -> str:
     return (
         "Accounts per CSM targets = capacity × target utilisation / the tier's average points "
         "per account in this view: " + "; ".join(parts) + "."
+    )
+
+
+# ---- the tab as a whole ------------------------------------------------------------------------
+def workload_search(params: WorkloadParams) -> str:
+    """The model's URL parameters as one query string (the books table carries it)."""
+    return urlencode(sorted(params.to_params().items()))
+
+
+def books_tab(view: BooksView, grid_model: Any, team_options: dict | None) -> tuple:
+    """The books tab's outputs for one view: the sentence, the KPI tiles, the utilisation
+    chart, the roll-up's rows, columns, options (the company line pinned) and height, the
+    targets note, and the books table's filter model (no update when it already has it)."""
+    params, summary = view.params, view.summary
+    model = books_filter_model(workload_search(params))
+    total = team_total_record(view.total, params)
+    return (
+        summary_sentence(summary),
+        kpi_tiles(summary, params),
+        utilisation_figure(view.books, summary, params),
+        team_records(view.teams, params),
+        team_columns(view.targets, summary.arr_per_csm_target),
+        {**(team_options or {}), "pinnedBottomRowData": [total]},
+        team_grid_style(len(view.teams) + 1),
+        targets_note(view.targets, params),
+        model if model != grid_model else no_update,
     )
 
 

@@ -10,8 +10,6 @@ table's sort).
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
@@ -23,20 +21,13 @@ from components.capacity_books import (
     RESET,
     TOTAL_ROW,
     WEIGH,
-    books_filter_model,
     books_grid,
     books_records,
+    books_tab,
     clicked_book,
-    kpi_tiles,
-    summary_sentence,
-    targets_note,
-    team_columns,
     team_grid,
-    team_grid_style,
-    team_records,
-    team_total_record,
-    utilisation_figure,
     workload_editor,
+    workload_search,
     workload_search_from_model,
 )
 from components.charts import empty_figure
@@ -58,12 +49,9 @@ from services.capacity_books import (
     UNASSIGNED_TEAM,
     apply_workload_form,
     books_page,
-    books_summary,
+    books_view,
     csm_books,
     parse_books_sort,
-    rollup_total,
-    team_rollup,
-    tier_targets,
 )
 from services.db import get_database
 from services.errors import ServiceError
@@ -102,11 +90,6 @@ TEAMS_HELP = (
     "active CSMs, and the coverage ratios against their targets (headers). Purple: above the "
     "target. Click a team to open its accounts."
 )
-
-
-def workload_search(params: WorkloadParams) -> str:
-    """The model's URL parameters as one query string (the grid carries it)."""
-    return urlencode(sorted(params.to_params().items()))
 
 
 def _editor_values(params: dict, workload: WorkloadParams, errors: dict[str, str]) -> dict:
@@ -255,25 +238,8 @@ def render_books(data, workload_params, grid_model, team_options):
     Called when: the view or the workload model changes."""
     filters, day = from_store(data)
     workload, _ = WorkloadParams.from_params(workload_params or {})
-    books = csm_books(get_database(), filters, day, workload)
-    summary = books_summary(books)
-    teams = team_rollup(books, workload)
-    targets = tier_targets(books, workload)
-    model = books_filter_model(workload_search(workload))
-    return (
-        summary_sentence(summary),
-        kpi_tiles(summary, workload),
-        utilisation_figure(books, summary, workload),
-        team_records(teams, workload),
-        team_columns(targets, summary.arr_per_csm_target),
-        {
-            **(team_options or {}),
-            "pinnedBottomRowData": [team_total_record(rollup_total(teams), workload)],
-        },
-        team_grid_style(len(teams) + 1),
-        targets_note(targets, workload),
-        model if model != grid_model else no_update,
-    )
+    view = books_view(get_database(), filters, day, workload)
+    return books_tab(view, grid_model, team_options)
 
 
 @callback(Output(GRID, "getRowsResponse"), Input(GRID, "getRowsRequest"), State(VIEW, "data"))

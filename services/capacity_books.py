@@ -319,6 +319,34 @@ def rollup_total(teams: pd.DataFrame) -> dict:
     return total
 
 
+@dataclass(frozen=True, eq=False)
+class BooksView:
+    """Everything the books tab draws for one view: the books, their top line, the team
+    roll-up with its company line and the coverage targets, under the model in force."""
+
+    params: WorkloadParams
+    books: pd.DataFrame
+    summary: BooksSummary
+    teams: pd.DataFrame
+    total: dict
+    targets: dict[str, TierTarget]
+
+
+@memoize
+def books_view(db: Database, filters: Filters, day: date, params: WorkloadParams) -> BooksView:
+    """The books tab's view of the filters on `day` under `params` (one call per redraw)."""
+    books = csm_books(db, filters, day, params)
+    teams = team_rollup(books, params)
+    return BooksView(
+        params=params,
+        books=books,
+        summary=books_summary(books),
+        teams=teams,
+        total=rollup_total(teams),
+        targets=tier_targets(books, params),
+    )
+
+
 # ---- the editor ---------------------------------------------------------------------------------
 UNASSIGNED_TEAM = "Unassigned"  # account_dim.team of accounts without a known owner (build.py)
 

@@ -36,6 +36,7 @@ from services.capacity_books import (
     apply_workload_form,
     books_page,
     books_summary,
+    books_view,
     csm_books,
     rollup_total,
     team_rollup,
@@ -318,3 +319,27 @@ def test_the_chart_has_an_axis_when_no_csm_has_a_utilisation(books):
     fig = utilisation_figure(df, books_summary(df), model())
     low, high = fig["layout"]["yaxis"]["range"]
     assert (low, high) == (0, pytest.approx(1.1 * 1.12))
+
+
+def test_the_tab_view_holds_what_the_tab_draws(db):
+    """One call gives the books tab everything: the same numbers as the parts computed one by
+    one, and the roll-up's company line pinned under the teams."""
+    from dash import no_update
+
+    from components.capacity_books import books_tab
+
+    west = Filters(team=("West",))
+    view = books_view(db, west, D, model())
+    # West: C4 and C5 active (capacity 8 + 10), C3's open book; 4 + 1 points.
+    assert (view.summary.csms, view.summary.capacity, view.summary.points) == (2, 18, 5)
+    assert view.summary == books_summary(csm_books(db, west, D, model()))
+    assert list(view.teams["team"]) == ["West"]
+    assert view.total["utilisation"] == pytest.approx(5 / 18)
+    assert view.targets["named"].accounts_per_csm == pytest.approx(16 / 4)  # A6: 4 points
+    outputs = books_tab(view, None, {"rowHeight": 40})
+    options = outputs[5]
+    assert options["rowHeight"] == 40  # the grid's own options are kept
+    (total,) = options["pinnedBottomRowData"]
+    assert (total["team_label"], total["csms"], total["accounts"]) == ("All teams", 2, 2)
+    assert outputs[8]["workload"]["type"] == "equals"  # the model differs from the defaults
+    assert books_tab(view, outputs[8], None)[8] is no_update  # the table has it already
