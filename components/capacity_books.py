@@ -5,6 +5,7 @@ against their targets, and the workload model editor. Pure functions of service 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,9 +26,18 @@ from services.capacity_books import (
     BooksSummary,
     BooksView,
     TierTarget,
+    WorkloadForm,
 )
 from services.metrics import metric
-from services.workload import SEGMENTS, TIERS, WorkloadParams, param_fields, points_key
+from services.workload import (
+    SEGMENTS,
+    TIERS,
+    WorkloadParams,
+    first_value,
+    form_values,
+    param_fields,
+    points_key,
+)
 
 # Flags are not health: no green/amber/red (ARCHITECTURE §6). Over-loaded is the one to see.
 FLAG_COLORS = {"over": "#6b3fa0", "ok": "#3b5b92", "under": "#b7c4d6"}
@@ -883,6 +893,33 @@ def workload_editor(values: dict[str, str], errors: dict[str, str]) -> html.Div:
             ),
         ],
         id="cb-wl-editor",
+    )
+
+
+def editor_values(params: Mapping[str, Any], workload: WorkloadParams, errors: dict) -> dict:
+    """The fields as the URL has them: a value in error stays as typed, beside its message."""
+    values = form_values(workload)
+    for key in errors:
+        values[key] = str(first_value(params.get(key)) or "")[:40]
+    return values
+
+
+def editor_outputs(form: WorkloadForm, keys: list[str]) -> tuple:
+    """The editor after a change, for its fields in `keys` order: the model's URL parameters
+    (those off the default), the URL changes, each field's message and invalid mark, and the
+    fields' values and the switch (rewritten only on a reset: typing is never overwritten)."""
+    if form.reset:
+        shown = form_values(form.params)
+        values, weigh = [shown[k] for k in keys], shown["wh"] == "1"
+    else:
+        values, weigh = [no_update] * len(keys), no_update
+    return (
+        form.params.to_params(),
+        form.url_changes,
+        [form.errors.get(k, "") for k in keys],
+        [k in form.errors for k in keys],
+        values,
+        weigh,
     )
 
 

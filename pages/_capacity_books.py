@@ -25,6 +25,8 @@ from components.capacity_books import (
     books_records,
     books_tab,
     clicked_book,
+    editor_outputs,
+    editor_values,
     team_grid,
     workload_editor,
     workload_search,
@@ -47,16 +49,16 @@ from services.capacity_books import (
     NO_OWNER,
     SORTABLE,
     UNASSIGNED_TEAM,
-    apply_workload_form,
     books_page,
     books_view,
     csm_books,
     parse_books_sort,
+    read_workload_form,
 )
 from services.db import get_database
 from services.errors import ServiceError
 from services.filters import Filters, parse_query
-from services.workload import WorkloadParams, first_value, form_values, param_keys
+from services.workload import WorkloadParams
 
 VIEW = "cb-view"  # this tab's copy of the view: its callbacks fire only when the tab is shown
 WORKLOAD = "cb-workload"  # the model in force: its URL parameters (only those off the default)
@@ -67,7 +69,6 @@ CHART = "cb-utilisation"
 GRID = "cb-books-grid"
 TEAMS = "cb-teams-grid"
 TARGETS = "cb-targets-note"
-TEXT_KEYS = tuple(k for k in param_keys() if k != "wh")  # the editor's text fields, in order
 CHART_HELP = (
     "Utilisation of each active CSM: the workload points of their book over their capacity, "
     "highest first, with the target and the over- and under-loaded lines. Click a bar to open "
@@ -92,14 +93,6 @@ TEAMS_HELP = (
 )
 
 
-def _editor_values(params: dict, workload: WorkloadParams, errors: dict[str, str]) -> dict:
-    """The fields as the URL has them: a value in error stays as typed, beside its message."""
-    values = form_values(workload)
-    for key in errors:
-        values[key] = str(first_value(params.get(key)) or "")[:40]
-    return values
-
-
 def layout(data, filters, as_of, params):
     """The tab's content for the view in the store `data` (filters, as-of already parsed)."""
     workload, errors = WorkloadParams.from_params(params)
@@ -107,7 +100,7 @@ def layout(data, filters, as_of, params):
         sort = parse_books_sort(params.get("sort"))
     except ServiceError as exc:
         return error_state(str(exc))
-    values = _editor_values(params, workload, errors)
+    values = editor_values(params, workload, errors)
     return html.Div(
         [
             dcc.Store(id=VIEW, data=data),
@@ -183,29 +176,9 @@ def apply_workload(values, weigh, _reset, field_ids, current):
     """Applies the workload model's fields (a field it cannot use keeps its previous value and
     shows why), or resets them all. Called when: a field changes or Reset is clicked."""
     keys = [i["key"] for i in field_ids]
-    if ctx.triggered_id == RESET:
-        defaults = WorkloadParams.defaults()
-        shown = form_values(defaults)
-        return (
-            {},
-            {key: None for key in param_keys()},
-            [""] * len(keys),
-            [False] * len(keys),
-            [shown[k] for k in keys],
-            shown["wh"] == "1",
-        )
-    raw = {**dict(zip(keys, values, strict=True)), "wh": "1" if weigh else "0"}
-    workload, errors = apply_workload_form(raw, current or {})
-    applied = workload.to_params()
-    url = {key: applied.get(key) for key in param_keys() if key not in errors}
-    return (
-        applied,
-        url,
-        [errors.get(k, "") for k in keys],
-        [k in errors for k in keys],
-        [no_update] * len(keys),
-        no_update,
-    )
+    fields = dict(zip(keys, values, strict=True))
+    form = read_workload_form(fields, weigh, current, reset=ctx.triggered_id == RESET)
+    return editor_outputs(form, keys)
 
 
 @callback(

@@ -35,6 +35,7 @@ from services.workload import (
     account_workload_sql,
     csm_capacity,
     param_fields,
+    param_keys,
     points_key,
 )
 
@@ -379,6 +380,33 @@ def apply_workload_form(
         kept.update({k: previous[k] for k in errors if k in previous})
         params, _ = WorkloadParams.from_params(kept)
     return params, errors
+
+
+@dataclass(frozen=True)
+class WorkloadForm:
+    """What the editor's fields amount to: the model to apply, the message of each field it
+    could not use (by URL key), every model key's URL value (None: the default; a field in
+    error is left out, so the URL keeps its value) and whether the fields go back to the
+    defaults (a reset)."""
+
+    params: WorkloadParams
+    errors: dict[str, str]
+    url_changes: dict[str, str | None]
+    reset: bool = False
+
+
+def read_workload_form(
+    fields: Mapping[str, Any], weigh: bool, previous: Mapping[str, Any] | None, reset: bool
+) -> WorkloadForm:
+    """The editor's text fields (URL key -> text) and weigh-by-health switch read against
+    the model in force (`previous`, its URL parameters), or the defaults on a reset."""
+    if reset:
+        return WorkloadForm(WorkloadParams.defaults(), {}, dict.fromkeys(param_keys()), True)
+    raw = {**fields, "wh": "1" if weigh else "0"}
+    params, errors = apply_workload_form(raw, previous or {})
+    applied = params.to_params()
+    url = {key: applied.get(key) for key in param_keys() if key not in errors}
+    return WorkloadForm(params, errors, url)
 
 
 def parse_books_sort(values: Any) -> tuple[tuple[str, str], ...]:

@@ -38,6 +38,7 @@ from services.capacity_books import (
     books_summary,
     books_view,
     csm_books,
+    read_workload_form,
     rollup_total,
     team_rollup,
     tier_targets,
@@ -343,3 +344,28 @@ def test_the_tab_view_holds_what_the_tab_draws(db):
     assert (total["team_label"], total["csms"], total["accounts"]) == ("All teams", 2, 2)
     assert outputs[8]["workload"]["type"] == "equals"  # the model differs from the defaults
     assert books_tab(view, outputs[8], None)[8] is no_update  # the table has it already
+
+
+def test_the_editor_form_writes_the_url_and_resets_to_the_defaults():
+    """A field it cannot use stays out of the URL (the link keeps its last good value) and is
+    marked; a reset clears every key and rewrites the fields with the defaults."""
+    from dash import no_update
+
+    from components.capacity_books import editor_outputs
+
+    key = points_key("Enterprise", "named")
+    keys = [key, "tu", "cap"]
+    defaults = WorkloadParams.defaults()
+    cap = f"{defaults.capacity_points:g}"  # at its default: not written into the stored model
+    form = read_workload_form({key: "abc", "tu": "90", "cap": cap}, False, {key: "5"}, False)
+    assert key not in form.url_changes and form.url_changes["tu"] == "90"
+    assert form.url_changes["wh"] == "0"  # the switch is off: health is not weighed
+    stored, url, messages, invalid, values, weigh = editor_outputs(form, keys)
+    assert stored == {key: "5", "tu": "90", "wh": "0"} and url is form.url_changes
+    assert "not a number" in messages[0] and invalid == [True, False, False]
+    assert values == [no_update] * 3 and weigh is no_update  # typing is never overwritten
+    reset = read_workload_form({key: "abc"}, False, {key: "5"}, True)
+    stored, url, messages, invalid, values, weigh = editor_outputs(reset, keys)
+    assert stored == {} and set(url.values()) == {None} and len(url) == 16  # 9 + wh + 6
+    assert messages == ["", "", ""] and invalid == [False] * 3
+    assert values[1] == f"{100 * defaults.target_utilisation:g}" and weigh is True
