@@ -974,10 +974,9 @@ def workload_model_section(params: WorkloadParams, arr_target: float) -> html.Di
         f"{_line(params.overloaded_above)}, under-loaded below "
         f"{_line(params.underloaded_below)}.",
         f"ARR per CSM target {formatting.money(arr_target)}.",
-        "The Capacity page can change any of these for a what-if (kept in its link); these "
-        "are the settings' defaults: CSOPS_WORKLOAD_POINTS, CSOPS_WORKLOAD_RED_WEIGHT, "
-        "CSOPS_WORKLOAD_YELLOW_WEIGHT, CSOPS_CSM_CAPACITY_POINTS, CSOPS_TARGET_UTILISATION, "
-        "CSOPS_OVERLOADED_ABOVE, CSOPS_UNDERLOADED_BELOW, CSOPS_ARR_PER_CSM_TARGET.",
+        # Business users read this page: the settings' names are in README's Settings.
+        "These are the defaults your administrator set; the Capacity page can change any of "
+        "them for a what-if, kept in its link.",
     ]
     links = [
         html.A(metric(name).label, href=f"#definition-{name}", className="me-3")

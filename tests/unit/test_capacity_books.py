@@ -369,3 +369,22 @@ def test_the_editor_form_writes_the_url_and_resets_to_the_defaults():
     assert stored == {} and set(url.values()) == {None} and len(url) == 16  # 9 + wh + 6
     assert messages == ["", "", ""] and invalid == [False] * 3
     assert values[1] == f"{100 * defaults.target_utilisation:g}" and weigh is True
+
+
+def test_the_definitions_section_speaks_plainly():
+    """Business users read the Definitions page: the model's numbers and where they come from
+    in plain words, never the settings' variable names (README lists those)."""
+    from components.capacity_books import workload_model_section
+
+    def text(node) -> str:
+        if isinstance(node, str | int | float):
+            return str(node)
+        if isinstance(node, list | tuple):
+            return " ".join(text(n) for n in node)
+        children = getattr(node, "children", None)
+        return text(children) if children is not None else ""
+
+    shown = text(workload_model_section(model(red_weight=2.0), 1_500_000))
+    assert "CSOPS_" not in shown
+    assert "defaults your administrator set" in shown
+    assert "a red account costs 2× its points" in shown  # the model in force, not the defaults
