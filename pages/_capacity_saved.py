@@ -34,6 +34,7 @@ from services.app_state import Conflict, InvalidName, NameTaken, user_name
 from services.capacity_projection import URL_KEYS
 from services.capacity_scenarios import (
     MAX_COMPARE,
+    OpenedScenario,
     SavedScenario,
     changed_since_saved,
     copy_name,
@@ -47,6 +48,7 @@ from services.capacity_scenarios import (
     rename_scenario,
     save_scenario,
     scenario_history,
+    scenario_on_screen,
     scenario_outcome,
     scope_of,
 )
@@ -93,6 +95,10 @@ SAVE_LINE = "cp-save-current-line"
 SAVE_OLD_NOTE = "cp-save-old-version"
 SAVE_URL = "cp-save-url"  # {key: value or None}: the URL after a new version is saved
 FIX_FIRST = "Fix the inputs marked above before saving."
+REOPEN = (
+    "This page lost track of the saved scenario it opened: open it again from the Saved "
+    "scenarios tab, then save."
+)
 
 LIST_HELP = (
     "Every saved scenario, with the requisitions it opens and what the hires cost a year, "
@@ -255,10 +261,14 @@ def render_list(data, _rev):
 
 
 def _selected_ids(selected: Any) -> list[str]:
-    """The ticked rows' ids, from the grid's row objects or the layout's {"ids": [...]}."""
+    """The ticked rows' ids, from the grid's row objects or the layout's {"ids": [...]}
+    (anything else from the client counts as nothing ticked)."""
     if isinstance(selected, dict):
-        return [str(i) for i in selected.get("ids") or []]
-    return [str(r.get("id")) for r in selected or [] if isinstance(r, dict) and r.get("id")]
+        selected = selected.get("ids")
+        rows = selected if isinstance(selected, list) else []
+        return [str(i)[:64] for i in rows if isinstance(i, str | int)]
+    rows = selected if isinstance(selected, list) else []
+    return [str(r.get("id"))[:64] for r in rows if isinstance(r, dict) and r.get("id")]
 
 
 _HIDDEN_ACTION = "btn btn-sm btn-outline-secondary d-none"
@@ -338,18 +348,20 @@ def _comparison(scenarios: list[SavedScenario], filters: Filters, day) -> Any:
 
 
 @callback(
+    Output(MESSAGE, "children", allow_duplicate=True),
     Output(ids.URL, "href", allow_duplicate=True),
     Input(GRID, "cellClicked"),
     State(VIEW, "data"),
     prevent_initial_call=True,
 )
+@guarded(no_update)
 def open_clicked(cell, data):
     """Opens the scenario whose name was clicked. Called when: a name in the list is clicked."""
     if not isinstance(cell, dict) or cell.get("colId") != "name" or not cell.get("rowId"):
         raise PreventUpdate
     filters, _ = from_store(data)
     try:
-        return _open_href(get_scenario(str(cell["rowId"])[:40]), filters)
+        return no_update, _open_href(get_scenario(str(cell["rowId"])[:40]), filters)
     except ServiceError:
         raise PreventUpdate from None
 
@@ -358,7 +370,7 @@ def _one(selected: Any) -> SavedScenario:
     picked = _selected_ids(selected)
     if len(picked) != 1:
         raise PreventUpdate
-    return get_scenario(picked[0])
+    return get_scenario(picked[0])  # an id the console cannot have made: NotFound, in words
 
 
 def _register_dialog(kind: str) -> None:
@@ -366,11 +378,11 @@ def _register_dialog(kind: str) -> None:
     bumps the list's revision. A name the store refuses stays in the dialog, by the field."""
     has_name = kind != "delete"
     trigger = {"rename": RENAME, "duplicate": DUPLICATE, "delete": DELETE}[kind]
-    outputs = [
+    outputs = [  # the message first: guarded() shows an unexpected error there
+        Output(MESSAGE, "children", allow_duplicate=True),
         Output(_dialog_id(kind, "modal"), "is_open"),
         Output(_dialog_id(kind, "text"), "children"),
         Output(REV, "data", allow_duplicate=True),
-        Output(MESSAGE, "children", allow_duplicate=True),
         Output(GRID, "selectedRows", allow_duplicate=True),
     ]
     inputs = [
@@ -388,31 +400,29 @@ def _register_dialog(kind: str) -> None:
         inputs.append(Input(_dialog_id(kind, "name"), "n_submit"))
         states.append(State(_dialog_id(kind, "name"), "value"))
 
+    tail = (no_update, no_update, no_update) if has_name else ()
+
     @callback(*outputs, *inputs, *states, prevent_initial_call=True)
+    @guarded(False, no_update, no_update, no_update, *tail)
     def dialog(*args):
         """Opens, cancels or confirms the dialog. Called when: its button, Cancel or the
         confirm (Enter in the name) is pressed."""
         selected, rev = args[-2:] if not has_name else args[-3:-1]
         typed = args[-1] if has_name else None
-        tail = (no_update, no_update, no_update) if has_name else ()
         trig = ctx.triggered_id
         if trig == _dialog_id(kind, "cancel"):
-            return (False, no_update, no_update, no_update, no_update, *tail)
-        try:
-            saved = _one(selected)
-        except ServiceError as exc:
-            return (False, no_update, no_update, error_state(str(exc)), no_update, *tail)
+            return (no_update, False, no_update, no_update, no_update, *tail)
+        saved = _one(selected)  # a ServiceError (gone, a bad id) closes the dialog: guarded
         if trig == trigger:
             return _opened(kind, saved)
         try:
             message, keep = _confirm(kind, saved, typed)
         except (InvalidName, NameTaken) as exc:
-            return (True, no_update, no_update, no_update, no_update, no_update, True, str(exc))
-        except ServiceError as exc:
-            return (False, no_update, no_update, error_state(str(exc)), no_update, *tail)
+            return (no_update, True, no_update, no_update, no_update, no_update, True, str(exc))
         done = dbc.Alert(message, color="success", className="py-2 mb-3", dismissable=True)
         again = tail if not has_name else (no_update, False, "")
-        return (False, no_update, (rev or 0) + 1, done, keep, *again)
+        rev = rev if isinstance(rev, int) and not isinstance(rev, bool) else 0
+        return (done, False, no_update, rev + 1, keep, *again)
 
 
 def _opened(kind: str, saved: SavedScenario) -> tuple:
@@ -422,7 +432,7 @@ def _opened(kind: str, saved: SavedScenario) -> tuple:
             "It leaves this list and its link stops opening it. Its versions are kept in the "
             "store, where an administrator can restore it.",
         ]
-        return (True, text, no_update, no_update, no_update)
+        return (no_update, True, text, no_update, no_update)
     if kind == "rename":
         text, value = f"A new name for “{saved.name}”:", saved.name
     else:
@@ -431,7 +441,7 @@ def _opened(kind: str, saved: SavedScenario) -> tuple:
             f"A copy of “{saved.name}” (version {saved.latest_version}) to change without "
             "touching it. Its name:"
         )
-    return (True, text, no_update, no_update, no_update, value, False, "")
+    return (no_update, True, text, no_update, no_update, value, False, "")
 
 
 def _confirm(kind: str, saved: SavedScenario, typed: str | None) -> tuple[str, Any]:
@@ -499,11 +509,7 @@ def save_panel(data, filters, as_of, params):
             saved = get_scenario(params["scenario"], parse_version(params.get("version")))
         except ServiceError as exc:
             problem = str(exc)
-    state = (
-        {"id": saved.id, "version": saved.version, "expected": saved.latest_version}
-        if saved
-        else None
-    )
+    state = OpenedScenario.of(saved).to_client() if saved else None
     link = _host() + saved.href(filters) if saved and filters is not None else ""
     opened = html.Div(
         [
@@ -612,18 +618,22 @@ def save_panel(data, filters, as_of, params):
     Input(ids.CAPACITY_SCENARIO_INPUTS, "data"),
     State(SAVE_STATE, "data"),
 )
+@guarded("light", True)
 def mark_changes(current, state):
     """Says whether the scenario on screen differs from the saved version it was opened from.
     Called when: an input of the scenario changes."""
     if not state:
         raise PreventUpdate
-    try:
-        saved = get_scenario(state["id"], state["version"])
+    opened = OpenedScenario.from_client(state)
+    if opened is None:
+        return "", "light", True
+    if scenario_on_screen(current) is None:
+        return "Inputs need fixing", "danger", True
+    try:  # gone or damaged since: the panel's own message says so, the badge stays blank
+        changed = changed_since_saved(get_scenario(opened.id, opened.version), current)
     except ServiceError:
         return "", "light", True
-    if current is None:
-        return "Inputs need fixing", "danger", True
-    if changed_since_saved(saved, current):
+    if changed:
         return "Changed since saved", "warning", False
     return "Saved", "success", True
 
@@ -639,10 +649,10 @@ def show_name(_):
 
 
 @callback(
+    Output(SAVE_MESSAGE, "children", allow_duplicate=True),
     Output(ids.URL, "href", allow_duplicate=True),
     Output(SAVE_NAME, "invalid"),
     Output(SAVE_NAME_FEEDBACK, "children"),
-    Output(SAVE_MESSAGE, "children", allow_duplicate=True),
     Input(SAVE_NEW, "n_clicks"),
     Input(SAVE_NAME, "n_submit"),
     State(SAVE_NAME, "value"),
@@ -650,27 +660,22 @@ def show_name(_):
     State(STORE, "data"),
     prevent_initial_call=True,
 )
+@guarded(no_update, False, "")
 def save_new(clicks, submits, name, current, data):
     """Saves the scenario on screen as a new one under the name, then goes to its link.
-    Called when: Save (or Enter in the name) is pressed."""
+    Called when: Save (or Enter in the name) is pressed. Invalid inputs or a damaged store:
+    nothing is saved and guarded() says why."""
     if not clicks and not submits:
         raise PreventUpdate
     filters, _ = from_store(data)
-    if current is None:
-        return no_update, False, "", error_state(FIX_FIRST)
+    screen = scenario_on_screen(current)
+    if screen is None:
+        return error_state(FIX_FIRST), no_update, False, ""
     try:
-        saved = save_scenario(
-            name,
-            current.get("inputs"),
-            current.get("workload") or {},
-            _author(),
-            scope=scope_of(filters),
-        )
+        saved = save_scenario(name, *screen, _author(), scope=scope_of(filters))
     except (InvalidName, NameTaken) as exc:
-        return no_update, True, str(exc), None
-    except ServiceError as exc:  # invalid inputs, a damaged store: nothing saved
-        return no_update, False, "", error_state(str(exc))
-    return saved.href(filters), False, "", None
+        return None, no_update, True, str(exc)
+    return None, saved.href(filters), False, ""
 
 
 @callback(
@@ -689,37 +694,40 @@ def save_new(clicks, submits, name, current, data):
     State(STORE, "data"),
     prevent_initial_call=True,
 )
+@guarded(*(no_update,) * 8)
 def save_version(clicks, current, state, data):
     """Saves the scenario on screen as the opened one's next version; the panel and the URL
     then show that version (the URL: the scenario's own link, its inputs now saved). Called
-    when: "Save new version" is pressed."""
+    when: "Save new version" is pressed. Invalid inputs, a damaged store: nothing is saved
+    and guarded() says why."""
     if not clicks or not state:
         raise PreventUpdate
     filters, _ = from_store(data)
     unchanged = (no_update,) * 7
-    if current is None:
+    opened = OpenedScenario.from_client(state)
+    if opened is None:
+        return error_state(REOPEN), *unchanged, no_update
+    screen = scenario_on_screen(current)
+    if screen is None:
         return error_state(FIX_FIRST), *unchanged, no_update
     try:
         saved = save_scenario(
             "",
-            current.get("inputs"),
-            current.get("workload") or {},
+            *screen,
             _author(),
-            expected_version=state["expected"],
-            scenario_id=state["id"],
+            expected_version=opened.expected,
+            scenario_id=opened.id,
             scope=scope_of(filters),
         )
     except Conflict as exc:  # someone saved meanwhile: offer to keep this as a new scenario
         return error_state(str(exc)), True, *unchanged[1:], no_update
-    except ServiceError as exc:
-        return error_state(str(exc)), *unchanged, no_update
     # The inputs the URL carried are now the saved ones: the link alone opens them.
     url = {key: None for key in (*saved.url_params(), *URL_KEYS, "tu")}
     url.update(scenario=saved.id, version=None)
     return (
         None,
         no_update,
-        {"id": saved.id, "version": saved.version, "expected": saved.latest_version},
+        OpenedScenario.of(saved).to_client(),
         saved_line(saved),
         None,
         "Saved",

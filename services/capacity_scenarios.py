@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from services.app_state import Event, Item, NotFound, Version, app_state
+from services.app_state import ITEM_ID, Event, Item, NotFound, Version, app_state
 from services.db import Database
 from services.errors import ServiceError
 from services.filters import Filters
@@ -168,6 +168,55 @@ def export_params(saved: SavedScenario, as_of: date | None = None) -> str:
     return "?" + urlencode(params, doseq=True)
 
 
+# ---- what the page keeps in the browser (checked: a client may send anything) ---------------
+MAX_VERSION = 1_000_000_000
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_VERSION
+
+
+@dataclass(frozen=True)
+class OpenedScenario:
+    """The saved scenario the save panel was opened from: its id, the version on screen and
+    the latest version the user has seen (a save expects it)."""
+
+    id: str
+    version: int
+    expected: int
+
+    @classmethod
+    def of(cls, saved: SavedScenario) -> OpenedScenario:
+        return cls(saved.id, saved.version, saved.latest_version)
+
+    @classmethod
+    def from_client(cls, state: Any) -> OpenedScenario | None:
+        """The panel's store as the browser sent it; None when empty or not of the shape the
+        page writes (a tampered store opens nothing rather than failing)."""
+        if not isinstance(state, Mapping):
+            return None
+        sid, version, expected = state.get("id"), state.get("version"), state.get("expected")
+        if not (isinstance(sid, str) and ITEM_ID.match(sid)):
+            return None
+        if not (_whole(version) and _whole(expected) and version <= expected):
+            return None
+        return cls(sid, version, expected)
+
+    def to_client(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "expected": self.expected}
+
+
+def scenario_on_screen(current: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
+    """The scenario tab's `{"inputs", "workload"}` store as (inputs, workload URL params);
+    None when its inputs need fixing (the tab writes None) or the store is not of that shape."""
+    if not isinstance(current, Mapping):
+        return None
+    inputs, workload = current.get("inputs"), current.get("workload") or {}
+    if not isinstance(inputs, Mapping) or not isinstance(workload, Mapping):
+        return None
+    return inputs, workload
+
+
 # ---- reading -------------------------------------------------------------------------------
 def parse_version(value: Any) -> int | None:
     """A version from the URL (`version=3`); None when absent. Anything else: NotFound."""
@@ -211,14 +260,16 @@ def scenario_history(scenario_id: str) -> list[Event]:
 def changed_since_saved(saved: SavedScenario, current: Mapping[str, Any] | None) -> bool:
     """Whether the scenario on screen (the tab's `{"inputs", "workload"}`) differs from the
     saved version; invalid inputs on screen (None) count as changed."""
-    if not isinstance(current, Mapping):
+    screen = scenario_on_screen(current)
+    if screen is None:
         return True
+    inputs, workload = screen
     inputs_cls = _projection().ScenarioInputs
     try:
-        now_inputs = inputs_cls.from_dict(dict(current.get("inputs") or {}))
+        now_inputs = inputs_cls.from_dict(dict(inputs))
     except (TypeError, ValueError, KeyError):
         return True
-    now_workload, _ = WorkloadParams.from_params(dict(current.get("workload") or {}))
+    now_workload, _ = WorkloadParams.from_params(dict(workload))
     return now_inputs != saved.inputs() or now_workload != saved.workload()
 
 
