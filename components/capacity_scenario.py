@@ -12,10 +12,11 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import html
+from dash import html, no_update
 
 from components import formatting, labels
 from components.charts import Figure, empty_figure, figure
+from components.states import empty_state
 from services.capacity_baseline import Baseline
 from services.capacity_projection import (
     CC_SEGMENTS_KEY,
@@ -29,10 +30,10 @@ from services.capacity_projection import (
     growth_key,
     segment_columns,
 )
+from services.capacity_scenario_view import TU, ScenarioView
 from services.workload import SEGMENTS, WorkloadParams, first_value
 
 PREFIX = "cp-sc-"
-TU = "tu"  # the workload model's target utilisation (WorkloadParams URL key)
 REQUIRED_COLOR = "#1b2430"
 SUPPLY_COLOR = "#9aa5b1"
 HIRED_COLOR = "#3b5b92"
@@ -74,6 +75,8 @@ TEXT_KEYS = (
 )
 # Every field of the form, in the order the recompute callback reads them.
 FIELD_KEYS = (*TEXT_KEYS, CC_SEGMENTS_KEY, CC_TIER_KEY, "cc_from")
+INVALID_KEYS = (*TEXT_KEYS, "cc_from")  # the fields that can be marked invalid
+FIX_NOTE = "Fix the marked input: the answer is not recomputed until every input can be used."
 SEGMENT_KEY_OF = {v: k for k, v in SEGMENT_KEYS.items()}
 
 
@@ -654,3 +657,34 @@ def model_notes() -> html.Details:
         className="mt-2",
         id="cp-sc-model",
     )
+
+
+# ---- the tab as a whole ------------------------------------------------------------------------
+EXPORT_PATHS = ("/export/capacity-scenario.xlsx", "/export/capacity-scenario.csv")
+
+
+def answer(view: ScenarioView) -> tuple:
+    """Sentence, starting point, figure, table and requisitions of a projected scenario; a
+    view with no customers and no CSMs says so in the table's place."""
+    p, baseline = view.projection, view.baseline
+    if baseline.accounts == 0 and baseline.active_csms == 0:
+        nothing = empty_state("No customers or CSMs under these filters.")
+        return (p.sentence, None, scenario_figure(p, baseline), nothing, None)
+    return (
+        p.sentence,
+        starting_point(baseline, p),
+        scenario_figure(p, baseline),
+        quarter_table(p),
+        requisition_schedule(p),
+    )
+
+
+def scenario_tab(view: ScenarioView) -> tuple:
+    """The recompute's outputs: the answer (left as it is when an input cannot be used), the
+    note to fix, each field's invalid mark and message, the URL changes, the save panel's
+    scenario (None when invalid) and the two download links."""
+    marks = [k in view.errors for k in INVALID_KEYS] + [view.errors.get(k) for k in FIELD_KEYS]
+    if view.projection is None:
+        return (no_update,) * 5 + (FIX_NOTE, *marks, no_update, None, no_update, no_update)
+    links = tuple(path + view.search() for path in EXPORT_PATHS)
+    return (*answer(view), None, *marks, view.url_changes(), view.saved(), *links)

@@ -20,7 +20,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from components import formatting, ids
 from components.capacity_scenario import (
     FIELD_KEYS,
-    TEXT_KEYS,
+    INVALID_KEYS,
     TU,
     actual_texts,
     field_id,
@@ -28,23 +28,18 @@ from components.capacity_scenario import (
     inputs_form,
     message_id,
     model_notes,
-    quarter_table,
-    requisition_schedule,
-    scenario_figure,
-    starting_point,
+    scenario_tab,
     url_params,
 )
 from components.shell import panel
-from components.states import empty_state, error_state
+from components.states import error_state
 from pages._shared import from_store, guarded, keep_params_in_url
 from services.capacity_projection import (
     HORIZON,
-    URL_KEYS,
-    ScenarioInputs,
-    project,
     projection_quarters,
     scenario_baseline,
 )
+from services.capacity_scenario_view import scenario_view
 from services.db import get_database
 from services.errors import ServiceError
 from services.settings import load_settings
@@ -64,8 +59,6 @@ TABLE = "cp-sc-table-box"
 REQS = "cp-sc-reqs-box"
 XLSX = "cp-sc-xlsx"
 CSV = "cp-sc-csv"
-INVALID_KEYS = (*TEXT_KEYS, "cc_from")  # the fields that can be marked invalid
-FIX_NOTE = "Fix the marked input: the answer is not recomputed until every input can be used."
 CHART_HELP = (
     "Required FTE: the workload points each quarter's books will carry ÷ (capacity per CSM × "
     "target utilisation). Supply: today's active CSMs after attrition and ramp (dashed), and "
@@ -208,43 +201,10 @@ def recompute(*args):
     the table and the download links for valid ones; keeps the inputs in the URL and in the
     store the save panel reads. Called when: an input or the view changes."""
     *field_values, data, actuals, rest = args
-    values = dict(zip(FIELD_KEYS, field_values, strict=True))
-    params = url_params(values, actuals or {})
-    inputs, errors = ScenarioInputs.from_params(params)
-    workload, workload_errors = WorkloadParams.from_params({**(rest or {}), TU: params.get(TU)})
-    if TU in workload_errors:
-        errors[TU] = workload_errors[TU]
-    marks = [k in errors for k in INVALID_KEYS] + [errors.get(k) for k in FIELD_KEYS]
-    if errors:
-        return (no_update,) * 5 + (FIX_NOTE, *marks, no_update, None, no_update, no_update)
-    answer = _answer(data, inputs, workload)
-    url = {key: None for key in (*URL_KEYS, TU)}
-    url.update(inputs.to_params())
-    url[TU] = workload.to_params().get(TU)
-    saved = {"inputs": inputs.to_dict(), "workload": workload.to_params()}
-    return (*answer[:5], None, *marks, url, saved, *answer[5:])
-
-
-def _answer(data, inputs: ScenarioInputs, workload: WorkloadParams) -> tuple:
-    """Sentence, starting point, figure, table and the two download links of valid inputs."""
+    params = url_params(dict(zip(FIELD_KEYS, field_values, strict=True)), actuals or {})
     filters, day = from_store(data)
-    baseline = scenario_baseline(get_database(), filters, day, workload)
-    p = project(baseline, inputs, workload, money=formatting.money)
-    search = filters.to_search(
-        {**inputs.to_params(), **workload.to_params(), "as_of": day.isoformat()}
-    )
-    links = ("/export/capacity-scenario.xlsx" + search, "/export/capacity-scenario.csv" + search)
-    if baseline.accounts == 0 and baseline.active_csms == 0:
-        nothing = empty_state("No customers or CSMs under these filters.")
-        return (p.sentence, None, scenario_figure(p, baseline), nothing, None, *links)
-    return (
-        p.sentence,
-        starting_point(baseline, p),
-        scenario_figure(p, baseline),
-        quarter_table(p),
-        requisition_schedule(p),
-        *links,
-    )
+    view = scenario_view(get_database(), filters, day, params, rest or {}, formatting.money)
+    return scenario_tab(view)
 
 
 keep_params_in_url(URL_STORE, "data")
