@@ -23,7 +23,7 @@ from services.app_state import ITEM_ID, Event, Item, NotFound, Version, app_stat
 from services.db import Database
 from services.errors import ServiceError
 from services.filters import Filters
-from services.workload import WorkloadParams, first_value
+from services.workload import WorkloadParams, first_value, form_values
 
 KIND = "capacity_scenario"
 NOUN = "scenario"
@@ -33,6 +33,10 @@ PAGE_PATH = "/capacity"
 
 class InvalidScenario(ServiceError):
     """Scenario inputs that cannot be saved or exported as they are (the message says which)."""
+
+
+class DamagedScenario(ServiceError):
+    """A saved scenario whose stored values the model cannot use (edited outside the console)."""
 
 
 def _projection():
@@ -50,7 +54,9 @@ def _workload_values(params: WorkloadParams) -> dict[str, Any]:
 
 
 def _workload_from_values(values: Any) -> WorkloadParams | None:
-    """The saved workload values as params; None when they no longer fit the model."""
+    """The saved workload values as params; None when they no longer fit the model's shape
+    (a combination or parameter added or removed since). Values out of the model's bounds
+    raise ValueError with the reason: they would divide by a zero capacity, say."""
     if not isinstance(values, Mapping):
         return None
     try:
@@ -62,7 +68,22 @@ def _workload_from_values(values: Any) -> WorkloadParams | None:
             params.points_for(seg, tier)  # every combination the model knows has points
     except (KeyError, TypeError, ValueError):
         return None
+    if not isinstance(params.weigh_health, bool):
+        raise ValueError("Weigh by health must be on or off.")
+    _checked(params)
     return params
+
+
+def _checked(params: WorkloadParams) -> None:
+    """ValueError with the first reason when a value is outside the bounds the URL is held to:
+    the values go through WorkloadParams.from_params, the one place those bounds live."""
+    try:
+        url_values = form_values(params)
+    except (TypeError, ValueError):
+        raise ValueError("a setting is not a number") from None
+    _, errors = WorkloadParams.from_params(url_values)
+    if errors:
+        raise ValueError(next(iter(errors.values())))
 
 
 def scope_of(filters: Filters | None) -> str:
@@ -141,10 +162,22 @@ class SavedScenario:
         return _projection().ScenarioInputs.from_dict(dict(self.payload.get("inputs") or {}))
 
     def workload(self) -> WorkloadParams:
-        """The saved workload model: its complete values when kept, else its URL keys."""
-        params = _workload_from_values(self.payload.get("workload_values"))
-        if params is None:
-            params, _ = WorkloadParams.from_params(self.payload.get("workload") or {})
+        """The saved workload model: its complete values when kept, else its URL keys.
+        DamagedScenario (in words) when a saved value is outside the model's bounds."""
+        try:
+            params = _workload_from_values(self.payload.get("workload_values"))
+            if params is None:
+                keys = self.payload.get("workload") or {}
+                params, errors = WorkloadParams.from_params(keys if isinstance(keys, dict) else {})
+                if errors:
+                    raise ValueError(next(iter(errors.values())))
+        except ValueError as exc:
+            reason = str(exc).rstrip(".")
+            raise DamagedScenario(
+                f"The saved scenario “{self.name}” is damaged and cannot be opened: its workload "
+                f"model has a value the console does not accept ({reason}). Save the scenario again "
+                "from the What-if scenario tab, or delete it."
+            ) from None
         return params
 
     def url_params(self) -> dict[str, str]:

@@ -21,6 +21,7 @@ from services.app_state import Conflict, InvalidName, NameTaken, NotFound, app_s
 from services.capacity_projection import ScenarioInputs
 from services.capacity_scenarios import (
     KIND,
+    DamagedScenario,
     InvalidScenario,
     build_payload,
     changed_since_saved,
@@ -210,6 +211,58 @@ def test_a_scenario_saved_before_an_input_existed_still_opens():
         "ann",
     )
     assert scenario_params(item.id) == {"hz": "5", "attr": "10", "tu": "90"}
+
+
+def _hand_edited(**changes) -> str:
+    """A scenario saved through the console whose stored workload values were then edited by
+    hand in the store (as an administrator with a SQLite shell might): its id."""
+    saved = _save("Edited")
+    payload = dict(saved.payload)
+    payload["workload_values"] = {**payload["workload_values"], **changes}
+    app_state().save(saved.id, payload, "mallory")
+    return saved.id
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        # 0 points of capacity would divide every utilisation and FTE by zero; the bound is 1.
+        ({"capacity_points": 0}, "Capacity points per CSM must be between 1 and 100000"),
+        ({"capacity_points": "100"}, "a setting is not a number"),
+        # A share of 0.05 is a 5% target; the lowest the model takes is 10%.
+        ({"target_utilisation": 0.05}, "Target utilisation must be between 10 and 150"),
+        # Under-loaded at 120% while over-loaded is at 110%: the lines cross.
+        ({"underloaded_below": 1.2}, "The under-loaded line must be below the over-loaded line"),
+        ({"weigh_health": "no"}, "Weigh by health must be on or off"),
+    ],
+)
+def test_a_hand_edited_workload_out_of_bounds_is_reported_in_words(changes, reason):
+    scenario_id = _hand_edited(**changes)
+    with pytest.raises(DamagedScenario) as caught:
+        get_scenario(scenario_id).workload()
+    message = str(caught.value)
+    assert "“Edited” is damaged" in message and reason in message
+    # The link the page opens it by says the same (a ServiceError: the shell shows it).
+    with pytest.raises(ServiceError, match="is damaged"):
+        scenario_params(scenario_id)
+    # The version before the edit still opens.
+    assert get_scenario(scenario_id, 1).workload().capacity_points == 100.0
+
+
+def test_negative_points_in_a_saved_scenario_are_reported():
+    points = build_payload(_inputs().to_dict(), WORKLOAD_PARAMS)["workload_values"]["points"]
+    points = [[s, t, -1 if (s, t) == ("SMB", "tech-touch") else p] for s, t, p in points]
+    scenario_id = _hand_edited(points=points)
+    with pytest.raises(DamagedScenario, match="Points for SMB tech-touch must be between 0"):
+        get_scenario(scenario_id).workload()
+
+
+def test_an_old_scenario_with_unusable_workload_keys_is_reported_not_defaulted():
+    # No workload values (saved before they were kept) and a capacity of 0 in its URL keys:
+    # opening it with the default capacity instead would show another scenario than saved.
+    item = app_state().create(KIND, "Old", {"inputs": {}, "workload": {"cap": "0"}}, "ann")
+    with pytest.raises(DamagedScenario, match="Capacity points per CSM must be between 1"):
+        get_scenario(item.id).workload()
 
 
 def test_the_scope_is_kept_without_the_as_of_and_makes_the_link():
