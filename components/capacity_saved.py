@@ -17,7 +17,8 @@ from components import formatting, labels
 from components.charts import Figure, figure
 from components.grids import money_column
 from components.shell import panel
-from services.capacity_scenarios import Outcome, SavedScenario
+from components.states import error_state
+from services.capacity_scenarios import MAX_COMPARE, Outcome, SavedScenario, Selection
 from services.filters import DIMENSION_LABELS, Filters
 from services.workload import WorkloadParams
 
@@ -71,11 +72,6 @@ def scope_text(filters: Filters, owner_names: Mapping[str, str] | None = None) -
             shown = [labels.label(dim, v) for v in values]
         parts.append(f"{label}: {', '.join(shown)}")
     return " · ".join(parts) or "All accounts"
-
-
-def scope_owners(scenarios: Sequence[SavedScenario]) -> tuple[str, ...]:
-    """Every owner a saved scope names (the page looks their names up)."""
-    return tuple(sorted({o for s in scenarios for o in s.scope.owner}))
 
 
 # ---- the list ------------------------------------------------------------------------------
@@ -536,4 +532,48 @@ def history_table(
                 id="cp-saved-history-table",
             ),
         ]
+    )
+
+
+HIDDEN_ACTION = "btn btn-sm btn-outline-secondary d-none"
+SHOWN_ACTION = "btn btn-sm btn-outline-secondary"
+
+
+def selection_outputs(
+    selection: Selection, export_href: Callable[[str, SavedScenario], str], help_text: str
+) -> tuple:
+    """The saved tab after a tick: the line above the list, the ticked ids for the URL, Open
+    (href, style), Duplicate/Rename/History/Delete disabled, the XLSX and CSV links (href,
+    class) and the comparison (or the reason the ticked scenarios could not be read)."""
+    saved = selection.one
+    if selection.problem:
+        text = ""
+    elif saved is not None:
+        text = f"“{saved.name}”:"
+    elif selection.too_many:
+        text = f"Compare takes {MAX_COMPARE} scenarios at most: untick one."
+    elif len(selection.picked) >= 2:
+        text = f"Comparing {len(selection.picked)} scenarios (below)."
+    else:
+        text = "Tick a scenario for its actions, two or three to compare them."
+    if selection.problem:
+        compare: Any = error_state(selection.problem)
+    elif selection.compared:
+        compare = comparison_panel(
+            selection.compared, selection.href, selection.owner_names, help_text
+        )
+    else:
+        compare = None
+    shown = SHOWN_ACTION if saved else HIDDEN_ACTION
+    return (
+        text,
+        {"compare": list(selection.picked) or None},
+        selection.href(saved) if saved else "",
+        {} if saved else {"display": "none"},
+        *([saved is None] * 4),
+        export_href("xlsx", saved) if saved else None,
+        shown,
+        export_href("csv", saved) if saved else None,
+        shown,
+        compare,
     )

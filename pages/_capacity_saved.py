@@ -20,12 +20,12 @@ from dash.exceptions import PreventUpdate
 
 from components import formatting, ids
 from components.capacity_saved import (
-    comparison_panel,
+    HIDDEN_ACTION,
     history_table,
     list_records,
     saved_grid,
     saved_line,
-    scope_owners,
+    selection_outputs,
 )
 from components.shell import panel
 from components.states import empty_state, error_state
@@ -33,7 +33,6 @@ from pages._shared import from_store, guarded, keep_params_in_url
 from services.app_state import Conflict, InvalidName, NameTaken, user_name
 from services.capacity_projection import URL_KEYS
 from services.capacity_scenarios import (
-    MAX_COMPARE,
     OpenedScenario,
     SavedScenario,
     changed_since_saved,
@@ -43,6 +42,7 @@ from services.capacity_scenarios import (
     export_params,
     get_scenario,
     list_scenarios,
+    open_href,
     parse_compare,
     parse_version,
     rename_scenario,
@@ -50,7 +50,9 @@ from services.capacity_scenarios import (
     scenario_history,
     scenario_on_screen,
     scenario_outcome,
+    scenario_selection,
     scope_of,
+    scope_owners,
 )
 from services.db import get_database
 from services.errors import ServiceError
@@ -212,12 +214,6 @@ def layout(data, filters, as_of, params):
     )
 
 
-def _open_href(saved: SavedScenario, view: Filters) -> str:
-    """A saved scenario opens on its saved scope, at the date this view looks at."""
-    scope = saved.scope.with_values(as_of=view.as_of) if view.as_of else saved.scope
-    return saved.href(scope)
-
-
 def export_href(kind: str, saved: SavedScenario, day) -> str:
     """The scenario tab's export of a saved scenario (its scope, inputs and workload) on the
     books the list shows."""
@@ -271,9 +267,6 @@ def _selected_ids(selected: Any) -> list[str]:
     return [str(r.get("id"))[:64] for r in rows if isinstance(r, dict) and r.get("id")]
 
 
-_HIDDEN_ACTION = "btn btn-sm btn-outline-secondary d-none"
-
-
 @callback(
     Output(SELECTION, "children"),
     Output(URL_STATE, "data"),
@@ -297,54 +290,18 @@ _HIDDEN_ACTION = "btn btn-sm btn-outline-secondary d-none"
     {"display": "none"},
     *([True] * 4),
     None,
-    _HIDDEN_ACTION,
+    HIDDEN_ACTION,
     None,
-    _HIDDEN_ACTION,
+    HIDDEN_ACTION,
     None,
 )
 def render_selection(selected, data):
     """Shows the actions of the ticked scenario or the comparison of two or three, and keeps the
     ticked ones in the URL. Called when: a scenario is ticked or unticked."""
     filters, day = from_store(data)
-    picked = list(parse_compare(_selected_ids(selected)))
-    too_many = len(_selected_ids(selected)) > MAX_COMPARE
-    hidden, shown = _HIDDEN_ACTION, "btn btn-sm btn-outline-secondary"
-    one = len(picked) == 1 and not too_many
-    saved = None
-    compare: Any = None
-    text = "Tick a scenario for its actions, two or three to compare them."
-    try:
-        if one:
-            saved = get_scenario(picked[0])
-            text = f"“{saved.name}”:"
-        elif too_many:
-            text = f"Compare takes {MAX_COMPARE} scenarios at most: untick one."
-        elif len(picked) >= 2:
-            text = f"Comparing {len(picked)} scenarios (below)."
-            compare = _comparison([get_scenario(i) for i in picked], filters, day)
-    except ServiceError as exc:
-        text, compare = "", error_state(str(exc))
-    return (
-        text,
-        {"compare": picked or None},
-        _open_href(saved, filters) if saved else "",
-        {} if saved else {"display": "none"},
-        *([saved is None] * 4),
-        export_href("xlsx", saved, day) if saved else None,
-        shown if saved else hidden,
-        export_href("csv", saved, day) if saved else None,
-        shown if saved else hidden,
-        compare,
-    )
-
-
-def _comparison(scenarios: list[SavedScenario], filters: Filters, day) -> Any:
-    outcomes = [
-        scenario_outcome(get_database(), s.scope, day, s, money=formatting.money) for s in scenarios
-    ]
-    return comparison_panel(
-        outcomes, lambda s: _open_href(s, filters), _owner_names(scenarios), COMPARE_HELP
-    )
+    ticked = _selected_ids(selected)
+    chosen = scenario_selection(get_database(), filters, day, ticked, money=formatting.money)
+    return selection_outputs(chosen, lambda kind, s: export_href(kind, s, day), COMPARE_HELP)
 
 
 @callback(
@@ -361,7 +318,7 @@ def open_clicked(cell, data):
         raise PreventUpdate
     filters, _ = from_store(data)
     try:
-        return no_update, _open_href(get_scenario(str(cell["rowId"])[:40]), filters)
+        return no_update, open_href(get_scenario(str(cell["rowId"])[:40]), filters)
     except ServiceError:
         raise PreventUpdate from None
 

@@ -13,8 +13,8 @@ the saved inputs into the URL parameters the scenario tab reads (pages/capacity.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from services.app_state import ITEM_ID, Event, Item, NotFound, Version, app_state
 from services.db import Database
 from services.errors import ServiceError
+from services.filter_options import owner_labels
 from services.filters import Filters
 from services.workload import WorkloadParams, first_value, form_values
 
@@ -390,3 +391,65 @@ def scenario_outcome(
     baseline = projection.scenario_baseline(db, filters, day, workload)
     extra = {} if money is None else {"money": money}
     return Outcome(saved, baseline, projection.project(baseline, saved.inputs(), workload, **extra))
+
+
+def open_href(saved: SavedScenario, view: Filters) -> str:
+    """A saved scenario opens on its saved scope, at the date the view looks at."""
+    scope = saved.scope.with_values(as_of=view.as_of) if view.as_of else saved.scope
+    return saved.href(scope)
+
+
+def scope_owners(scenarios: Sequence[SavedScenario]) -> tuple[str, ...]:
+    """Every owner a saved scope names (the scope column shows their names)."""
+    return tuple(sorted({o for s in scenarios for o in s.scope.owner}))
+
+
+def _owner_names(db: Database, scenarios: Sequence[SavedScenario]) -> dict[str, str]:
+    """The names of the owners saved scopes name ("Ana Ruiz (EMEA)")."""
+    owners = scope_owners(scenarios)
+    return owner_labels(db, Filters(owner=owners)) if owners else {}
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """The saved list's ticks, resolved: nothing, one scenario (its actions), two or three
+    compared, more than the comparison takes, or the plain reason they could not be read."""
+
+    view: Filters
+    picked: tuple[str, ...]
+    too_many: bool = False
+    one: SavedScenario | None = None
+    compared: tuple[Outcome, ...] = ()
+    owner_names: dict[str, str] = field(default_factory=dict)
+    problem: str | None = None
+
+    def href(self, saved: SavedScenario) -> str:
+        return open_href(saved, self.view)
+
+
+def scenario_selection(
+    db: Database,
+    filters: Filters,
+    day: date,
+    ticked: Sequence[str],
+    money: Callable[[float], str] | None = None,
+) -> Selection:
+    """What the ticked ids ask for, under the view `filters` on `day`: one scenario read from
+    the store, or two or three projected on their saved scopes (scenario_outcome, over the
+    memoised baseline). The store is read each time: a rename or save shows at once."""
+    picked = parse_compare(ticked)
+    too_many = len(ticked) > MAX_COMPARE
+    try:
+        if len(picked) == 1 and not too_many:
+            return Selection(filters, picked, one=get_scenario(picked[0]))
+        if too_many or len(picked) < 2:
+            return Selection(filters, picked, too_many)
+        scenarios = [get_scenario(i) for i in picked]
+        return Selection(
+            filters,
+            picked,
+            compared=tuple(scenario_outcome(db, s.scope, day, s, money) for s in scenarios),
+            owner_names=_owner_names(db, scenarios),
+        )
+    except ServiceError as exc:
+        return Selection(filters, picked, too_many, problem=str(exc))

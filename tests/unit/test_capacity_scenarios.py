@@ -16,6 +16,7 @@ from components.capacity_saved import (
     list_records,
     same_supply,
     scope_text,
+    selection_outputs,
 )
 from services.app_state import Conflict, InvalidName, NameTaken, NotFound, app_state
 from services.capacity_projection import ScenarioInputs
@@ -36,6 +37,7 @@ from services.capacity_scenarios import (
     save_scenario,
     scenario_history,
     scenario_params,
+    scenario_selection,
     scenario_versions,
     scope_of,
 )
@@ -382,3 +384,18 @@ def test_the_page_signs_saves_with_the_proxy_user_or_local(monkeypatch):
     with app.test_request_context():
         assert _author() == "local"
     assert _author() == "local"  # outside a request (the validation layout)
+
+
+def test_the_selection_reads_one_tick_too_many_and_unknown_ids_plainly():
+    saved = _save()
+    view = Filters(as_of=date(2026, 6, 30))
+    one = scenario_selection(None, view, date(2026, 6, 30), [saved.id])
+    assert one.one.id == saved.id and one.problem is None and one.compared == ()
+    assert one.href(saved).endswith(f"as_of=2026-06-30&tab=scenario&scenario={saved.id}")
+    four = scenario_selection(None, view, date(2026, 6, 30), ["a", "b", "c", "d"])
+    assert four.too_many and four.one is None and four.picked == ("a", "b", "c")
+    gone = scenario_selection(None, view, date(2026, 6, 30), ["nosuchid"])
+    assert gone.one is None and "No capacity scenario has the id" in gone.problem
+    text, url, *_ = selection_outputs(four, lambda kind, s: "", "")
+    assert text == "Compare takes 3 scenarios at most: untick one."
+    assert url == {"compare": ["a", "b", "c"]}
