@@ -17,6 +17,7 @@ from components.capacity_books import FLAG_COLORS
 from components.charts import Figure, empty_figure, figure
 from components.grids import DATE, money_column, to_records
 from services.rebalancing import MOVE_WEIGHT, RebalanceOptions, RebalancePlan
+from services.rebalancing_view import RebalanceView
 from services.workload import WorkloadParams
 
 TEAM = "cr-team"
@@ -680,4 +681,51 @@ def rules(plan_options: RebalanceOptions, params: WorkloadParams) -> html.Ul:
         ],
         className="small mb-0 ps-3",
         id="cr-rules",
+    )
+
+
+def plan_outputs(
+    view: RebalanceView,
+    errors: Mapping[str, str],
+    params: WorkloadParams,
+    export_href: str,
+    keep_choices: Any,
+) -> tuple:
+    """The whole tab for a solved plan, in the order the tab's callback writes it: sentence,
+    tiles, chart, the moves grid (rows, columns, style), the comparison, what stays over (and
+    whether its panel shows), the rules, the CSV link, the never-move choices, the valid
+    options for the URL, then each field's message and invalid mark. `errors`: the fields'
+    messages from parsing; `keep_choices`: the never-move picker's options as the browser
+    sent them (their labels are kept for the accounts no longer in the plan)."""
+    plan, options = view.plan, view.options
+    errors = {**errors, "rbteam": view.team_error} if view.team_error else dict(errors)
+    choices = keep_choices if isinstance(keep_choices, list) else []
+    names = {
+        o["value"]: o["label"]
+        for o in choices
+        if isinstance(o, dict) and isinstance(o.get("value"), str) and "label" in o
+    }
+    url = {key: options.to_params().get(key) for key in FIELD_KEYS.values() if key not in errors}
+    return (
+        plan_sentence(plan, params),
+        tiles(plan),
+        before_after_figure(plan, params),
+        moves_records(plan),
+        moves_columns(
+            show_team=options.team is None,
+            show_reason=bool(plan.moves["reason"].ne("overload").any()),
+        ),
+        moves_grid_style(plan),
+        comparison(plan),
+        stuck_list(plan),
+        None if len(plan.stuck) or len(plan.unplaced) else {"display": "none"},
+        rules(options, params),
+        export_href,
+        keep_options(plan, options.never_move, names),
+        url,
+        errors.get("rbmoves"),
+        errors.get("rbfreeze"),
+        errors.get("rbkeep"),
+        "rbmoves" in errors,
+        "rbfreeze" in errors,
     )

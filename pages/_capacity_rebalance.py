@@ -11,7 +11,6 @@ that never move), `rbopen` (0: leave open books alone), and the workload model's
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -21,25 +20,17 @@ from dash.exceptions import PreventUpdate
 from components import ids
 from components.capacity_rebalance import (
     ALL_TEAMS,
-    FIELD_KEYS,
     FREEZE,
     KEEP,
     KEEP_COLUMN,
     MOVES,
     OPEN,
     TEAM,
-    before_after_figure,
-    comparison,
     keep_options,
     message_id,
     moves_columns,
-    moves_grid_style,
-    moves_records,
     parameters_form,
-    plan_sentence,
-    rules,
-    stuck_list,
-    tiles,
+    plan_outputs,
 )
 from components.charts import empty_figure
 from components.grids import records_grid
@@ -51,12 +42,8 @@ from services.db import get_database
 from services.errors import ServiceError
 from services.filters import Filters
 from services.rebalancing import RebalanceOptions
-from services.rebalancing_inputs import (
-    narrows_accounts,
-    rebalance_accounts,
-    rebalance_plan,
-    rebalance_teams,
-)
+from services.rebalancing_inputs import narrows_accounts, rebalance_accounts, rebalance_teams
+from services.rebalancing_view import checked_team, rebalance_view
 from services.workload import WorkloadParams
 
 VIEW = "cr-view"  # this tab's copy of the view: its callbacks fire only when the tab is shown
@@ -94,7 +81,7 @@ def layout(data, filters, as_of, params):
     try:
         db = get_database()
         teams = rebalance_teams(db, filters, as_of.date, workload)
-        options, errors = _checked_team(options, errors, teams)
+        options, errors = checked_team(options, errors, teams)
         names = _names(db, filters, as_of.date, workload, options.never_move)
     except ServiceError as exc:
         return error_state(str(exc))
@@ -199,16 +186,6 @@ def layout(data, filters, as_of, params):
     )
 
 
-def _checked_team(
-    options: RebalanceOptions, errors: dict[str, str], teams: list[str]
-) -> tuple[RebalanceOptions, dict[str, str]]:
-    """A team that is not in the view is reported by the picker, and every team is shown."""
-    if options.team and options.team not in teams:
-        errors = {**errors, "rbteam": f"No team “{options.team[:60]}” here: every team is shown."}
-        options = replace(options, team=None)
-    return options, errors
-
-
 def _names(db, filters: Filters, day, workload: WorkloadParams, account_ids) -> dict[str, str]:
     """Names of the kept accounts (the never-move picker shows names, not ids)."""
     if not account_ids:
@@ -284,36 +261,10 @@ def render_plan(data, team, moves, freeze, keep, open_books, workload_params, ke
     options into the URL. Called when: the view or any parameter changes."""
     filters, day = from_store(data)
     workload, _ = WorkloadParams.from_params(workload_params or {})
-    db = get_database()
-    raw = _raw(team, moves, freeze, keep, open_books)
-    options, errors = RebalanceOptions.from_params(raw)
-    options, errors = _checked_team(options, errors, rebalance_teams(db, filters, day, workload))
-    plan = rebalance_plan(db, filters, day, workload, options)
-    names = {o["value"]: o["label"] for o in keep_choices or []}
-    url = {key: options.to_params().get(key) for key in FIELD_KEYS.values() if key not in errors}
-    return (
-        plan_sentence(plan, workload),
-        tiles(plan),
-        before_after_figure(plan, workload),
-        moves_records(plan),
-        moves_columns(
-            show_team=options.team is None,
-            show_reason=bool(plan.moves["reason"].ne("overload").any()),
-        ),
-        moves_grid_style(plan),
-        comparison(plan),
-        stuck_list(plan),
-        None if len(plan.stuck) or len(plan.unplaced) else {"display": "none"},
-        rules(options, workload),
-        rebalance_export_href(filters, day, workload, options),
-        keep_options(plan, options.never_move, names),
-        url,
-        errors.get("rbmoves"),
-        errors.get("rbfreeze"),
-        errors.get("rbkeep"),
-        "rbmoves" in errors,
-        "rbfreeze" in errors,
-    )
+    options, errors = RebalanceOptions.from_params(_raw(team, moves, freeze, keep, open_books))
+    view = rebalance_view(get_database(), filters, day, workload, options)
+    export = rebalance_export_href(filters, day, workload, view.options)
+    return plan_outputs(view, errors, workload, export, keep_choices)
 
 
 @callback(

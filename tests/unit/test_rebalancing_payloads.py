@@ -73,3 +73,44 @@ def test_a_link_with_bad_values_shows_them_by_their_fields(demo_db_path, use_db)
     assert "on or off" in _find(page, "cr-open-msg").children
     moves = _find(page, "cr-moves")
     assert moves.value == "x" and moves.invalid is True  # as typed, beside its message
+
+
+def test_hostile_never_move_choices_are_not_given(client):  # noqa: F811
+    for choices in ("x", [1, None, {"value": ["a"], "label": "b"}], {"value": "A1"}):
+        inputs = [
+            VIEW,
+            {"id": "cr-team", "property": "value", "value": "_all"},
+            {"id": "cr-moves", "property": "value", "value": "10"},
+            {"id": "cr-freeze", "property": "value", "value": "60"},
+            {"id": "cr-keep", "property": "value", "value": []},
+            {"id": "cr-open", "property": "value", "value": True},
+        ]
+        state = [
+            {"id": "cr-workload", "property": "data", "value": {}},
+            {"id": "cr-keep", "property": "options", "value": choices},
+        ]
+        status, text = call(client, "cr-sentence.children", inputs, state)
+        assert status == 200 and "went wrong" not in text, choices
+        assert_no_trace(text)
+
+
+def test_the_view_drops_an_unknown_team_and_solves_what_the_plan_service_solves(
+    demo_db_path, use_db
+):
+    use_db(demo_db_path)
+    from services.asof import resolve_as_of
+    from services.db import get_database
+    from services.filters import Filters
+    from services.rebalancing import RebalanceOptions
+    from services.rebalancing_inputs import rebalance_plan
+    from services.rebalancing_view import rebalance_view
+    from services.workload import WorkloadParams
+
+    db, workload = get_database(), WorkloadParams.defaults()
+    day = resolve_as_of(db, Filters()).date
+    asked = RebalanceOptions(team="Nowhere", max_moves=3)
+    view = rebalance_view(db, Filters(), day, workload, asked)
+    assert view.options == RebalanceOptions(team=None, max_moves=3)
+    assert view.team_error == "No team “Nowhere” here: every team is shown."
+    direct = rebalance_plan(db, Filters(), day, workload, RebalanceOptions(max_moves=3))
+    assert view.plan.moves.equals(direct.moves) and len(direct.moves) > 0
