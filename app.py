@@ -40,6 +40,7 @@ server.config["MAX_CONTENT_LENGTH"] = load_settings().max_request_bytes
 
 from pages import capacity, renewals  # noqa: E402
 from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
+from pages._first_render import page_container  # noqa: E402
 from pages._global_callbacks import filter_bar_options  # noqa: E402  (registers shell callbacks)
 from pages._server import configure_server  # noqa: E402
 
@@ -86,7 +87,7 @@ def serve_layout():
             navbar(nav_pages, as_of_text),
             filter_bar(options, data_as_of, first),
             dbc.Container(
-                [html.Div(id=ids.GLOBAL_MESSAGE), banner, dash.page_container],
+                [html.Div(id=ids.GLOBAL_MESSAGE), banner, page_container(app)],
                 fluid=True,
                 className="page-body pt-3",
             ),
