@@ -8,8 +8,9 @@ exactly the rows the grid shows, in its order. Build links with `export_href`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import date
+from typing import Any
 
 from flask import Flask, Response, request, send_file
 
@@ -68,13 +69,36 @@ def _logged_stream(first: bytes, chunks: Generator[bytes]) -> Iterator[bytes]:
         chunks.close()
 
 
+def _download(what: str, produce: Callable[[], Response]) -> Response:
+    """`produce()`'s file, or a plain message: what went wrong is logged, never shown."""
+    try:
+        return produce()
+    except DataUnavailable:
+        log.exception("%s export: no database", what)
+        return _message("The data is not available right now; try again in a minute.", 503)
+    except ServiceError as exc:
+        return _message(str(exc), 400)
+    except Exception:
+        log.exception("%s export failed", what)
+        return _message("The export could not be produced; it has been logged.", 500)
+
+
+def _csv_response(body: Any, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
 def register_export_routes(server: Flask) -> None:
     @server.route("/export/accounts.<kind>")
     def export_accounts(kind: str) -> Response:
         if kind not in KINDS:
             return _message("Exports come as accounts.csv or accounts.xlsx.", 404)
         params = request.args.to_dict(flat=False)
-        try:
+
+        def produce() -> Response:
             filters = Filters.from_params(params)
             drill = AccountDrill.from_params(params)
             sort = parse_sort(params.get("sort"))
@@ -90,19 +114,9 @@ def register_export_routes(server: Flask) -> None:
                 )
             chunks = accounts_csv(db, filters, drill, snapshot, sort)
             first = next(chunks)  # runs the query: its errors still get a proper answer
-        except DataUnavailable:
-            log.exception("export: no database")
-            return _message("The data is not available right now; try again in a minute.", 503)
-        except ServiceError as exc:
-            return _message(str(exc), 400)
-        except Exception:
-            log.exception("export failed")
-            return _message("The export could not be produced; it has been logged.", 500)
-        return Response(
-            _logged_stream(first, chunks),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f"attachment; filename={filename}"},
-        )
+            return _csv_response(_logged_stream(first, chunks), filename)
+
+        return _download("accounts", produce)
 
     # ---- Capacity: a what-if scenario (pages/_capacity_scenario.py) ------------------------
     @server.route("/export/capacity-scenario.<kind>")
@@ -113,7 +127,8 @@ def register_export_routes(server: Flask) -> None:
                 "Scenario exports come as capacity-scenario.csv or capacity-scenario.xlsx.", 404
             )
         params = request.args.to_dict(flat=False)
-        try:
+
+        def produce() -> Response:
             filters = Filters.from_params(params)
             db = get_database()
             export = scenario_export(db, filters, resolve_as_of(db, filters).date, params)
@@ -124,44 +139,23 @@ def register_export_routes(server: Flask) -> None:
                     as_attachment=True,
                     download_name=f"{export.filename}.xlsx",
                 )
-            body = scenario_csv(export)
-        except DataUnavailable:
-            log.exception("scenario export: no database")
-            return _message("The data is not available right now; try again in a minute.", 503)
-        except ServiceError as exc:
-            return _message(str(exc), 400)
-        except Exception:
-            log.exception("scenario export failed")
-            return _message("The export could not be produced; it has been logged.", 500)
-        return Response(
-            body,
-            mimetype="text/csv",
-            headers={"Content-Disposition": f"attachment; filename={export.filename}.csv"},
-        )
+            return _csv_response(scenario_csv(export), f"{export.filename}.csv")
+
+        return _download("scenario", produce)
 
     # ---- Capacity: the rebalancing moves (pages/_capacity_rebalance.py) ----------------------
     @server.route("/export/rebalance-moves.csv")
     def export_rebalance_moves() -> Response:
         """The moves of the rebalancing tab's URL parameters, for a CRM update."""
         params = request.args.to_dict(flat=False)
-        try:
+
+        def produce() -> Response:
             filters = Filters.from_params(params)
             db = get_database()
             export = moves_export(db, filters, resolve_as_of(db, filters).date, params)
-            body = moves_csv(export.plan)
-        except DataUnavailable:
-            log.exception("rebalance export: no database")
-            return _message("The data is not available right now; try again in a minute.", 503)
-        except ServiceError as exc:
-            return _message(str(exc), 400)
-        except Exception:
-            log.exception("rebalance export failed")
-            return _message("The export could not be produced; it has been logged.", 500)
-        return Response(
-            body,
-            mimetype="text/csv",
-            headers={"Content-Disposition": f"attachment; filename={export.filename}.csv"},
-        )
+            return _csv_response(moves_csv(export.plan), f"{export.filename}.csv")
+
+        return _download("rebalance", produce)
 
 
 def rebalance_export_href(
