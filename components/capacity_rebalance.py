@@ -453,8 +453,20 @@ def moves_columns(show_team: bool, show_reason: bool) -> list[dict[str, Any]]:
             "flex": 2,
             "tooltipField": "name",
         },
-        {"field": "from_name", "headerName": "From", "minWidth": 105, "tooltipField": "from_name"},
-        {"field": "to_name", "headerName": "To", "minWidth": 110, "tooltipField": "to_name"},
+        {
+            "field": "from_name",
+            "headerName": "From",
+            "minWidth": 122,
+            "flex": 1,
+            "tooltipField": "from_name",
+        },
+        {
+            "field": "to_name",
+            "headerName": "To",
+            "minWidth": 122,
+            "flex": 1,
+            "tooltipField": "to_name",
+        },
         {"field": "market", "headerName": "Segment · region", "minWidth": 135, **wrap},
         money_column("arr", "ARR", minWidth=78),
         {
@@ -468,7 +480,7 @@ def moves_columns(show_team: bool, show_reason: bool) -> list[dict[str, Any]]:
             "field": "next_renewal",
             "headerName": "Next renewal",
             "valueFormatter": DATE,
-            "minWidth": 112,
+            "minWidth": 126,
         },
         {
             "field": "reason",
