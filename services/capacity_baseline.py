@@ -191,11 +191,17 @@ def _capacity_shares(
     return shares
 
 
-@memoize
 def scenario_baseline(
     db: Database, filters: Filters, day: date, workload: WorkloadParams
 ) -> Baseline:
-    """Today's books and team under the filters on `day` (a snapshot date), summarised."""
+    """Today's books and team under the filters on `day` (a snapshot date), summarised. The
+    target utilisation is a scenario input that the books do not depend on: changing it
+    reuses the cached summary (~0.4 s cold at 100k accounts)."""
+    return _baseline(db, filters, day, workload.book_model())
+
+
+@memoize
+def _baseline(db: Database, filters: Filters, day: date, workload: WorkloadParams) -> Baseline:
     books = account_workload(db, filters, day, workload)
     team = csm_capacity(db, filters, day, workload)
     new = trailing_new_logos(db, filters, day)

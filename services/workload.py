@@ -96,6 +96,17 @@ class WorkloadParams:
             underloaded_below=s.underloaded_below,
         )
 
+    def book_model(self) -> WorkloadParams:
+        """Only what weighs a book (points, health weights, default capacity): the target and
+        the over/under-loaded lines set to the class defaults, so results that do not depend
+        on them (the scenario's baseline) are cached once for every target."""
+        return replace(
+            self,
+            target_utilisation=WorkloadParams.target_utilisation,
+            overloaded_above=WorkloadParams.overloaded_above,
+            underloaded_below=WorkloadParams.underloaded_below,
+        )
+
     def points_for(self, segment: str, tier: str) -> float:
         return self._lookup[(segment, tier)]
 

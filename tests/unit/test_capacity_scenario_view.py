@@ -107,3 +107,25 @@ def test_a_view_with_nothing_in_it_says_so(db):
     _, start, _, table, reqs = scenario_tab(view)[:5]
     assert start is None and reqs is None
     assert table.children[0].children == "No customers or CSMs under these filters."
+
+
+def test_a_new_target_reuses_the_books_summary(monkeypatch):
+    """The baseline does not depend on the target utilisation or the load lines: asking with
+    another target must not summarise the books again."""
+    from dataclasses import replace
+
+    from services import capacity_baseline
+    from services.workload import WorkloadParams
+
+    seen = []
+    monkeypatch.setattr(
+        capacity_baseline, "_baseline", lambda db, f, d, w: seen.append(w) or len(seen)
+    )
+    base = WorkloadParams.defaults()
+    for tu in (0.7, 0.85, 0.95):
+        capacity_baseline.scenario_baseline(None, None, None, replace(base, target_utilisation=tu))
+    capacity_baseline.scenario_baseline(None, None, None, replace(base, overloaded_above=1.3))
+    assert len(set(seen)) == 1  # one cache key for all four
+    heavier = replace(base, red_weight=3.0)
+    capacity_baseline.scenario_baseline(None, None, None, heavier)
+    assert seen[-1] != seen[0]  # a weight that changes the books is a new summary
