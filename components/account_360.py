@@ -137,9 +137,10 @@ def _change_text(row: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def call_history_rows(calls: pd.DataFrame) -> pd.DataFrame:
-    """The changes table's rows: spans of unchanged call, newest first, with what changed."""
-    spans = call_changes(calls)
+def call_history_rows(calls: pd.DataFrame, spans: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The changes table's rows: spans of unchanged call, newest first, with what changed
+    (`spans`: the calls' `call_changes`, when already computed)."""
+    spans = call_changes(calls) if spans is None else spans
     if spans.empty:
         return spans.assign(change=pd.Series(dtype=object))
     spans = spans.assign(
@@ -149,7 +150,7 @@ def call_history_rows(calls: pd.DataFrame) -> pd.DataFrame:
     return spans.sort_values(["renewal_date", "since"], ascending=False)
 
 
-def call_history_figure(calls: pd.DataFrame) -> charts.Figure:
+def call_history_figure(calls: pd.DataFrame, spans: pd.DataFrame | None = None) -> charts.Figure:
     """Each renewal's call week by week as a step line (commit at the top, churn at the bottom),
     one neutral colour per renewal; the title says where the latest renewal's call stands."""
     if calls.empty:
@@ -178,7 +179,7 @@ def call_history_figure(calls: pd.DataFrame) -> charts.Figure:
                 "hovertemplate": "%{x|%d %b %Y}: %{text}<extra>%{fullData.name}</extra>",
             }
         )
-    spans = call_changes(calls)
+    spans = call_changes(calls) if spans is None else spans
     latest = spans[spans["renewal_date"] == spans["renewal_date"].max()]
     now = label("forecast_call", _code(latest["forecast_category"].iloc[-1]))
     changes = int(latest["call_changed"].sum())
@@ -218,12 +219,14 @@ def call_history_cols(acc: Account360) -> list[dbc.Col]:
             "No CSM calls recorded for this account's renewals up to this date.", no_feed
         )
         return [panel_col(5, "CSM call history", body, help_text=CALL_HISTORY_HELP)]
-    rows = call_history_rows(acc.calls)
+    rows = call_history_rows(acc.calls, acc.call_spans)
     grid = records_grid("account360-calls", CALL_COLUMNS, height=240, df=rows)
     grid.getRowStyle = CHANGED_ROW_STYLE
     chart = [
         dcc.Graph(
-            figure=call_history_figure(acc.calls), id="account360-call-chart", config=GRAPH_CONFIG
+            figure=call_history_figure(acc.calls, acc.call_spans),
+            id="account360-call-chart",
+            config=GRAPH_CONFIG,
         ),
         html.Div(no_feed, className="text-muted small") if no_feed else None,
     ]

@@ -456,6 +456,14 @@ def test_call_changes_collapse_unchanged_weeks_and_say_what_changed(calls_db):
     ]
 
 
+def test_account_360_carries_its_calls_spans(calls_db):
+    acc = _a360(calls_db, AS_OF)
+    from services.account_360 import call_changes
+
+    assert not acc.call_spans.empty
+    pd.testing.assert_frame_equal(acc.call_spans, call_changes(acc.calls))
+
+
 def test_call_changes_of_no_calls_is_empty():
     from services.account_360 import call_changes
 
