@@ -12,14 +12,27 @@ from dataclasses import dataclass
 from datetime import date
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, clientside_callback, dcc, html
 
 from components import ids
-from pages._shared import with_page_param
+from components.shell import page_header
+from components.states import error_state, notice
+from pages._shared import page_param, view_state, with_page_param
 from services.asof import AsOf
+from services.errors import ServiceError
 from services.filters import Filters
+
+# The chosen tab's content: (tab, module, view store data, filters, as-of, URL params) -> parts.
+TabBody = Callable[[str, ModuleType, dict, Filters, AsOf, dict], list]
+
+
+def module_body(tab, module, data, filters, as_of, params) -> list:
+    """A tab's content: its module's layout."""
+    return [module.layout(data, filters, as_of, params)]
+
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +71,39 @@ class TabbedPage:
             className="renewal-tabs mb-3",
         )
 
+    def layout(
+        self,
+        params: dict[str, Any],
+        title: str,
+        store: str,
+        body: TabBody = module_body,
+        keep_page_params: bool = False,
+    ) -> html.Div:
+        """The page: its view store, header, tab links and the chosen tab's content (or why
+        there is none). Tab links keep the filters and as-of, and every other URL parameter
+        too when `keep_page_params` (what-if inputs that hold across tabs)."""
+        data, filters, as_of = view_state(params)
+        tab = page_param(params, "tab", tuple(self.tabs), self.default)
+        if "error" in data:
+            content, search = error_state(data["error"]), ""
+        else:
+            try:
+                parts = body(tab, self.tabs[tab][1], data, filters, as_of, params)
+                content = html.Div(
+                    [notice(as_of.notice), *parts], id=f"{self.id_prefix}-body-{tab}"
+                )
+            except ServiceError as exc:  # e.g. a saved scenario's link that does not exist
+                content = error_state(str(exc))
+            search = _all_but_tab(params) if keep_page_params else data.get("search", "")
+        return html.Div(
+            [
+                dcc.Store(id=store, data=data),
+                page_header(title, f"As of {as_of.date:%d %b %Y}" if as_of else None),
+                self.links(tab, search),
+                content,
+            ]
+        )
+
     def links_follow_the_url(self) -> None:
         """Register: the tab links follow the address bar, so a what-if typed on one tab (a
         URL parameter written in place, no page rebuild) travels to the others. Clientside."""
@@ -93,3 +139,8 @@ class TabbedPage:
             except Exception:  # a tab that cannot build here (no database yet) is left out
                 log.warning("validation layout: %s tab %s left out", self.path, key, exc_info=True)
         return html.Div(parts)
+
+
+def _all_but_tab(params: Mapping[str, Any]) -> str:
+    kept = {k: v for k, v in params.items() if k != "tab"}
+    return "?" + urlencode(kept, doseq=True) if kept else ""

@@ -11,17 +11,12 @@ how an opened scenario is changed before being saved again).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import dash
-from dash import dcc, html
+from dash import html
 
-from components.shell import page_header
-from components.states import error_state, notice
 from pages import _capacity_books, _capacity_rebalance, _capacity_saved, _capacity_scenario
-from pages._shared import page_param, view_state
 from pages._tabbed import TabbedPage
-from services.errors import ServiceError
 
 dash.register_page(
     __name__, path="/capacity", name="Capacity", title="Capacity · CS Ops Console", order=3
@@ -62,34 +57,16 @@ def with_saved_scenario(params: dict[str, Any]) -> dict[str, Any]:
     return {**scenario_params(params["scenario"], params.get("version")), **params}
 
 
-def _search(params: dict[str, Any]) -> str:
-    """The view's whole query string: tab links keep the what-if inputs too."""
-    kept = {k: v for k, v in params.items() if k != "tab"}
-    return "?" + urlencode(kept, doseq=True) if kept else ""
+def _tab_body(tab, module, data, filters, as_of, params) -> list:
+    """The scenario tab opens a saved scenario's inputs, under which saved scenario it is."""
+    if tab != "scenario":
+        return [module.layout(data, filters, as_of, params)]
+    params = with_saved_scenario(params)
+    return [
+        _capacity_saved.save_panel(data, filters, as_of, params),
+        module.layout(data, filters, as_of, params),
+    ]
 
 
 def layout(**params):
-    data, filters, as_of = view_state(params)
-    tab = page_param(params, "tab", tuple(PAGE.tabs), PAGE.default)
-    _, module = PAGE.tabs[tab]
-    if "error" in data:
-        body = error_state(data["error"])
-    else:
-        try:
-            if tab == "scenario":
-                params = with_saved_scenario(params)
-            parts = [notice(as_of.notice)]
-            if tab == "scenario":  # which saved scenario this is, above its answer
-                parts.append(_capacity_saved.save_panel(data, filters, as_of, params))
-            parts.append(module.layout(data, filters, as_of, params))
-            body = html.Div(parts, id=f"cp-body-{tab}")
-        except ServiceError as exc:  # e.g. a scenario link that does not exist
-            body = error_state(str(exc))
-    return html.Div(
-        [
-            dcc.Store(id=STORE, data=data),
-            page_header("Capacity", f"As of {as_of.date:%d %b %Y}" if as_of else None),
-            PAGE.links(tab, _search(params) if "error" not in data else ""),
-            body,
-        ]
-    )
+    return PAGE.layout(params, "Capacity", STORE, _tab_body, keep_page_params=True)

@@ -9,10 +9,7 @@ params)` builds its content and the module registers its own callbacks.
 from __future__ import annotations
 
 import dash
-from dash import dcc, html
 
-from components.shell import page_header
-from components.states import error_state, notice
 from pages import (
     _renewals_forecast,
     _renewals_hygiene,
@@ -20,7 +17,6 @@ from pages import (
     _renewals_trend,
     _renewals_upsell,
 )
-from pages._shared import page_param, view_state
 from pages._tabbed import TabbedPage
 
 dash.register_page(
@@ -39,27 +35,7 @@ PAGE = TabbedPage(
     },
     "rn",
 )
-TABS = PAGE.tabs
-DEFAULT_TAB = PAGE.default
 
 
 def layout(**params):
-    data, filters, as_of = view_state(params)
-    tab = page_param(params, "tab", tuple(TABS), DEFAULT_TAB)
-    label, module = TABS[tab]
-    if "error" in data:
-        body = error_state(data["error"])
-    else:
-        body = html.Div(
-            [notice(as_of.notice), module.layout(data, filters, as_of, params)],
-            id=f"rn-body-{tab}",
-        )
-    search = data.get("search", "")
-    return html.Div(
-        [
-            dcc.Store(id=STORE, data=data),
-            page_header("Renewals", f"As of {as_of.date:%d %b %Y}" if as_of else None),
-            PAGE.links(tab, search),
-            body,
-        ]
-    )
+    return PAGE.layout(params, "Renewals", STORE)
