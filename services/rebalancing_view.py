@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from services.cache import memoize
 from services.db import Database
 from services.filters import Filters
 from services.rebalancing import RebalanceOptions, RebalancePlan
@@ -34,7 +33,6 @@ class RebalanceView:
     plan: RebalancePlan
 
 
-@memoize
 def rebalance_view(
     db: Database,
     filters: Filters,
@@ -43,7 +41,8 @@ def rebalance_view(
     options: RebalanceOptions,
 ) -> RebalanceView:
     """The plan for the view's books under `options`, once the team is checked against the
-    teams the view's books belong to (memoised: a repeat of the same view is a cache read)."""
+    teams the view's books belong to. Not memoised itself: the teams and the plan are, and
+    caching the view too would store every plan twice."""
     teams = rebalance_teams(db, filters, day, params)
     options, errors = checked_team(options, {}, teams)
     plan = rebalance_plan(db, filters, day, params, options)
