@@ -38,7 +38,7 @@ app = Dash(
 server = app.server
 server.config["MAX_CONTENT_LENGTH"] = load_settings().max_request_bytes
 
-from pages import capacity, renewals  # noqa: E402
+from pages import capacity, compensation, renewals  # noqa: E402
 from pages._exports import register_export_routes  # noqa: E402  (pages need the app first)
 from pages._first_render import page_container  # noqa: E402
 from pages._global_callbacks import filter_bar_options  # noqa: E402  (registers shell callbacks)
@@ -58,6 +58,7 @@ def validate_every_tab() -> None:
         if not getattr(app, "_csops_tabs_validated", False):
             app.validation_layout.children.append(renewals.PAGE.all_tabs_layout())
             app.validation_layout.children.append(capacity.all_tabs_layout())
+            app.validation_layout.children.append(compensation.PAGE.all_tabs_layout())
             app._csops_tabs_validated = True
 
 

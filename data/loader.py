@@ -27,9 +27,9 @@ import duckdb
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 # Bumped whenever schema.sql or the derived tables change: the app refuses files built before.
 SCHEMA_VERSION = (
-    6  # 3: health_inputs, component scores NULL where a feed is absent; 4: health_by_account;
+    7  # 3: health_inputs, component scores NULL where a feed is absent; 4: health_by_account;
     # 5: renewal_forecast_history; 6: Renewals tables (pipeline_open, forecast_*,
-    # retention_trend_cube, expansion_scores)
+    # retention_trend_cube, expansion_scores); 7: account_owner_history, owner_spans
 )
 BUILDS_SUFFIX = ".builds"  # data/csops.duckdb -> data/csops.duckdb.builds/<build_id>.duckdb
 BUILD_SUFFIX = ".duckdb"
@@ -45,9 +45,10 @@ SOURCE_TABLES = (
     "nps_responses",
     "touchpoints",
     "renewal_forecast_history",
+    "account_owner_history",
 )
 # Tables a source may leave out: each then loads empty and the pages say what that means.
-OPTIONAL_TABLES = ("renewal_forecast_history",)
+OPTIONAL_TABLES = ("renewal_forecast_history", "account_owner_history")
 # Columns whose values come from a fixed list (mirrors the CHECKs in schema.sql).
 ALLOWED_VALUES = {
     ("csms", "role"): ("CSM", "Manager", "Director"),
@@ -72,10 +73,15 @@ REFERENCES = {
     ("touchpoints", "account_id"): ("accounts", "account_id"),
     ("renewal_forecast_history", "renewal_id"): ("renewals", "renewal_id"),
     ("renewals", "contract_id"): ("contracts", "contract_id"),
+    ("account_owner_history", "account_id"): ("accounts", "account_id"),
+    ("account_owner_history", "owner_csm_id"): ("csms", "csm_id"),
 }
 # Tables stored sorted (clustered) by these columns: a lookup of a few keys (one account's
 # renewals' calls) then reads a row group or two instead of the whole table.
-CLUSTER_BY = {"renewal_forecast_history": ("renewal_id", "snapshot_date")}
+CLUSTER_BY = {
+    "renewal_forecast_history": ("renewal_id", "snapshot_date"),
+    "account_owner_history": ("account_id", "valid_from"),
+}
 # The CHECKs of schema.sql on single rows, as (column, condition on the row, what is wrong):
 # a row failing its table's CHECK is named with file, row and column.
 ROW_CHECKS = {

@@ -64,6 +64,19 @@ CREATE TABLE renewal_forecast_history (
     PRIMARY KEY (renewal_id, snapshot_date)
 );
 
+-- Who owned each account when (a CRM's owner-field history): [valid_from, valid_to), valid_to
+-- empty for the current owner. Intervals of one account may not overlap; a gap means nobody
+-- owned it then. Optional: without it (or for an account it does not list), the account's
+-- current owner (accounts.owner_csm_id) is taken to have owned it all along.
+CREATE TABLE account_owner_history (
+    account_id   VARCHAR NOT NULL,
+    owner_csm_id VARCHAR,
+    valid_from   DATE NOT NULL,
+    valid_to     DATE,
+    CHECK (valid_to IS NULL OR valid_to > valid_from),
+    PRIMARY KEY (account_id, valid_from)
+);
+
 CREATE TABLE expansions (
     opportunity_id VARCHAR PRIMARY KEY,
     account_id     VARCHAR NOT NULL,

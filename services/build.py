@@ -32,6 +32,7 @@ from services.health_model import (
     health_sql_params,
     weekly_grid,
 )
+from services.ownership import create_owner_spans
 from services.renewal_pipeline import create_pipeline_tables
 from services.retention_trend import create_retention_trend
 from services.settings import load_settings
@@ -61,6 +62,7 @@ def derive_tables(con, as_of: date, params: HealthParams | None = None) -> None:
                COALESCE(c.team, 'Unassigned') AS team
         FROM accounts a LEFT JOIN csms c ON c.csm_id = a.owner_csm_id
     """)
+    create_owner_spans(con)
     dates = weekly_grid(as_of, settings.snapshot_weeks)
     con.execute(
         "CREATE TABLE snapshot_dates AS SELECT CAST(unnest(?) AS DATE) AS snapshot_date",

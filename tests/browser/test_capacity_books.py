@@ -132,8 +132,9 @@ def test_a_points_change_redraws_the_utilisation_and_stays_in_the_url(console):
     # The other tabs' links carry the change (written in place, the page was not rebuilt).
     wait(
         console,
-        lambda d: f"{key}={doubled:g}"
-        in d.find_element(By.ID, "cp-tab-rebalance").get_attribute("href"),
+        lambda d: (
+            f"{key}={doubled:g}" in d.find_element(By.ID, "cp-tab-rebalance").get_attribute("href")
+        ),
     )
     changed = replace(
         defaults,
