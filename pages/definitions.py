@@ -9,6 +9,7 @@ from components import formatting
 from components.capacity_books import workload_model_section
 from components.capacity_rebalance import rules as rebalance_rules
 from components.capacity_scenario import MODEL_TEXT
+from components.comp_definitions import compensation_section
 from components.shell import page_header
 from components.theme import band_labels
 from services.health_model import COMPONENT_LABELS, HealthParams, health_params
@@ -111,6 +112,7 @@ def layout(**_params):
                 WorkloadParams.defaults(), load_capacity_settings().arr_per_csm_target
             ),
             capacity_planning_section(),
+            compensation_section(),
             html.Table(
                 [
                     html.Thead(

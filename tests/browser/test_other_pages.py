@@ -10,6 +10,7 @@ import requests
 from components import formatting
 from services.account_list import account_page, account_totals
 from services.asof import resolve_as_of
+from services.comp_plan import METRICS as COMP_METRICS
 from services.db import get_database
 from services.filters import AccountDrill, Filters
 from services.metrics import REGISTRY
@@ -96,6 +97,11 @@ def test_definitions_page_lists_every_metric(console):
     planning = console.find_element("#definitions-capacity-planning").text
     assert f"A requisition takes {settings.hiring_lead_days} days" in planning
     assert f"No CSM gives or takes more than {settings.rebalance_max_moves_per_csm}" in planning
+    # The bonus metrics, each with its definition, and the crediting rule.
+    compensation = console.find_element("#definitions-compensation").text
+    for metric in COMP_METRICS.values():
+        assert f"{metric.label}: {metric.definition}" in compensation
+    assert "owner on the day it closed" in compensation
     assert console.get_logs() == []
 
 
