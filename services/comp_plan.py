@@ -16,6 +16,7 @@ field so the editor can mark it; nothing invalid is ever saved.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -112,6 +113,7 @@ OVERRIDE_RULE = "Set by hand"
 MAX_METRICS = len(METRICS)
 MAX_BONUS = 10_000_000.0
 MAX_REASON = 300
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # ---- the payout curve --------------------------------------------------------------------------
@@ -307,7 +309,11 @@ def plan_from_payload(payload: Mapping[str, Any]) -> Plan:
         problems.append(Problem("period", "The period must be a quarter, a half year or a year."))
         period = "quarter"
     try:
-        effective_from = date.fromisoformat(str(payload.get("effective_from")))
+        # Only the YYYY-MM-DD text: date.fromisoformat also takes 20260701 (a JSON number too).
+        raw_date = payload.get("effective_from")
+        if not isinstance(raw_date, str) or not _ISO_DATE.match(raw_date.strip()):
+            raise ValueError(raw_date)
+        effective_from = date.fromisoformat(raw_date.strip())
     except ValueError:
         problems.append(
             Problem("effective_from", "The effective date must be a date (YYYY-MM-DD).")
