@@ -157,6 +157,42 @@ def register_export_routes(server: Flask) -> None:
 
         return _download("rebalance", produce)
 
+    # ---- Compensation: a person's statement (pages/_comp_statement.py) ----------------------
+    @server.route("/export/compensation/statement.xlsx")
+    def export_comp_statement() -> Response:
+        """A statement as XLSX: an issued one (`statement=<id>`, exactly as issued) or the live
+        one of the Statements tab's URL parameters (filters, as_of, plan, version, period, csm)."""
+        params = request.args.to_dict(flat=False)
+
+        def produce() -> Response:
+            from services.comp_plan_store import plan_for_view
+            from services.comp_statement import (
+                build_statement,
+                issued_statement,
+                statement_filename,
+                statement_xlsx,
+            )
+
+            flat = {k: v[0] for k, v in params.items() if v}
+            if flat.get("statement"):
+                statement = issued_statement(flat["statement"])
+            else:
+                if not flat.get("csm"):
+                    return _message("Pick a person first: this link names no one (csm=).", 400)
+                filters = Filters.from_params(params)
+                db = get_database()
+                day = resolve_as_of(db, filters).date
+                plan_view = plan_for_view(flat, day)
+                statement = build_statement(db, filters, plan_view, flat["csm"][:64], day)
+            return send_file(
+                statement_xlsx(statement),
+                mimetype=XLSX_MIMETYPE,
+                as_attachment=True,
+                download_name=statement_filename(statement),
+            )
+
+        return _download("statement", produce)
+
 
 def rebalance_export_href(
     filters: Filters, snapshot: date, workload: WorkloadParams, options: RebalanceOptions
