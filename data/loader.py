@@ -4,7 +4,8 @@ Every table of `schema.sql` is read from `<folder>/<table>.parquet`, `<table>.cs
 `<table>/` folder of such files, checked column by column (types, required values, allowed
 values, duplicate keys, the schema's row CHECKs such as no negative ARR), and inserted; then
 across tables (references to accounts, CSMs, contracts and renewals; a renewal not dated before
-the contract it renews, which is its account's).
+the contract it renews, which is its account's; an account's owner intervals that overlap,
+leave a gap, or end on someone other than its current owner).
 Errors name the file, row and column. Each build is a new versioned file in `<target>.builds/`; the target is a
 symlink swapped to it only after everything succeeded, so a failed import leaves the previous
 database intact and readers move to the new file without reopening a path they already hold.
@@ -103,6 +104,9 @@ ROW_CHECKS = {
         ("active_users", "active_users >= 0", "is negative: active users cannot be below 0"),
     ),
     "nps_responses": (("score", "score BETWEEN 0 AND 10", "is not a score from 0 to 10"),),
+    "account_owner_history": (
+        ("valid_to", "valid_to > valid_from", "is not after the interval's valid_from"),
+    ),
 }
 
 
@@ -403,6 +407,92 @@ def check_renewals(con, kinds: dict[str, str]) -> None:
             )
 
 
+def check_owner_history(con, kinds: dict[str, str]) -> None:
+    """One account's owner intervals [valid_from, valid_to) tile its history: no two overlap
+    (two open rows included), none leaves a gap before the next (a day nobody owned is a row
+    with an empty owner_csm_id), and the last one is open and names the account's current
+    owner (accounts.owner_csm_id; empty in both is fine). Every check is an error: the loader
+    has no warnings, and compensation credits each renewal to the owner on its day, so a gap
+    or an overlap would silently drop or double a credit. The first failing row is named with
+    file, row and column, and the other row involved with its row.
+
+    Deliberately not checked: an interval starting before the account's created_date or
+    before its owner's hire_date (or running past their end_date). Real CRMs backfill and
+    migrate owners loosely; such rows still say who was credited, and rejecting them would
+    refuse most real exports."""
+    table = "account_owner_history"
+    if table not in kinds:
+        return
+    kind = kinds[table]
+    row = con.execute(
+        f"""
+        WITH ordered AS (
+            SELECT _file, _row, account_id, owner_csm_id, valid_from, valid_to,
+                   LAG(_file) OVER w AS prev_file, LAG(_row) OVER w AS prev_row,
+                   LAG(valid_from) OVER w AS prev_from, LAG(valid_to) OVER w AS prev_to,
+                   LAG(account_id) OVER w AS prev_account
+            FROM {_typed(table)}
+            WINDOW w AS (PARTITION BY account_id ORDER BY valid_from)
+        )
+        SELECT _file, _row, account_id, valid_from, prev_file, prev_row, prev_from, prev_to,
+               CASE WHEN prev_to IS NULL OR valid_from < prev_to THEN 'overlap' ELSE 'gap' END
+        FROM ordered
+        WHERE prev_account IS NOT NULL AND (prev_to IS NULL OR valid_from <> prev_to)
+        ORDER BY _file, _row LIMIT 1
+        """
+    ).fetchone()
+    if row is not None:
+        file, at, account, start, prev_file, prev_row, prev_from, prev_to, problem = row
+        other = f"row {prev_row}" + (f" of {Path(prev_file).name}" if prev_file != file else "")
+        if problem == "overlap":
+            held = (
+                f"from {prev_from} on, still open"
+                if prev_to is None
+                else (f"from {prev_from} to {prev_to}")
+            )
+            wrong = (
+                f"{start} falls inside {other} (account {account!r}, {held}): "
+                "one account's owner intervals may not overlap"
+            )
+        else:
+            wrong = (
+                f"{start} leaves a gap after {other} (account {account!r}, ended {prev_to}): "
+                "a day nobody owned must be a row with an empty owner_csm_id"
+            )
+        raise ImportError_(f"{_where(file, at, kind)}, column valid_from: {wrong}.")
+    row = con.execute(
+        f"""
+        SELECT h._file, h._row, h.account_id, h.owner_csm_id, h.valid_to, a.owner_csm_id
+        FROM {_typed(table)} h JOIN accounts a USING (account_id)
+        WHERE h.valid_from = (SELECT MAX(l.valid_from) FROM {_typed(table)} l
+                              WHERE l.account_id = h.account_id)
+          AND (h.valid_to IS NOT NULL OR h.owner_csm_id IS DISTINCT FROM a.owner_csm_id)
+        ORDER BY h._file, h._row LIMIT 1
+        """
+    ).fetchone()
+    if row is not None:
+        file, at, account, owner, end, current = row
+        current_shown = "no owner" if current is None else repr(current)
+        if end is not None:
+            column, wrong = (
+                "valid_to",
+                (
+                    f"{end} ends the last interval of account {account!r}: its last interval must "
+                    f"be open (empty valid_to) and name its current owner ({current_shown})"
+                ),
+            )
+        else:
+            column, wrong = (
+                "owner_csm_id",
+                (
+                    f"{'empty' if owner is None else repr(owner)} holds the open interval of "
+                    f"account {account!r} but accounts.owner_csm_id is {current_shown}: the open "
+                    "interval must name the account's current owner"
+                ),
+            )
+        raise ImportError_(f"{_where(file, at, kind)}, column {column}: {wrong}.")
+
+
 def read_source_meta(folder: Path) -> dict:
     path = folder / "meta.json"
     return json.loads(path.read_text()) if path.is_file() else {}
@@ -514,6 +604,7 @@ def build_database(
             counts[table] = validate_and_insert(con, table, columns[table], kinds[table], files)
         check_references(con, kinds)
         check_renewals(con, kinds)
+        check_owner_history(con, kinds)
         meta = read_source_meta(source)
         if as_of is None and meta.get("as_of_date"):
             as_of = date.fromisoformat(meta["as_of_date"])
