@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         saved = seed_scenarios(Path(tmp) / "app_state.sqlite")  # sets CSOPS_APP_STATE
+        saved.update(seed_plans(args.db))  # compensation plans, in the same store
         env = {**os.environ, "CSOPS_DB": str(args.db.resolve())}
         server = start_server("app:server", port, env, Path(tmp))
         try:
@@ -143,6 +144,30 @@ def seed_scenarios(state_path: Path) -> dict[str, str]:
     return {
         "capacity-saved": f"/capacity?tab=saved&{compare}",
         "capacity-scenario-saved": f"/capacity?tab=scenario&scenario={lean.id}",
+    }
+
+
+# ---- Compensation plans (pages/_comp_plan.py): two versions of one plan, in the same store ------
+def seed_plans(db: Path) -> dict[str, str]:
+    """A plan whose version 2 takes effect this quarter (version 1 the quarter before), saved
+    in the store seed_scenarios opened; screenshot name -> path."""
+    os.environ["CSOPS_DB"] = str(db.resolve())
+    from services.comp_periods import period_of
+    from services.comp_plan import default_plan, plan_to_payload
+    from services.comp_plan_store import save_plan
+    from services.db import get_database
+
+    as_of = get_database().info().as_of_date
+    now = period_of(as_of, "quarter")
+    before = now.previous()
+    first = plan_to_payload(default_plan(before.start))
+    v1 = save_plan(None, "FY27 CSM plan", first, "maria.lopez", None, before.start, "First plan")
+    second = plan_to_payload(default_plan(now.start))
+    second["metrics"][0]["curve"]["threshold"] = 85.0
+    second["budget"] = 400_000.0
+    save_plan(v1.item_id, "", second, "sam.okafor", 1, as_of, "Lower renewal threshold")
+    return {
+        "compensation-plan": f"/compensation?tab=plan&plan={v1.item_id}",
     }
 
 

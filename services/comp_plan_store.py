@@ -137,7 +137,7 @@ def _period_of_view(params: Mapping[str, Any], kind: str, as_of: date) -> Period
     return parse_period(key) if key not in (None, "") else period_of(as_of, kind)
 
 
-def _default_view(params: Mapping[str, Any], as_of: date) -> PlanView:
+def default_view(params: Mapping[str, Any], as_of: date) -> PlanView:
     """No plan saved: the default plan, quarterly unless the URL's period is another kind."""
     key = first_value(params.get("period"))
     period = parse_period(key) if key not in (None, "") else period_of(as_of, "quarter")
@@ -170,7 +170,7 @@ def plan_for_view(params: Mapping[str, Any], as_of: date) -> PlanView:
         if not live:
             if pinned is not None:
                 raise NotFound("No plan has been saved yet, so there is no version to open.")
-            return _default_view(params, as_of)
+            return default_view(params, as_of)
         item_id = live[0][0]
     history = versions(str(item_id)[:40])
     if pinned is not None:
@@ -274,3 +274,14 @@ def save_plan(
         store.get(first_value(item_id), kind=KIND)
         item = store.save(item_id, clean, author, expected_version, note=note)
     return _version(item)
+
+
+def draft_problems(payload: Mapping[str, Any], as_of: date) -> tuple[Plan | None, list[Problem]]:
+    """An edited plan checked as `save_plan` will check it (its fields, then whether it takes
+    effect in a period `as_of` closes): the plan and no problems, or None and every problem."""
+    try:
+        plan = plan_from_payload(payload)
+    except PlanInvalid as exc:
+        return None, list(exc.problems)
+    problem = closed_problem(plan, as_of)
+    return (None, [problem]) if problem else (plan, [])
