@@ -117,11 +117,11 @@ def totals(statement: Statement) -> html.Div:
             className="cm-statement-fact",
         )
 
-    state = "final" if statement.closed else f"data to {statement.to_date:%d %b %Y}"
+    state = "Final" if statement.closed else f"Data to {statement.to_date:%d %b %Y}"
     return html.Div(
         [
             fact("On-target bonus", _money(statement.on_target), statement.proration, "on-target"),
-            fact("Payout to date", _money(statement.total_payout), state.capitalize(), "payout"),
+            fact("Payout to date", _money(statement.total_payout), state, "payout"),
             fact(
                 "Projected payout",
                 _money(statement.projected_payout),
@@ -213,11 +213,11 @@ def header(statement: Statement) -> html.Div:
                     part
                     for label, text in facts[2:]
                     for part in (
-                        html.Dt(label, className="col-sm-3 fact-label"),
-                        html.Dd(text, className="col-sm-9 mb-1"),
+                        html.Dt(label, className="fact-label"),
+                        html.Dd(text, className="mb-0"),
                     )
                 ],
-                className="row mb-0 small cm-statement-facts",
+                className="mb-0 small cm-statement-facts",
                 id="cm-statement-facts",
             ),
         ],

@@ -224,6 +224,7 @@ def _live_layout(params: Mapping[str, Any], filters: Filters, day) -> html.Div:
     )
     return _frame(
         params,
+        html.Div(plan_view.note, id="cm-statement-plan-note", className="small text-muted mb-1"),
         _scope_note(filters),
         actions,
         panel("Statement", body, panel_id="cm-statement-panel", help_text=HELP),
