@@ -44,7 +44,7 @@ C 97.5; D projected 105 (to date 100); E 102; F 120 x .5 + 110 x .3 + 100 x .2 =
 M (expansion unknown) (100 x 30 + 100 x 20) / 50 = 100. Weighted threshold: 88 for all.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from time import perf_counter
 
@@ -52,24 +52,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from services.comp_actuals import Measures
 from services.comp_payout import compute_payouts, fairness
 from services.comp_periods import Period, period_of
 from services.comp_plan import Curve, MetricPlan, Plan
 from services.comp_whatif import WhatIfPlan, what_if_keys, what_if_plan
 
 QUARTER = period_of(date(2026, 5, 15), "quarter")
-
-
-@dataclass(frozen=True)
-class HandMadeMeasures:
-    """The documented shape of services.comp_actuals.Measures (the fields payouts read)."""
-
-    period: Period
-    as_of: date
-    to_date: date
-    build_id: str
-    frame: pd.DataFrame
-    people: pd.DataFrame
 
 
 PLAN = Plan(
@@ -112,7 +101,7 @@ CASES = {  # (person, metric): (best, worst) where not WIDE_OPEN
 }
 
 
-def measures(period: Period = QUARTER) -> HandMadeMeasures:
+def measures(period: Period = QUARTER) -> Measures:
     rows = []
     for person, values in ACTUALS.items():
         for metric, actual in zip(("expansion_arr", "renewal_rate", "nrr"), values, strict=True):
@@ -154,9 +143,7 @@ def measures(period: Period = QUARTER) -> HandMadeMeasures:
             for csm, role, team, share, segment, tenure in PEOPLE
         ]
     )
-    return HandMadeMeasures(
-        period, date(2026, 6, 15), date(2026, 6, 15), "b1", pd.DataFrame(rows), people
-    )
+    return Measures(period, date(2026, 6, 15), date(2026, 6, 15), "b1", pd.DataFrame(rows), people)
 
 
 def company_targets(plan: Plan = PLAN) -> pd.DataFrame:
@@ -369,7 +356,7 @@ def test_what_if_keys():
 
 
 # ---- speed --------------------------------------------------------------------------------------
-def synthetic(people: int = 800) -> tuple[HandMadeMeasures, pd.DataFrame, Plan]:
+def synthetic(people: int = 800) -> tuple[Measures, pd.DataFrame, Plan]:
     """800 people x 7 metrics with random actuals (the what-if budget is for this size)."""
     rng = np.random.default_rng(7)
     keys = ["grr", "nrr", "logo_retention", "expansion_arr", "renewal_rate", "green_share"]
@@ -418,7 +405,7 @@ def synthetic(people: int = 800) -> tuple[HandMadeMeasures, pd.DataFrame, Plan]:
             "rule_label": "Company target",
         }
     )
-    m = HandMadeMeasures(QUARTER, QUARTER.start, QUARTER.start, "b", frame, people_frame)
+    m = Measures(QUARTER, QUARTER.start, QUARTER.start, "b", frame, people_frame)
     return m, targets, plan
 
 
