@@ -234,6 +234,7 @@ def measured_books(cells: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     return books.groupby(["csm_id", *CELL], as_index=False)[["book_arr", "renewal_up"]].sum()
 
 
+@memoize
 def book_baselines(
     db: Database, filters: Filters, period: Period, as_of: date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -243,31 +244,30 @@ def book_baselines(
     books = measured_books(book_cells(db, filters, period, as_of), team_members(db))
     overall = rates[rates["segment"] == "*"].iloc[0]
     merged = books.merge(rates, on=CELL, how="left")
-    for metric in BOOK_METRICS:  # a cell with no history: the history of all cells
-        merged[metric] = merged[metric].fillna(overall[metric])
-    weights = {m: "book_arr" for m in BOOK_METRICS} | {"renewal_rate": "renewal_up"}
+    value = merged[list(BOOK_METRICS)].astype(float)
+    value = value.fillna(overall[list(BOOK_METRICS)].astype(float))  # a cell with no history
+    weight = pd.DataFrame(
+        {m: merged["renewal_up" if m == "renewal_rate" else "book_arr"] for m in BOOK_METRICS}
+    ).astype(float)
+    known = value.notna() & (weight > 0)
+    sums = (
+        pd.concat(
+            [
+                (value * weight).where(known, 0.0).add_prefix("wx_"),
+                weight.where(known, 0.0).add_prefix("w_"),
+                merged[["book_arr", "renewal_up"]],
+            ],
+            axis=1,
+        )
+        .groupby(merged["csm_id"].to_numpy(dtype=object))
+        .sum()
+    )
     out = {}
     for metric in BOOK_METRICS:
-        w = merged[weights[metric]].astype(float)
-        value = merged[metric].astype(float)
-        known = value.notna() & (w > 0)
-        part = (
-            pd.DataFrame(
-                {
-                    "csm_id": merged["csm_id"],
-                    "wx": (w * value).where(known, 0.0),
-                    "w": w.where(known, 0),
-                }
-            )
-            .groupby("csm_id")[["wx", "w"]]
-            .sum()
-        )
-        if metric == "expansion_arr":  # money: the expected amount, not a weighted mean
-            out[metric] = part["wx"].where(part["w"] > 0)
-        else:
-            out[metric] = part["wx"] / part["w"].where(part["w"] > 0)
-    totals = books.groupby("csm_id")[["book_arr", "renewal_up"]].sum()
-    return pd.DataFrame(out), totals
+        wx, w = sums[f"wx_{metric}"], sums[f"w_{metric}"].where(sums[f"w_{metric}"] > 0)
+        # money: the expected amount (rate x ARR, summed); a rate: the weighted mean
+        out[metric] = (wx + 0 * w) if metric == "expansion_arr" else wx / w
+    return pd.DataFrame(out), sums[["book_arr", "renewal_up"]]
 
 
 # ---- assembling the targets --------------------------------------------------------------------
