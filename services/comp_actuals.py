@@ -135,9 +135,16 @@ def _owner_sums(db: Database, filters: Filters, w: Window) -> tuple[pd.DataFrame
 
 def _rolled_up(sums: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """Each person's sums: the sum over the owner keys they are measured on."""
-    joined = pairs.merge(sums, left_on="owner", right_index=True, how="inner")
-    rolled = joined.drop(columns="owner").groupby("csm_id").sum()
-    return rolled.reindex(pairs["csm_id"].unique()).fillna(0.0)
+    people = pd.unique(pairs["csm_id"].to_numpy(dtype=object))
+    person_at = {p: i for i, p in enumerate(people)}
+    owner_at = {k: i for i, k in enumerate(sums.index)}
+    known = [o in owner_at for o in pairs["owner"]]
+    rows = np.array([person_at[p] for p, k in zip(pairs["csm_id"], known, strict=True) if k])
+    cols = np.array([owner_at[o] for o, k in zip(pairs["owner"], known, strict=True) if k])
+    totals = np.zeros((len(people), sums.shape[1]))
+    if len(rows):
+        np.add.at(totals, rows, sums.to_numpy(dtype=float)[cols])
+    return pd.DataFrame(totals, index=pd.Index(people, name="csm_id"), columns=sums.columns)
 
 
 # ---- the metrics from the sums ------------------------------------------------------------------
@@ -390,7 +397,14 @@ def attributed_lines(
     )
     if members is not None:
         df = df[df["credited_to"].isin(members)]
-    return df[list(LINE_COLUMNS)].reset_index(drop=True)
+    df = df[list(LINE_COLUMNS)].reset_index(drop=True)
+    for col in ("closed_date", "owned_from"):  # plain dates (None: none), as a statement shows
+        df[col] = pd.Series([_as_date(v) for v in df[col]], index=df.index, dtype=object)
+    return df
+
+
+def _as_date(value: Any) -> date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
 def _measured_on(csms: pd.DataFrame, csm_id: str) -> set[str] | None:

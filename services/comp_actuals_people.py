@@ -85,34 +85,39 @@ def book_bands(book_arr: pd.Series, ids: pd.Series) -> list[str]:
 def people_in_scope(csms: pd.DataFrame, credited: set[str], period: Period) -> pd.DataFrame:
     """The people of the view before the team/owner filters: csm_id, name, team, manager_id,
     role, hire_date, end_date (dates), employed_share, tenure_years, tenure_band."""
-    rows = []
-    for r in csms.itertuples(index=False):
-        hire, end = _day(r.hire_date), _day(r.end_date)
-        employed = (hire is None or hire <= period.last_day) and (
-            end is None or end >= period.start
-        )
-        if not employed and r.csm_id not in credited:
-            continue
-        years = tenure_years(hire, period)
-        rows.append(
-            {
-                "csm_id": r.csm_id,
-                "name": r.name,
-                "team": r.team,
-                "manager_id": None if pd.isna(r.manager_id) else r.manager_id,
-                "role": r.role,
-                "hire_date": hire,
-                "end_date": end,
-                "employed_share": employed_share(hire, end, period) if employed else 0.0,
-                "tenure_years": years,
-                "tenure_band": tenure_band(years),
-            }
-        )
-    known = set(csms["csm_id"])
-    for key in sorted(credited - known - {UNOWNED}):  # an owner the csms file does not list
-        rows.append({"csm_id": key, "name": key, "role": "CSM", "employed_share": math.nan})
+    hire = pd.to_datetime(csms["hire_date"])
+    end = pd.to_datetime(csms["end_date"])
+    start, last = pd.Timestamp(period.start), pd.Timestamp(period.last_day)
+    employed = (hire.isna() | (hire <= last)) & (end.isna() | (end >= start))
+    ids = csms["csm_id"].to_numpy(dtype=object)
+    keep = employed.to_numpy() | np.isin(ids, list(credited))
+    out = csms[keep].reset_index(drop=True)
+    hire, end, employed = hire[keep], end[keep], employed[keep].to_numpy()
+    # Days from max(hire, start) to min(end, last), both inclusive, over the period's days.
+    first_day = hire.fillna(start).clip(lower=start).to_numpy()
+    last_day = end.fillna(last).clip(upper=last).to_numpy()
+    days = ((last_day - first_day) / np.timedelta64(1, "D")).astype(float) + 1
+    share = np.where(employed, np.clip(days, 0, None) / period.days, 0.0)
+    years = np.clip(((start - hire) / np.timedelta64(1, "D")).to_numpy(dtype=float), 0, None)
+    years = years / DAYS_PER_YEAR
+    people = pd.DataFrame(
+        {
+            "csm_id": out["csm_id"].to_numpy(dtype=object),
+            "name": out["name"].to_numpy(dtype=object),
+            "team": out["team"].to_numpy(dtype=object),
+            "manager_id": [None if pd.isna(m) else m for m in out["manager_id"]],
+            "role": out["role"].to_numpy(dtype=object),
+            "hire_date": [_day(d) for d in hire],
+            "end_date": [_day(d) for d in end],
+            "employed_share": share,
+            "tenure_years": years,
+            "tenure_band": [tenure_band(y) for y in years],
+        }
+    )
+    extra = sorted(credited - set(ids) - {UNOWNED})  # an owner the csms file does not list
+    extras = [{"csm_id": k, "name": k, "role": "CSM", "employed_share": math.nan} for k in extra]
     if UNOWNED in credited:
-        rows.append(
+        extras.append(
             {
                 "csm_id": UNOWNED,
                 "name": UNOWNED_NAME,
@@ -120,10 +125,9 @@ def people_in_scope(csms: pd.DataFrame, credited: set[str], period: Period) -> p
                 "employed_share": math.nan,
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[c for c in PEOPLE_COLUMNS if c not in ("main_segment", "book_arr", "book_band")],
-    )
+    if extras:
+        people = pd.concat([people, pd.DataFrame(extras)], ignore_index=True)
+    return people.astype({"csm_id": object, "name": object, "role": object})
 
 
 def memberships(people: pd.DataFrame, owner_keys: list[str]) -> pd.DataFrame:
