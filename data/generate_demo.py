@@ -35,6 +35,16 @@ HISTORY_MONTHS = 50  # 4 years of account creation + contract history, plus a ma
 # quarter's start, with every renewal open then.
 FORECAST_HISTORY_WEEKS = 105
 CALLS = np.array(["commit", "probable", "at_risk", "churn"])  # levels 0..3, worse to the right
+# Columns written as Parquet DATE (the frames hold them as timestamps).
+DATE_COLUMNS = {
+    "renewal_forecast_history": ("snapshot_date",),
+    "account_owner_history": ("valid_from", "valid_to"),
+}
+# Ownership over time (account_owner_history), per 5,000 accounts: CSMs who left between ~4
+# months and 2 years ago, their books handed to teammates the day after their last day.
+PAST_LEAVERS_PER_5K = 3
+REBALANCED_PER_YEAR = 0.04  # share of accounts moved to a teammate a year, at quarter starts
+TAKEOVER_DAYS = 45  # a CSM hired after an account began takes it over within this many days
 
 SEGMENTS = np.array(["SMB", "Mid-Market", "Enterprise"])
 SEGMENT_SHARE = [0.64, 0.30, 0.06]
@@ -1022,15 +1032,20 @@ class DemoGenerator:
             "nps_responses": self.nps(accounts, h, churn_day),
             "touchpoints": self.touchpoints(accounts, h, churn_day),
         }
-        tables["csms"], tables["accounts"], tables["touchpoints"] = self.staffing(
+        tables["csms"], tables["accounts"], tables["touchpoints"], moves = self.staffing(
             csms, tables["accounts"], tables["touchpoints"]
         )
+        (
+            tables["csms"],
+            tables["account_owner_history"],
+            tables["touchpoints"],
+        ) = self.ownership(tables["csms"], tables["accounts"], tables["touchpoints"], moves)
         for name, df in tables.items():
             table = pa.Table.from_pandas(df, preserve_index=False)
-            if name == "renewal_forecast_history":  # a DATE column, not a timestamp
-                i = table.schema.get_field_index("snapshot_date")
+            for column in DATE_COLUMNS.get(name, ()):  # DATE columns, not timestamps
+                i = table.schema.get_field_index(column)
                 table = table.set_column(
-                    i, "snapshot_date", table.column(i).cast(pa.timestamp("s")).cast(pa.date32())
+                    i, column, table.column(i).cast(pa.timestamp("s")).cast(pa.date32())
                 )
             pq.write_table(table, out / f"{name}.parquet")
             counts[name] = len(df)
@@ -1048,7 +1063,7 @@ class DemoGenerator:
     # ---- staffing: leavers, unowned accounts, part-timers, new hires ----------------------
     def staffing(
         self, csms: pd.DataFrame, accounts: pd.DataFrame, touchpoints: pd.DataFrame
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """The staffing a real CS team has on any day, drawn after everything else from a
         stream of its own (so every other table stays exactly what the main stream makes):
         per 5,000 accounts about 2 CSMs who left in the last 4 months with their books still
@@ -1056,7 +1071,9 @@ class DemoGenerator:
         tech-touch), 3 part-timers (60-80 points), 1 CSM without a capacity on record and 1-2
         hires of the last 60 days who took a few accounts over from their teammates. A leaver
         logs no touchpoint after leaving; a new hire logs the taken-over accounts' touchpoints
-        from the hire date on."""
+        from the hire date on. Also returns the owner changes it made (`moves`: account
+        position, from_csm, to_csm (None: left without an owner), hire_date of to_csm) for the
+        ownership history."""
         rng = np.random.default_rng([self.spec.seed, 8])
         as_of, scale = self.spec.as_of, self.spec.accounts / 5000
         csms, accounts, touchpoints = csms.copy(), accounts.copy(), touchpoints.copy()
@@ -1095,6 +1112,7 @@ class DemoGenerator:
             teams, n_new, replace=n_new > len(teams), p=team_size / team_size.sum()
         )
         new_rows, next_n = [], int(csms["csm_id"].str[1:].astype(int).max()) + 1
+        moves = []
         for team in new_teams:
             members = csms[(csms.team == team) & is_csm & ~csms.csm_id.isin(leaver_ids)]
             manager = csms[(csms.team == team) & (csms.role == "Manager")]
@@ -1117,6 +1135,7 @@ class DemoGenerator:
             next_n += 1
             pool = np.flatnonzero(np.isin(owner, members["csm_id"].to_numpy()) & customer)
             moved = rng.choice(pool, min(len(pool), int(rng.integers(4, 13))), replace=False)
+            moves += [(int(i), owner[i], csm_id, hire) for i in moved]
             owner[moved] = csm_id
             taken = touchpoints["account_id"].isin(accounts["account_id"].to_numpy()[moved]) & (
                 touchpoints["occurred_at"] >= np.datetime64(hire, "s")
@@ -1132,9 +1151,273 @@ class DemoGenerator:
         weight = np.where(tier == "named", 0.15, 1.0) * eligible
         n_none = max(1, round(0.005 * len(accounts)))
         unowned = rng.choice(len(accounts), n_none, replace=False, p=weight / weight.sum())
+        moves += [(int(i), owner[i], None, None) for i in unowned]
         owner[unowned] = None
         accounts["owner_csm_id"] = owner
-        return csms, accounts, touchpoints.reset_index(drop=True)
+        moves = pd.DataFrame(moves, columns=["account", "from_csm", "to_csm", "hire_date"])
+        return csms, accounts, touchpoints.reset_index(drop=True), moves
+
+    # ---- ownership over time: account_owner_history ----------------------------------------
+    def ownership(
+        self, csms: pd.DataFrame, accounts: pd.DataFrame, touchpoints: pd.DataFrame, moves
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Who owned each account since it began, drawn last from a stream of its own, so the
+        other tables stay as they were except: a few CSMs who left in the past 2 years join
+        `csms` (their books went to teammates the day after their last day), and each
+        touchpoint is logged by the account's owner on its day (none when nobody owned it).
+
+        Built backwards from today's owner: the staffing moves (a new hire's takeover from
+        the teammate it came from, the day an account lost its owner), then, span by span,
+        whoever had the account before: a past leaver whose book it was, the teammate it
+        came from when its owner was hired after the account began (a takeover within
+        TAKEOVER_DAYS of the hire) or, now and then, a quarterly rebalancing move. Nobody
+        owns an account before their hire date or after their end date, except the open books
+        of recent leavers. Returns (csms, account_owner_history, touchpoints)."""
+        rng = np.random.default_rng([self.spec.seed, 9])
+        csms, past = self._past_leavers(csms, rng)
+        day = np.datetime64("1970-01-01", "D")
+        as_of = int((self.as_of - day).astype(int))
+        open_end = np.iinfo(np.int64).max // 2  # valid_to of a span that is still open
+        ids = csms["csm_id"].to_numpy()
+        pos = pd.Series(np.arange(len(ids)), index=ids)
+        hire = (pd.to_datetime(csms["hire_date"]).to_numpy().astype("datetime64[D]") - day).astype(
+            np.int64
+        )
+        end = pd.to_datetime(csms["end_date"]).to_numpy().astype("datetime64[D]")
+        last_day = np.where(np.isnat(end), open_end, (end - day).astype(np.int64))
+        created = (accounts["created_date"].to_numpy().astype("datetime64[D]") - day).astype(
+            np.int64
+        )
+        n = len(accounts)
+        spans = []  # (account position, owner position or -1, valid_from, valid_to) arrays
+
+        # Today's owner, and the staffing moves that made it.
+        owner = (
+            pos.reindex(accounts["owner_csm_id"].fillna(""))
+            .fillna(-1)
+            .astype(int)
+            .to_numpy()
+            .copy()
+        )
+        until = np.full(n, open_end)
+        moved = moves["account"].to_numpy(dtype=int)
+        came_from = pos[moves["from_csm"]].to_numpy()
+        lost = moves["to_csm"].isna().to_numpy()
+        # Unowned since a day in the last half year (after the account began and its owner's hire).
+        gone = np.maximum.reduce(
+            [
+                as_of - rng.integers(14, 180, len(moved)),
+                created[moved] + 1,
+                hire[came_from] + 1,
+            ]
+        )
+        hired = (
+            pd.to_datetime(moves["hire_date"].fillna(self.spec.as_of))
+            .to_numpy()
+            .astype("datetime64[D]")
+            - day
+        ).astype(np.int64)
+        taken = np.minimum(hired + rng.integers(0, 21, len(moved)), as_of)
+        change = np.where(lost, gone, taken)
+        before = change > created[moved]  # a new hire may have had it from its first day
+        spans.append((moved[before], owner[moved[before]], change[before], until[moved[before]]))
+        owner[moved[before]], until[moved[before]] = came_from[before], change[before]
+
+        team = csms["team"].to_numpy()[owner]
+        book_of = self._past_leaver_books(csms, past, team, created, rng)
+        acct = np.arange(n)
+        roster, roster_size, team_index = self._rosters(csms, team)
+        for _ in range(12):  # each round: the spans before the ones found so far
+            if not len(acct):
+                break
+            low = created[acct]
+            earliest = np.maximum(low, hire[owner])
+            start = low.copy()
+            before = np.full(len(acct), -1)
+            # A past leaver's book: handed to this owner the day after the leaver's last day.
+            leaver = book_of[acct]
+            handed = np.where(leaver >= 0, last_day[np.maximum(leaver, 0)] + 1, 0)
+            from_leaver = (leaver >= 0) & (handed > earliest) & (handed < until[acct])
+            start[from_leaver], before[from_leaver] = handed[from_leaver], leaver[from_leaver]
+            book_of[acct[from_leaver]] = -1
+            # Hired after the account began: taken over from a teammate soon after the hire.
+            late = ~from_leaver & (hire[owner] > low)
+            start[late] = np.minimum(
+                hire[owner[late]] + rng.integers(0, TAKEOVER_DAYS, late.sum()),
+                until[acct[late]] - 1,
+            )
+            # Quarterly rebalancing between teammates, a few % of accounts a year.
+            span_end = np.minimum(until[acct], as_of + 1)
+            quarter = self._quarter_start_between(earliest, span_end, rng)
+            years = (span_end - earliest) / 365.25
+            chance = 1 - np.exp(-REBALANCED_PER_YEAR * np.maximum(years, 0))
+            moved_on = ~from_leaver & ~late & (quarter > 0) & (rng.random(len(acct)) < chance)
+            start[moved_on] = quarter[moved_on]
+            pick = (late | moved_on) & (start > low)
+            before[pick] = self._teammate_before(
+                start[pick],
+                owner[pick],
+                team_index[acct[pick]],
+                roster,
+                roster_size,
+                hire,
+                last_day,
+                rng,
+            )
+            start[(late | moved_on) & (before < 0)] = low[(late | moved_on) & (before < 0)]
+            spans.append((acct, owner, start, until[acct]))
+            more = before >= 0
+            acct, owner, until_next = acct[more], before[more], start[more]
+            until[acct] = until_next
+        history = pd.DataFrame(
+            {
+                "account": np.concatenate([s[0] for s in spans]),
+                "owner": np.concatenate([s[1] for s in spans]),
+                "valid_from": np.concatenate([s[2] for s in spans]),
+                "valid_to": np.concatenate([s[3] for s in spans]),
+            }
+        ).sort_values(["account", "valid_from"], ignore_index=True)
+        history = pd.DataFrame(
+            {
+                "account_id": accounts["account_id"].to_numpy()[history["account"]],
+                "owner_csm_id": np.where(
+                    history["owner"] >= 0, ids[history["owner"].clip(lower=0)], None
+                ),
+                "valid_from": (day + history["valid_from"].to_numpy()).astype("datetime64[s]"),
+                "valid_to": pd.Series(
+                    (day + np.minimum(history["valid_to"], 10**6).to_numpy()).astype(
+                        "datetime64[s]"
+                    )
+                ).where(history["valid_to"].to_numpy() < open_end),
+            }
+        )
+        return csms, history, self._logged_by_owner(touchpoints, history)
+
+    def _past_leavers(self, csms: pd.DataFrame, rng) -> tuple[pd.DataFrame, np.ndarray]:
+        """CSMs who left between 130 days and 2 years ago (hired 1.5 to 5 years before), added
+        to `csms`; also returns their positions in it."""
+        as_of, scale = self.spec.as_of, self.spec.accounts / 5000
+        is_csm = csms.role == "CSM"
+        teams, size = np.unique(csms.loc[is_csm, "team"], return_counts=True)
+        count = max(1, round(PAST_LEAVERS_PER_5K * scale))
+        picked = rng.choice(teams, count, p=size / size.sum())
+        ends = [as_of - timedelta(days=int(d)) for d in rng.integers(130, 730, count)]
+        next_n = int(csms["csm_id"].str[1:].astype(int).max()) + 1
+        managers = csms[csms.role == "Manager"].set_index("team")["csm_id"]
+        rows = []
+        for k, (team, end) in enumerate(zip(picked, ends, strict=True)):
+            name = self._person(next_n + k)
+            rows.append(
+                dict(
+                    csm_id=f"C{next_n + k:04d}",
+                    name=name,
+                    team=team,
+                    manager_id=managers.get(team),
+                    region=self._team_region(team),
+                    role="CSM",
+                    hire_date=end - timedelta(days=int(rng.integers(550, 1830))),
+                    capacity_points=100.0,
+                    email=name.lower().replace(" ", ".") + "@example.com",
+                    end_date=pd.Timestamp(end),
+                )
+            )
+        past = np.arange(len(csms), len(csms) + count)
+        return pd.concat([csms, pd.DataFrame(rows)[csms.columns]], ignore_index=True), past
+
+    @staticmethod
+    def _past_leaver_books(csms, past, team, created, rng) -> np.ndarray:
+        """Per account (of `team`, begun on `created`, days since 1970), the past leaver whose
+        book it was on their last day (-1: none): about a teammate's share of the team's
+        accounts begun by then."""
+        book_of = np.full(len(team), -1)
+        hire = pd.to_datetime(csms["hire_date"])
+        end = pd.to_datetime(csms["end_date"])
+        is_csm, teams = (csms["role"] == "CSM").to_numpy(), csms["team"].to_numpy()
+        for i in past:
+            last = (end.iloc[i] - pd.Timestamp("1970-01-01")).days
+            staff = np.sum(
+                is_csm
+                & (teams == teams[i])
+                & (hire <= end.iloc[i]).to_numpy()
+                & (end.isna() | (end >= end.iloc[i])).to_numpy()
+            )
+            pool = np.flatnonzero((team == teams[i]) & (created <= last) & (book_of < 0))
+            size = min(len(pool), round(len(pool) / max(staff, 1) * rng.uniform(0.6, 1.0)))
+            book_of[rng.choice(pool, size, replace=False)] = i
+        return book_of
+
+    @staticmethod
+    def _rosters(csms, team) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The CSMs (positions in `csms`) of each team as a padded matrix, each team's size, and
+        each account's row in it (from `team`, the account's team)."""
+        is_csm = (csms["role"] == "CSM").to_numpy()
+        names = np.unique(csms.loc[is_csm, "team"])
+        members = [np.flatnonzero(is_csm & (csms["team"] == t).to_numpy()) for t in names]
+        roster = np.full((len(names), max(len(g) for g in members)), -1)
+        for k, g in enumerate(members):
+            roster[k, : len(g)] = g
+        sizes = np.array([len(g) for g in members])
+        return roster, sizes, np.searchsorted(names, team)
+
+    @staticmethod
+    def _teammate_before(start, owner, team_row, roster, sizes, hire, last_day, rng) -> np.ndarray:
+        """For each handover on `start` (days) to `owner`: a random teammate employed the day
+        before (a CSM of the whole company when the team had nobody then); -1 when none was."""
+        found = np.full(len(start), -1)
+        everyone = roster[roster >= 0][None, :]
+        for rows, size in ((roster, sizes[team_row]), (everyone, None)):
+            todo = np.flatnonzero(found < 0)
+            for _ in range(40):
+                if not len(todo):
+                    break
+                k = rng.integers(0, size[todo] if size is not None else rows.shape[1])
+                candidate = rows[team_row[todo] if size is not None else 0, k]
+                ok = (
+                    (candidate != owner[todo])
+                    & (hire[candidate] < start[todo])
+                    & (last_day[candidate] >= start[todo] - 1)
+                )
+                found[todo[ok]] = candidate[ok]
+                todo = todo[~ok]
+        return found
+
+    @staticmethod
+    def _quarter_start_between(low, high, rng) -> np.ndarray:
+        """A random calendar-quarter start q with low < q < high (days since 1970), 0 if none."""
+        month0 = np.datetime64("1970-01", "M")
+        day0 = np.datetime64("1970-01-01", "D")
+        first = (day0 + low).astype("datetime64[M]").astype(np.int64) // 3 + 1
+        last = (day0 + np.maximum(high - 1, low)).astype("datetime64[M]").astype(np.int64) // 3
+        pick = first + np.floor(rng.random(len(low)) * np.maximum(last - first + 1, 0)).astype(
+            np.int64
+        )
+        quarter = ((month0 + pick * 3).astype("datetime64[D]") - day0).astype(np.int64)
+        return np.where(last >= first, quarter, 0)
+
+    @staticmethod
+    def _logged_by_owner(touchpoints: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+        """Each touchpoint logged by the account's owner on its day (None: nobody owned it)."""
+        left = pd.DataFrame(
+            {
+                "account_id": touchpoints["account_id"].to_numpy(),
+                "at": touchpoints["occurred_at"].to_numpy().astype("datetime64[s]"),
+                "row": np.arange(len(touchpoints)),
+            }
+        ).sort_values("at")
+        right = history.assign(valid_from=history["valid_from"].astype("datetime64[s]"))
+        found = pd.merge_asof(
+            left,
+            right.sort_values("valid_from"),
+            left_on="at",
+            right_on="valid_from",
+            by="account_id",
+            direction="backward",
+        )
+        inside = found["valid_to"].isna() | (found["at"] < found["valid_to"])
+        owner = found["owner_csm_id"].where(inside & found["valid_from"].notna())
+        logged = touchpoints.copy()
+        logged["csm_id"] = owner.set_axis(found["row"]).sort_index().to_numpy()
+        return logged
 
     def _lifecycle(self, accounts, renewals, churn_day) -> list[str]:
         as_of = self.spec.as_of
