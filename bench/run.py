@@ -231,6 +231,64 @@ def bench_services(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sampl
     return cold, warm
 
 
+def bench_compensation(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample]]:
+    """Compensation against issue #9's targets: attainment and payout for everyone in the
+    current quarter (measures + targets + payouts; cold under each filter variant, warm from
+    the result cache), and a what-if recompute (the measures and targets at hand, as the page
+    has them cached: the what-if plan and the payouts only; cold = warm)."""
+    from services import cache
+    from services.asof import resolve_as_of
+    from services.comp_actuals import period_measures
+    from services.comp_payout import compute_payouts
+    from services.comp_periods import period_of
+    from services.comp_plan import default_plan
+    from services.comp_targets import csm_targets
+    from services.comp_whatif import what_if_plan
+    from services.db import Database
+    from services.filters import Filters
+
+    db = Database(db_path)
+    cache.configure("null")
+    as_of = resolve_as_of(db, Filters()).date
+    period = period_of(as_of, "quarter")
+    plan = default_plan(period.start)
+
+    def attainment(filters):
+        measures = period_measures(db, filters, period, as_of)
+        return measures, compute_payouts(measures, csm_targets(db, filters, plan, measures), plan)
+
+    measures, payouts = attainment(Filters())  # DuckDB's blocks loaded once, as elsewhere
+    people = len(payouts.people)
+    cold = Sample(f"compensation: attainment + payout, all {people:,} people")
+    warm = Sample(cold.name)
+    variants = filter_variants(db)
+    for i in range(max(repeat, len(variants))):
+        filters = variants[i % len(variants)]
+        cold.times_ms.append(timed(lambda f=filters: attainment(f)))
+    tmp = tempfile.mkdtemp(prefix="csops-bench-cache-")
+    os.environ["CSOPS_CACHE_DIR"] = tmp
+    cache.configure("filesystem")
+    cache.clear()
+    attainment(Filters())
+    for _ in range(repeat):
+        warm.times_ms.append(timed(lambda: attainment(Filters())))
+    cache.configure("null")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    targets = csm_targets(db, Filters(), plan, measures)
+    what_if = Sample("compensation: what-if recompute (targets and curves changed)")
+    for i in range(repeat):
+        params = {
+            f"wi_{m.metric}_{key}": [str(value + i)]
+            for m in plan.metrics
+            for key, value in (("target", 95), ("cap", 140))
+        }
+        what_if.times_ms.append(
+            timed(lambda p=params: compute_payouts(measures, targets, what_if_plan(plan, p)[0]))
+        )
+    return [cold, what_if], [warm, what_if]
+
+
 # ---- HTTP ---------------------------------------------------------------------------------
 def start_gunicorn(db_path: Path, cache_dir: Path) -> subprocess.Popen:
     """The app on PORT with 2 sync workers, for callback timings (one request per worker)."""
@@ -692,6 +750,8 @@ def main(argv: list[str] | None = None) -> None:
         db_path, build = ensure_database(size)
         print(f"== {size:,} accounts: {build}", flush=True)
         s_cold, s_warm = bench_services(db_path, args.repeat)
+        c_cold, c_warm = bench_compensation(db_path, args.repeat)
+        s_cold, s_warm = s_cold + c_cold, s_warm + c_warm
         h_cold, h_warm, memory = bench_http(db_path, args.repeat)
         out += [
             f"### {size:,} accounts",
