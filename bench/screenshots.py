@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         saved = seed_scenarios(Path(tmp) / "app_state.sqlite")  # sets CSOPS_APP_STATE
+        saved.update(seed_targets(args.db))  # a plan with targets set by hand (Targets tab)
         saved.update(seed_plans(args.db))  # compensation plans, in the same store
+        saved.update(seed_statements(args.db))  # a compensation statement, issued
         env = {**os.environ, "CSOPS_DB": str(args.db.resolve())}
         server = start_server("app:server", port, env, Path(tmp))
         try:
@@ -168,6 +170,66 @@ def seed_plans(db: Path) -> dict[str, str]:
     save_plan(v1.item_id, "", second, "sam.okafor", 1, as_of, "Lower renewal threshold")
     return {
         "compensation-plan": f"/compensation?tab=plan&plan={v1.item_id}",
+    }
+
+
+# ---- Compensation targets (pages/_comp_targets.py): every rule, and a target set by hand -------
+def seed_targets(db: Path) -> dict[str, str]:
+    """A plan whose metrics use each target rule (company, last period + uplift, book history
+    + uplift) with one target set by hand, saved before the plans above (so theirs stays the
+    newest); screenshot name -> path."""
+    os.environ["CSOPS_DB"] = str(db.resolve())
+    from services.comp_periods import period_of
+    from services.comp_plan import default_plan, plan_to_payload
+    from services.comp_plan_store import save_plan
+    from services.db import get_database
+
+    database = get_database()
+    now = period_of(database.info().as_of_date, "quarter")
+    payload = plan_to_payload(default_plan(now.start))
+    payload["metrics"][1].update(rule="last", uplift=0.01)  # NRR: last quarter + 1 point
+    payload["metrics"][2].update(uplift=0.1)  # expansion: book history + 10%
+    someone = database.query("SELECT csm_id FROM csms WHERE role = 'CSM' ORDER BY csm_id LIMIT 1")
+    payload["overrides"] = [
+        {
+            "csm_id": str(someone["csm_id"][0]),
+            "metric": "renewal_rate",
+            "target": 0.85,
+            "reason": "Took over a book with three at-risk renewals this quarter",
+        }
+    ]
+    plan = save_plan(None, "Targets demo", payload, "maria.lopez", None, now.start, "Targets")
+    return {"compensation-targets": f"/compensation?tab=targets&plan={plan.item_id}"}
+
+
+# ---- Compensation statements (pages/_comp_statement.py): a live one, printable, issued ---------
+def seed_statements(db: Path) -> dict[str, str]:
+    """The statement of the CSM with the most counted lines (at most 12, so the page stays a
+    page) under the view's plan, issued once in the store seed_scenarios opened; screenshot
+    name -> path."""
+    os.environ["CSOPS_DB"] = str(db.resolve())
+    from services.comp_plan_store import plan_for_view
+    from services.comp_statement import build_statement, issue_statement, people
+    from services.db import get_database
+    from services.filters import Filters
+
+    database = get_database()
+    day = database.info().as_of_date
+    view = plan_for_view({}, day)
+    best = None
+    for csm_id, _ in people(database, Filters(), view, day)[:40]:
+        statement = build_statement(database, Filters(), view, csm_id, day)
+        if statement.role == "CSM" and len(statement.lines) <= 12:
+            if best is None or len(statement.lines) > len(best.lines):
+                best = statement
+    if best is None:
+        return {}
+    issued = issue_statement(best, "maria.lopez")
+    live = f"/compensation?tab=statement&csm={best.csm_id}"
+    return {
+        "compensation-statement": live,
+        "compensation-statement-print": live + "&print=1",
+        "compensation-statement-issued": f"/compensation?tab=statement&statement={issued}",
     }
 
 

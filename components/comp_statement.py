@@ -44,6 +44,11 @@ def _money(value: float | None) -> str:
     return "–" if value is None else f"${value:,.2f}"
 
 
+def _arr(value: float | None) -> str:
+    """ARR to the dollar (the XLSX keeps the cents)."""
+    return formatting.money_exact(value)
+
+
 def _metric_row(m: MetricRow) -> html.Tr:
     rule = [html.Div(m.rule_label or "–")]
     if m.reason:
@@ -166,9 +171,9 @@ def lines_table(statement: Statement) -> Any:
                 html.Td(c.kind.capitalize()),
                 html.Td([html.Div(c.account_name), html.Div(c.id, className="small text-muted")]),
                 html.Td(formatting.date(c.closed_date)),
-                html.Td(_money(c.arr_up) if c.kind == "renewal" else "–", className="text-end"),
-                html.Td(_money(c.amount), className="text-end"),
-                html.Td(_money(c.retained) if c.kind == "renewal" else "–", className="text-end"),
+                html.Td(_arr(c.arr_up) if c.kind == "renewal" else "–", className="text-end"),
+                html.Td(_arr(c.amount), className="text-end"),
+                html.Td(_arr(c.retained) if c.kind == "renewal" else "–", className="text-end"),
                 html.Td(_dash(c.outcome)),
                 html.Td(
                     [

@@ -129,7 +129,15 @@ def _issued_layout(params: Mapping[str, Any], item_id: str) -> html.Div:
             _button_link("Printable version", issued_href(item_id) + "&print=1", PRINT),
             dcc.Link(
                 "Open the live statement",
-                href=PATH + _search({}, csm=statement.csm_id, period=statement.period_key),
+                href=PATH
+                + _search(
+                    {},
+                    csm=statement.csm_id,
+                    period=statement.period_key,
+                    plan=statement.plan_item_id,
+                    version=statement.plan_version,
+                    as_of=statement.as_of.isoformat(),
+                ),
                 className="btn btn-sm btn-outline-secondary",
                 id="cm-statement-live",
             ),
