@@ -151,9 +151,10 @@ def layout(data, filters, as_of, params):
     )
 
 
-def _values() -> dict[str, Any]:
-    """The editor's fields by name, from the callback's ALL input (first in the list)."""
-    return {item["id"]["field"]: item.get("value") for item in ctx.inputs_list[0]}
+def _values(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The editor's fields by name, from a callback's ALL input or state (`ctx.inputs_list[i]`,
+    `ctx.states_list[i]`): each is {"id": {"type", "field"}, "value"}."""
+    return {item["id"]["field"]: item.get("value") for item in items}
 
 
 def _data_as_of():
@@ -175,7 +176,7 @@ def _data_as_of():
 def check_draft(_values_list, chosen, state):
     """Marks every problem by its field, redraws each metric's curve and adds the weights up.
     Called when: the tab opens and any field of the editor changes."""
-    values, chosen = _values(), [k for k in (chosen or []) if k in METRICS]
+    values, chosen = _values(ctx.inputs_list[0]), [k for k in (chosen or []) if k in METRICS]
     base = state.get("base") if isinstance(state, dict) else None
     _, problems = draft_problems(draft_payload(values, chosen, base), _data_as_of())
     fields = [o["id"]["field"] for o in ctx.outputs_list[0]]
@@ -194,9 +195,9 @@ def check_draft(_values_list, chosen, state):
     Output(ids.URL, "href", allow_duplicate=True),
     Output(SAVE_NAME, "invalid"),
     Output(SAVE_NAME_FEEDBACK, "children"),
-    Input({"type": FIELD, "field": ALL}, "value"),
     Input(SAVE_VERSION, "n_clicks"),
     Input(SAVE_NEW, "n_clicks"),
+    State({"type": FIELD, "field": ALL}, "value"),
     State(METRIC_PICKER, "value"),
     State(STATE, "data"),
     State(SAVE_NAME, "value"),
@@ -205,18 +206,20 @@ def check_draft(_values_list, chosen, state):
     prevent_initial_call=True,
 )
 @guarded(no_update, False, None)
-def save(_values_list, _version_clicks, _new_clicks, chosen, state, name, note, search):
+def save(version_clicks, new_clicks, _values_list, chosen, state, name, note, search):
     """Saves the draft as a new version of the plan on view (or as a new plan under the name),
-    then opens the saved version. Called when: a Save button is pressed (a field change only
-    clears the last message). A plan with problems, a stale version or a bad name: nothing
-    is saved and the message says why."""
-    if ctx.triggered_id not in (SAVE_VERSION, SAVE_NEW):
-        return None, no_update, False, None
+    then opens the saved version. Called when: a Save button is pressed. A plan with problems,
+    a stale version or a bad name: nothing is saved and the message says why."""
+    # A page drawn again (after a save, a version opened) announces its buttons with no click:
+    # only a real click saves.
+    clicks = {SAVE_VERSION: version_clicks, SAVE_NEW: new_clicks}.get(ctx.triggered_id)
+    if not clicks:
+        raise PreventUpdate
     state = state if isinstance(state, dict) else {}
     item_id = state.get("item_id") if ctx.triggered_id == SAVE_VERSION else None
     expected = state.get("expected") if item_id else None
     payload = draft_payload(
-        _values(), [k for k in (chosen or []) if k in METRICS], state.get("base")
+        _values(ctx.states_list[0]), [k for k in (chosen or []) if k in METRICS], state.get("base")
     )
     try:
         saved = save_plan(
@@ -227,7 +230,8 @@ def save(_values_list, _version_clicks, _new_clicks, chosen, state, name, note, 
     except (InvalidName, NameTaken) as exc:
         return None, no_update, True, str(exc)
     except Conflict as exc:
-        reload = dcc.Link("Open the latest version", href=plan_href(search, item_id, None))
+        # A full load (not a dcc.Link): the latest version's address may be this very one.
+        reload = html.A("Open the latest version", href=plan_href(search, item_id, None))
         return (
             dbc.Alert(
                 [str(exc), " ", reload, " (your edits here are lost when you do)."], color="danger"
