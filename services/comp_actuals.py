@@ -41,14 +41,11 @@ from services.comp_actuals_people import (
     with_books,
 )
 from services.comp_actuals_sql import (
+    COHORT_COLUMNS,
     Window,
-    _accounts,
-    book_sums,
+    accounts_cte,
     closed_day_sql,
-    cohort_sums,
-    expansion_sums,
-    hygiene_sums,
-    renewal_sums,
+    owner_sums,
     win_rate,
 )
 from services.comp_periods import Period
@@ -109,40 +106,50 @@ class Measures:
 
 
 # ---- the sums per owner -------------------------------------------------------------------------
-def _keyed(df: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    """Owner NULL -> UNOWNED, columns prefixed, indexed by owner."""
-    out = df.assign(owner=df["owner"].fillna(UNOWNED)).set_index("owner")
-    return out.add_prefix(prefix)
+# Each family of `owner_sums`: the prefix of its columns here and the columns it fills.
+FAMILY_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "closed": ("ren_", ("closed_count", "arr_up", "retained")),
+    "open": ("ren_", ("open_count", "open_arr", "expected", "variance")),
+    "cohort": ("coh_", COHORT_COLUMNS),
+    "won": ("exp_", ("won_count", "won_arr")),
+    "pipe": ("exp_", ("open_count", "open_arr", "open_sq")),
+    "hygiene": ("hyg_", ("renewals", "passing")),
+}
+GREEN_COLUMNS = ("green_arr", "scored_arr", "scored_count")
+SEGMENT_PREFIX = "segment:"  # a column of book ARR per segment in the sums
 
 
-def _owner_sums(db: Database, filters: Filters, w: Window) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All families' sums per owner key (one row per key) and the book per owner and segment."""
+def _owner_sums(db: Database, filters: Filters, w: Window) -> pd.DataFrame:
+    """All families' sums per owner key (one row per key, UNOWNED for nobody), with the book
+    ARR per segment in columns `segment:<name>`."""
     snaps = [d for d in snapshot_dates(db) if d <= w.to_date]
-    books = book_sums(db, filters, w, snaps[-1] if snaps else None)
-    books = books.assign(owner=books["owner"].fillna(UNOWNED))
-    green = books.groupby("owner")[["green_arr", "scored_arr", "scored_count"]].sum()
-    parts = [
-        _keyed(renewal_sums(db, filters, w), "ren_"),
-        _keyed(cohort_sums(db, filters, w), "coh_"),
-        _keyed(expansion_sums(db, filters, w), "exp_"),
-        green.add_prefix("book_"),
-        _keyed(hygiene_sums(db, filters, w), "hyg_"),
-    ]
+    raw = owner_sums(db, filters, w, snaps[-1] if snaps else None)
+    raw["owner"] = raw["owner"].fillna(UNOWNED)
+    parts = []
+    for family, (prefix, cols) in FAMILY_COLUMNS.items():
+        rows = raw[raw["family"] == family]
+        parts.append(rows.set_index("owner")[list(cols)].add_prefix(prefix))
+    books = raw[raw["family"] == "book"]
+    parts.append(books.groupby("owner")[list(GREEN_COLUMNS)].sum().add_prefix("book_"))
+    parts.append(
+        books.pivot_table(
+            index="owner", columns="segment", values="book_arr", aggfunc="sum"
+        ).add_prefix(SEGMENT_PREFIX)
+    )
     sums = pd.concat(parts, axis=1).fillna(0.0).astype(float)
     sums.index.name = "owner"
-    return sums, books
+    return sums
 
 
-def _rolled_up(sums: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+def _rolled_up(sums: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
     """Each person's sums: the sum over the owner keys they are measured on."""
-    people = pd.unique(pairs["csm_id"].to_numpy(dtype=object))
+    people = list(dict.fromkeys(p for p, _ in pairs))
     person_at = {p: i for i, p in enumerate(people)}
-    owner_at = {k: i for i, k in enumerate(sums.index)}
-    known = [o in owner_at for o in pairs["owner"]]
-    rows = np.array([person_at[p] for p, k in zip(pairs["csm_id"], known, strict=True) if k])
-    cols = np.array([owner_at[o] for o, k in zip(pairs["owner"], known, strict=True) if k])
+    owner_at = {k: i for i, k in enumerate(sums.index.tolist())}
+    index = [(person_at[p], owner_at[o]) for p, o in pairs if o in owner_at]
     totals = np.zeros((len(people), sums.shape[1]))
-    if len(rows):
+    if index:
+        rows, cols = np.array(index).T
         np.add.at(totals, rows, sums.to_numpy(dtype=float)[cols])
     return pd.DataFrame(totals, index=pd.Index(people, name="csm_id"), columns=sums.columns)
 
@@ -281,15 +288,19 @@ def metric_frame(s: pd.DataFrame, renewal_model: bool, rate: float | None) -> pd
         _carried("green_share", c["book_green_arr"], c["book_scored_arr"], c["book_scored_count"])
     )
     blocks.append(_carried("hygiene", c["hyg_passing"], c["hyg_renewals"], c["hyg_renewals"]))
-    frames = [pd.DataFrame({"csm_id": s.index.to_numpy(), **b}) for b in blocks]
-    order = {k: i for i, k in enumerate(METRICS)}
-    frame = pd.concat(frames, ignore_index=True)
-    frame["closed_count"] = frame["closed_count"].astype(int)
-    frame["open_count"] = frame["open_count"].astype(int)
-    frame = frame.assign(_m=frame["metric"].map(order))
-    return frame.sort_values(["csm_id", "_m"], kind="stable").drop(columns="_m")[
-        list(FRAME_COLUMNS)
-    ]
+    # Person-major (each person's metrics in METRICS order): arrays of shape (metrics, people)
+    # read column by column.
+    blocks.sort(key=lambda b: list(METRICS).index(b["metric"]))
+    n = len(s)
+    out: dict[str, Any] = {
+        "csm_id": np.tile(np.array(s.index.tolist(), dtype=object), len(blocks)),
+        "metric": np.repeat(np.array([b["metric"] for b in blocks], dtype=object), n),
+    }
+    for col in FRAME_COLUMNS[2:]:
+        out[col] = np.concatenate([np.asarray(b[col], dtype=float) for b in blocks])
+    order = np.arange(n * len(blocks)).reshape(len(blocks), n).T.ravel()
+    frame = pd.DataFrame({k: v[order] for k, v in out.items()})
+    return frame.astype({"closed_count": int, "open_count": int})
 
 
 # ---- the people shown ----------------------------------------------------------------------------
@@ -322,16 +333,11 @@ def period_measures(db: Database, filters: Filters, period: Period, as_of: date)
     actual to date (to_date = the period's last day, or `as_of` inside it) and the projection
     of the whole period. See the module docstring for the definitions."""
     w = Window(period, as_of)
-    sums, books = _owner_sums(db, filters, w)
+    sums = _owner_sums(db, filters, w)
     people = people_in_scope(_csms(db), set(sums.index), period)
-    pairs = memberships(people, list(sums.index))
-    rolled = _rolled_up(sums, pairs)
-    per_person_books = (
-        pairs.merge(books, on="owner", how="inner")
-        .groupby(["csm_id", "segment"], as_index=False)["book_arr"]
-        .sum()
-    )
-    people = with_books(people, per_person_books)
+    rolled = _rolled_up(sums, memberships(people, sums.index.tolist()))
+    segments = [c for c in rolled.columns if c.startswith(SEGMENT_PREFIX)]
+    people = with_books(people, rolled[segments].rename(columns=lambda c: c[len(SEGMENT_PREFIX) :]))
     shown = _shown(people, filters).reset_index(drop=True)
     model = renewal_rates(db, filters, as_of).fitted if w.projecting else True
     rate = _win_rate(db, as_of) if w.projecting else None
@@ -362,7 +368,7 @@ def attributed_lines(
     members = _measured_on(_csms(db), csm_id)
     if members is not None and not members:
         return pd.DataFrame(columns=list(LINE_COLUMNS))
-    acc, scope = _accounts(filters)
+    acc, scope = accounts_cte(filters)
     closed_day = closed_day_sql("r")
     df = db.query(
         f"""WITH v AS (SELECT CAST(? AS DATE) AS s, CAST(? AS DATE) AS t, CAST(? AS DATE) AS a),

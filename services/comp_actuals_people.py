@@ -85,81 +85,84 @@ def book_bands(book_arr: pd.Series, ids: pd.Series) -> list[str]:
 def people_in_scope(csms: pd.DataFrame, credited: set[str], period: Period) -> pd.DataFrame:
     """The people of the view before the team/owner filters: csm_id, name, team, manager_id,
     role, hire_date, end_date (dates), employed_share, tenure_years, tenure_band."""
-    hire = pd.to_datetime(csms["hire_date"])
-    end = pd.to_datetime(csms["end_date"])
-    start, last = pd.Timestamp(period.start), pd.Timestamp(period.last_day)
-    employed = (hire.isna() | (hire <= last)) & (end.isna() | (end >= start))
-    ids = csms["csm_id"].to_numpy(dtype=object)
-    keep = employed.to_numpy() | np.isin(ids, list(credited))
-    out = csms[keep].reset_index(drop=True)
-    hire, end, employed = hire[keep], end[keep], employed[keep].to_numpy()
+    hire = pd.to_datetime(csms["hire_date"]).to_numpy()
+    end = pd.to_datetime(csms["end_date"]).to_numpy()
+    start, last = np.datetime64(period.start), np.datetime64(period.last_day)
+    employed = (np.isnat(hire) | (hire <= last)) & (np.isnat(end) | (end >= start))
+    ids = csms["csm_id"].tolist()
+    keep = np.array([e or i in credited for e, i in zip(employed, ids, strict=True)], dtype=bool)
+    hire, end, employed = hire[keep], end[keep], employed[keep]
     # Days from max(hire, start) to min(end, last), both inclusive, over the period's days.
-    first_day = hire.fillna(start).clip(lower=start).to_numpy()
-    last_day = end.fillna(last).clip(upper=last).to_numpy()
-    days = ((last_day - first_day) / np.timedelta64(1, "D")).astype(float) + 1
+    first_day = np.where(np.isnat(hire) | (hire < start), start, hire)
+    last_day = np.where(np.isnat(end) | (end > last), last, end)
+    days = (last_day - first_day) / np.timedelta64(1, "D") + 1
     share = np.where(employed, np.clip(days, 0, None) / period.days, 0.0)
-    years = np.clip(((start - hire) / np.timedelta64(1, "D")).to_numpy(dtype=float), 0, None)
-    years = years / DAYS_PER_YEAR
-    people = pd.DataFrame(
-        {
-            "csm_id": out["csm_id"].to_numpy(dtype=object),
-            "name": out["name"].to_numpy(dtype=object),
-            "team": out["team"].to_numpy(dtype=object),
-            "manager_id": [None if pd.isna(m) else m for m in out["manager_id"]],
-            "role": out["role"].to_numpy(dtype=object),
-            "hire_date": [_day(d) for d in hire],
-            "end_date": [_day(d) for d in end],
-            "employed_share": share,
-            "tenure_years": years,
-            "tenure_band": [tenure_band(y) for y in years],
-        }
-    )
+    years = np.clip((start - hire) / np.timedelta64(1, "D"), 0, None) / DAYS_PER_YEAR
+
+    def kept(column: str) -> list:
+        return [v for v, k in zip(csms[column].tolist(), keep, strict=True) if k]
+
+    rows = {
+        "csm_id": kept("csm_id"),
+        "name": kept("name"),
+        "team": kept("team"),
+        "manager_id": [None if pd.isna(m) else m for m in kept("manager_id")],
+        "role": kept("role"),
+        "hire_date": [_day(d) for d in hire],
+        "end_date": [_day(d) for d in end],
+        "employed_share": share.tolist(),
+        "tenure_years": years.tolist(),
+        "tenure_band": [tenure_band(y) for y in years.tolist()],
+    }
     extra = sorted(credited - set(ids) - {UNOWNED})  # an owner the csms file does not list
-    extras = [{"csm_id": k, "name": k, "role": "CSM", "employed_share": math.nan} for k in extra]
+    extras = [(k, k, "CSM") for k in extra]
     if UNOWNED in credited:
-        extras.append(
-            {
-                "csm_id": UNOWNED,
-                "name": UNOWNED_NAME,
-                "role": UNOWNED_ROLE,
-                "employed_share": math.nan,
-            }
-        )
-    if extras:
-        people = pd.concat([people, pd.DataFrame(extras)], ignore_index=True)
-    return people.astype({"csm_id": object, "name": object, "role": object})
+        extras.append((UNOWNED, UNOWNED_NAME, UNOWNED_ROLE))
+    for key, name, role in extras:
+        for column, value in rows.items():
+            value.append(
+                {"csm_id": key, "name": name, "role": role}.get(
+                    column, math.nan if column in ("employed_share", "tenure_years") else None
+                )
+            )
+    return pd.DataFrame(rows, dtype=object).astype({"employed_share": float, "tenure_years": float})
 
 
-def memberships(people: pd.DataFrame, owner_keys: list[str]) -> pd.DataFrame:
+def memberships(people: pd.DataFrame, owner_keys: list[str]) -> list[tuple[str, str]]:
     """(csm_id, owner) pairs: whose sums each person of `people` adds up. Everyone their own;
     a Manager also every CSM whose manager_id is theirs; a Director every owner key."""
-    pairs = [(p, p) for p in people["csm_id"]]
-    managers = set(people.loc[people["role"] == "Manager", "csm_id"])
-    for csm, manager in zip(people["csm_id"], people["manager_id"], strict=True):
+    ids, roles = people["csm_id"].tolist(), people["role"].tolist()
+    pairs = [(p, p) for p in ids]
+    managers = {p for p, r in zip(ids, roles, strict=True) if r == "Manager"}
+    for csm, manager in zip(ids, people["manager_id"].tolist(), strict=True):
         if manager in managers and csm != manager:
             pairs.append((manager, csm))
-    everyone = sorted(set(owner_keys) | set(people["csm_id"]))
-    for director in people.loc[people["role"] == "Director", "csm_id"]:
+    everyone = sorted(set(owner_keys) | set(ids))
+    for director in (p for p, r in zip(ids, roles, strict=True) if r == "Director"):
         pairs += [(director, key) for key in everyone if key != director]
-    return pd.DataFrame(pairs, columns=["csm_id", "owner"]).drop_duplicates()
+    return list(dict.fromkeys(pairs))
 
 
-def with_books(people: pd.DataFrame, books: pd.DataFrame) -> pd.DataFrame:
+def with_books(people: pd.DataFrame, segment_arr: pd.DataFrame) -> pd.DataFrame:
     """Adds main_segment (the segment with the most of the person's book ARR; ties by name),
-    book_arr, and book_band (quartiles among the CSMs in scope; others None). `books`: per
-    csm_id (as summed for the person) and segment, book_arr."""
+    book_arr, and book_band (quartiles among the CSMs in scope; others None). `segment_arr`:
+    per csm_id (index, as summed for the person), one column of book ARR per segment."""
     out = people.copy()
-    positive = books[books["book_arr"] > 0].sort_values(
-        ["csm_id", "book_arr", "segment"], ascending=[True, False, True]
-    )
-    main = positive.drop_duplicates("csm_id").set_index("csm_id")["segment"]
-    total = books.groupby("csm_id")["book_arr"].sum()
-    out["main_segment"] = out["csm_id"].map(main).astype(object)
-    out["main_segment"] = out["main_segment"].where(out["main_segment"].notna(), None)
-    out["book_arr"] = out["csm_id"].map(total).fillna(0.0).astype(float)
-    csm = out["role"] == "CSM"
-    bands = pd.Series([None] * len(out), index=out.index, dtype=object)
+    ids = out["csm_id"].tolist()
+    segments = sorted(segment_arr.columns)
+    arr = segment_arr.reindex(index=ids, columns=segments).fillna(0.0).to_numpy(dtype=float)
+    total = arr.sum(axis=1) if segments else np.zeros(len(ids))
+    best = arr.argmax(axis=1) if segments else np.zeros(len(ids), dtype=int)
+    out["main_segment"] = [
+        segments[b] if t > 0 else None for b, t in zip(best.tolist(), total.tolist(), strict=True)
+    ]
+    out["main_segment"] = out["main_segment"].astype(object)
+    out["book_arr"] = total
+    csm = (out["role"] == "CSM").to_numpy()
+    bands: list[str | None] = [None] * len(out)
     if csm.any():
-        bands[csm] = book_bands(out.loc[csm, "book_arr"], out.loc[csm, "csm_id"])
-    out["book_band"] = bands
+        quartiles = book_bands(pd.Series(total[csm]), pd.Series(np.array(ids, dtype=object)[csm]))
+        for i, band in zip(np.flatnonzero(csm).tolist(), quartiles, strict=True):
+            bands[i] = band
+    out["book_band"] = pd.Series(bands, index=out.index, dtype=object)
     return out[list(PEOPLE_COLUMNS)]
