@@ -45,9 +45,10 @@ class Payouts:
 
 def on_target_bonus(people: pd.DataFrame, plan: Plan, year_fraction: float) -> np.ndarray:
     """Each person's on-target bonus for the period: the role's annual amount x the period's
-    share of a year x the share of the period they were employed (unknown dates: all of it)."""
+    share of a year x the share of the period they were employed. An owner the CSM list does
+    not know has no employment share (NaN): nothing is due to them."""
     annual = people["role"].map(lambda role: plan.on_target_bonus.get(role, 0.0)).astype(float)
-    employed = people["employed_share"].astype(float).fillna(1.0).clip(0.0, 1.0)
+    employed = people["employed_share"].astype(float).fillna(0.0).clip(0.0, 1.0)
     return (annual * year_fraction * employed).to_numpy()
 
 
