@@ -9,6 +9,7 @@ from datetime import date
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -121,6 +122,18 @@ def test_an_override_without_a_reason_is_refused_and_with_one_it_is_saved(consol
     click(console, console.find_element("#cm-targets-save"))
     wait(console, lambda d: _cell(console, csm_id, "renewal_rate__rule") == "Set by hand")
     assert _cell(console, csm_id, "renewal_rate__target") == "85.0%"
+    # The reason is in the cell's tooltip.
+    cell = console.find_element(
+        f"#cm-targets-grid .ag-row[row-id='{csm_id}'] .ag-cell[col-id='renewal_rate__rule']"
+    )
+    ActionChains(console.driver).move_to_element(cell).perform()
+    wait(
+        console,
+        lambda d: (
+            "Took over three at-risk renewals"
+            in " ".join(t.text for t in d.find_elements(By.CSS_SELECTOR, ".ag-tooltip"))
+        ),
+    )
     query = parse_qs(urlparse(url_contains(console, "plan=")).query)
     assert query["plan"] == [plan_id] and "version" not in query
     assert query["tab"] == ["targets"]
