@@ -41,6 +41,7 @@ from services.comp_actuals_people import (
     with_books,
 )
 from services.comp_actuals_sql import (
+    BOOK_COLUMNS,
     COHORT_COLUMNS,
     Window,
     accounts_cte,
@@ -53,7 +54,8 @@ from services.comp_plan import METRICS
 from services.db import Database
 from services.filters import Filters
 from services.ownership import owner_on
-from services.renewal_forecast import Z80, renewal_rates, retained_arr_sql
+from services.renewal_forecast import Z80, retained_arr_sql
+from services.workload import SEGMENTS
 
 FRAME_COLUMNS = (
     "csm_id",
@@ -109,36 +111,34 @@ class Measures:
 # Each family of `owner_sums`: the prefix of its columns here and the columns it fills.
 FAMILY_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "closed": ("ren_", ("closed_count", "arr_up", "retained")),
-    "open": ("ren_", ("open_count", "open_arr", "expected", "variance")),
+    "open": ("ren_", ("open_count", "open_arr", "expected", "variance", "unpriced")),
     "cohort": ("coh_", COHORT_COLUMNS),
     "won": ("exp_", ("won_count", "won_arr")),
     "pipe": ("exp_", ("open_count", "open_arr", "open_sq")),
     "hygiene": ("hyg_", ("renewals", "passing")),
+    "book": ("", BOOK_COLUMNS),
 }
-GREEN_COLUMNS = ("green_arr", "scored_arr", "scored_count")
-SEGMENT_PREFIX = "segment:"  # a column of book ARR per segment in the sums
+SUM_COLUMNS = tuple(p + c for p, cols in FAMILY_COLUMNS.values() for c in cols)
 
 
 def _owner_sums(db: Database, filters: Filters, w: Window) -> pd.DataFrame:
-    """All families' sums per owner key (one row per key, UNOWNED for nobody), with the book
-    ARR per segment in columns `segment:<name>`."""
+    """All families' sums per owner key (one row per key, UNOWNED for nobody): SUM_COLUMNS."""
     snaps = [d for d in snapshot_dates(db) if d <= w.to_date]
     raw = owner_sums(db, filters, w, snaps[-1] if snaps else None)
-    raw["owner"] = raw["owner"].fillna(UNOWNED)
-    parts = []
-    for family, (prefix, cols) in FAMILY_COLUMNS.items():
-        rows = raw[raw["family"] == family]
-        parts.append(rows.set_index("owner")[list(cols)].add_prefix(prefix))
-    books = raw[raw["family"] == "book"]
-    parts.append(books.groupby("owner")[list(GREEN_COLUMNS)].sum().add_prefix("book_"))
-    parts.append(
-        books.pivot_table(
-            index="owner", columns="segment", values="book_arr", aggfunc="sum"
-        ).add_prefix(SEGMENT_PREFIX)
-    )
-    sums = pd.concat(parts, axis=1).fillna(0.0).astype(float)
-    sums.index.name = "owner"
-    return sums
+    owners = [UNOWNED if o is None or o != o else o for o in raw["owner"].tolist()]
+    keys = list(dict.fromkeys(owners))
+    at = {k: i for i, k in enumerate(keys)}
+    row_of = np.array([at[o] for o in owners], dtype=int)
+    families = raw["family"].to_numpy(dtype=object)
+    totals = np.zeros((len(keys), len(SUM_COLUMNS)))
+    first = 0
+    for family, (_, cols) in FAMILY_COLUMNS.items():
+        mask = families == family
+        if mask.any():
+            values = np.nan_to_num(raw.loc[mask, list(cols)].to_numpy(dtype=float))
+            np.add.at(totals[:, first : first + len(cols)], row_of[mask], values)
+        first += len(cols)
+    return pd.DataFrame(totals, index=pd.Index(keys, name="owner"), columns=list(SUM_COLUMNS))
 
 
 def _rolled_up(sums: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
@@ -284,9 +284,7 @@ def metric_frame(s: pd.DataFrame, renewal_model: bool, rate: float | None) -> pd
             "open_count": exp_open,
         }
     )
-    blocks.append(
-        _carried("green_share", c["book_green_arr"], c["book_scored_arr"], c["book_scored_count"])
-    )
+    blocks.append(_carried("green_share", c["green_arr"], c["scored_arr"], c["scored_count"]))
     blocks.append(_carried("hygiene", c["hyg_passing"], c["hyg_renewals"], c["hyg_renewals"]))
     # Person-major (each person's metrics in METRICS order): arrays of shape (metrics, people)
     # read column by column.
@@ -336,10 +334,11 @@ def period_measures(db: Database, filters: Filters, period: Period, as_of: date)
     sums = _owner_sums(db, filters, w)
     people = people_in_scope(_csms(db), set(sums.index), period)
     rolled = _rolled_up(sums, memberships(people, sums.index.tolist()))
-    segments = [c for c in rolled.columns if c.startswith(SEGMENT_PREFIX)]
-    people = with_books(people, rolled[segments].rename(columns=lambda c: c[len(SEGMENT_PREFIX) :]))
+    book = rolled[[f"book_{i}" for i in range(len(SEGMENTS))]].set_axis(list(SEGMENTS), axis=1)
+    people = with_books(people, book)
     shown = _shown(people, filters).reset_index(drop=True)
-    model = renewal_rates(db, filters, as_of).fitted if w.projecting else True
+    # No renewal model on the as-of date: the forecast has no p for any open renewal.
+    model = not sums["ren_unpriced"].any()
     rate = _win_rate(db, as_of) if w.projecting else None
     frame = metric_frame(rolled.loc[shown["csm_id"]], model, rate).reset_index(drop=True)
     return Measures(

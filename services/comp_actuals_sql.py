@@ -40,6 +40,7 @@ from services.renewal_hygiene import hygiene_params, hygiene_sql, known_checks
 from services.renewal_pipeline import horizon_end
 from services.sql_fragments import arr_on, known_on_latest, renewal_closed_by
 from services.upsell import expansion_open_on
+from services.workload import SEGMENTS
 
 EARLIEST = date(1900, 1, 1)  # "no lower bound" for a renewal date (overdue ones count)
 WIN_RATE_MONTHS = 12  # the expansion win rate: opportunities closed in the trailing 4 quarters
@@ -150,8 +151,8 @@ def _relations(filters: Filters) -> str:
         WHERE {renewal_closed_by("v.t", "r")} AND {closed_day} >= v.s
     ),
     open_due AS (
-        SELECT f.account_id, f.arr_up, COALESCE(f.p, 0) AS p, f.in_arr, f.replaced,
-               os.owner_csm_id AS owner
+        SELECT f.account_id, f.arr_up, COALESCE(f.p, 0) AS p, f.p IS NULL AS unpriced,
+               f.in_arr, f.replaced, os.owner_csm_id AS owner
         FROM forecast f CROSS JOIN v  -- the forecast holds the view's accounts only
         LEFT JOIN owner_spans os ON {owner_on("v.a", "f.account_id")}
         WHERE v.projecting AND f.renewal_date >= v.first_due
@@ -229,24 +230,39 @@ COHORT_SUMS = """
 """
 
 
+# The book on to_date per owner: ARR per segment (the data contract's segments, in the order
+# of SEGMENTS: book_0, book_1, ...) and the health band mix of its scored ARR.
+BOOK_COLUMNS = (
+    *(f"book_{i}" for i in range(len(SEGMENTS))),
+    "green_arr",
+    "scored_arr",
+    "scored_count",
+)
+BOOK_SUMS = ", ".join(
+    [
+        *(
+            f"COALESCE(SUM(a1) FILTER (WHERE a1 > 0 AND segment = '{segment}'), 0) AS book_{i}"
+            for i, segment in enumerate(SEGMENTS)
+        ),
+        "COALESCE(SUM(scored_arr) FILTER (WHERE band = 'green'), 0) AS green_arr",
+        "COALESCE(SUM(scored_arr) FILTER (WHERE band IS NOT NULL), 0) AS scored_arr",
+        "COUNT(*) FILTER (WHERE band IS NOT NULL) AS scored_count",
+    ]
+)
 ACCOUNT_SELECTS = f"""
     SELECT 'closed' AS family, owner, COUNT(*) AS closed_count, SUM(arr_up) AS arr_up,
            SUM(retained) AS retained
     FROM closed GROUP BY owner
     UNION ALL BY NAME
     SELECT 'open' AS family, owner, COUNT(*) AS open_count, SUM(arr_up) AS open_arr,
-           SUM(arr_up * p) AS expected, SUM(arr_up * arr_up * p * (1 - p)) AS variance
+           SUM(arr_up * p) AS expected, SUM(arr_up * arr_up * p * (1 - p)) AS variance,
+           COUNT(*) FILTER (WHERE unpriced) AS unpriced
     FROM open_due GROUP BY owner
     UNION ALL BY NAME
     SELECT 'cohort' AS family, owner, {COHORT_SUMS} FROM cohort GROUP BY owner
     UNION ALL BY NAME
-    SELECT 'book' AS family, owner_t AS owner, segment,
-           COALESCE(SUM(a1) FILTER (WHERE a1 > 0), 0) AS book_arr,
-           COUNT(*) FILTER (WHERE a1 > 0) AS accounts,
-           COALESCE(SUM(scored_arr) FILTER (WHERE band = 'green'), 0) AS green_arr,
-           COALESCE(SUM(scored_arr) FILTER (WHERE band IS NOT NULL), 0) AS scored_arr,
-           COUNT(*) FILTER (WHERE band IS NOT NULL) AS scored_count
-    FROM per_account GROUP BY owner_t, segment
+    SELECT 'book' AS family, owner_t AS owner, {BOOK_SUMS}
+    FROM per_account GROUP BY owner_t
 """
 
 
@@ -308,10 +324,12 @@ def owner_sums(db: Database, filters: Filters, w: Window, snapshot: date | None)
 
     - closed: closed_count, arr_up, retained (renewals closed in [start, to_date]);
     - open: open_count, open_arr, expected (Σ arr_up·p), variance (Σ arr_up²·p·(1−p)) of the
-      open renewals projected (due in the rest of the period, overdue included);
+      open renewals projected (due in the rest of the period, overdue included), unpriced
+      (how many have no p: no renewal model on the as-of date);
     - cohort: COHORT_COLUMNS;
-    - book (per owner and segment, on to_date): book_arr, accounts, green_arr, scored_arr,
-      scored_count (health at `snapshot`, the latest weekly snapshot on or before to_date);
+    - book (per owner on to_date): BOOK_COLUMNS, book_<i> the ARR of segment SEGMENTS[i],
+      then green_arr, scored_arr, scored_count (health at `snapshot`, the latest weekly
+      snapshot on or before to_date);
     - won: won_count, won_arr; pipe: open_count, open_arr, open_sq (Σ amount²) of the
       opportunities open on the as-of date expected to close in the rest of the period. Their
       expected close date is known only on the build's as-of date (`known_on_latest`, as on

@@ -477,3 +477,34 @@ def test_attributed_lines_of_a_csm_and_a_manager(db):
     assert unowned.iloc[0]["credited_name"] == "Unowned"
     assert len(attributed_lines(db, Filters(), Q4, BUILT, "D1")) == 5
     assert attributed_lines(db, Filters(), Q4, BUILT, "nobody").empty
+
+
+def test_without_a_model_nothing_is_projected_but_best_and_worst_remain(tmp_path):
+    # No renewal ever closed (no model) and no opportunity ever closed (no win rate). C1 owns
+    # Z1 (500 to 1 Dec 2026, R open, due 1 Dec) and an open opportunity of 40 (10 Dec).
+    rows = {
+        "csms": CSMS[2:3],
+        "accounts": [account("Z1", "SMB", owner="C1")],
+        "contracts": [contract("Z1", "2025-12-01", "2026-12-01", 500, contract_id="KZ")],
+        "renewals": [renewal("RZ", "Z1", date(2026, 12, 1), 500, contract_id="KZ")],
+        "expansions": [expansion("EZ", "Z1", "open", "2026-12-10", 40)],
+    }
+    db = build_tiny(tmp_path, rows, BUILT)
+    m = period_measures(db, Filters(), Q4, BUILT)
+    assert not m.renewal_model and m.win_rate is None
+    for metric in ("renewal_rate", "grr", "nrr", "logo_retention", "expansion_arr"):
+        assert math.isnan(cell(m, "C1", metric, "projected")), metric
+        assert math.isnan(cell(m, "C1", metric, "projected_low")), metric
+    # Renewal rate: nothing closed; best 500 / 500, worst 0 / 500.
+    assert (cell(m, "C1", "renewal_rate", "best"), cell(m, "C1", "renewal_rate", "worst")) == (
+        1.0,
+        0.0,
+    )
+    # Cohort: Z1 500 -> 500 to date (GRR 1); best keeps it, worst loses it.
+    assert cell(m, "C1", "grr") == 1.0
+    assert (cell(m, "C1", "nrr", "best"), cell(m, "C1", "nrr", "worst")) == (1.0, 0.0)
+    # Expansion: nothing won; best 40, worst 0.
+    assert (cell(m, "C1", "expansion_arr", "best"), cell(m, "C1", "expansion_arr", "worst")) == (
+        40,
+        0,
+    )
