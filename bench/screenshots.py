@@ -42,6 +42,10 @@ def pages(account_id: str) -> dict[str, str]:
         "capacity-scenario": "/capacity?tab=scenario&g_smb=7&cc_seg=smb&cc_arr=15000"
         "&cc_tier=tech&cc_from=3",
         "capacity-rebalance": "/capacity?tab=rebalance",
+        # Compensation under the newest saved plan (seed_plans): attainment, and a what-if.
+        "compensation-attainment": "/compensation",
+        "compensation-whatif": "/compensation?tab=whatif&wi_renewal_rate_target=110"
+        "&wi_expansion_arr_cap=150",
         "empty": "/?segment=Nope",
         "not-found": "/no/such/page",
     }

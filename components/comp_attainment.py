@@ -263,7 +263,7 @@ def person_columns(plan: Plan) -> list[dict[str, Any]]:
             "cellClass": "link-cell",
             "tooltipField": "name",
         },
-        {"field": "team", "minWidth": 140, "tooltipField": "team"},
+        {"field": "team", "minWidth": 165, "tooltipField": "team"},
         {"field": "role", "minWidth": 90, "maxWidth": 105},
         {
             "headerName": "Payout",
@@ -276,7 +276,7 @@ def person_columns(plan: Plan) -> list[dict[str, Any]]:
                     "headerName": "80% range",
                     "headerTooltip": "The projected payout's range: 80% of outcomes fall in it",
                     "sortable": False,
-                    "minWidth": 135,
+                    "minWidth": 155,
                 },
             ],
         },
@@ -331,14 +331,14 @@ def people_grid(grid_id: str, plan: Plan, rows: list[dict]) -> dag.AgGrid:
 
 # ---- teams --------------------------------------------------------------------------------------
 TEAM_COLUMNS = [
-    {"field": "team", "headerName": "Team", "minWidth": 150, "tooltipField": "team"},
-    {"field": "people", "headerName": "People", "type": "rightAligned", "minWidth": 85},
-    money_column("on_target", "On-target", minWidth=95),
-    money_column("payout", "To date", minWidth=90),
+    {"field": "team", "headerName": "Team", "minWidth": 125, "flex": 2, "tooltipField": "team"},
+    {"field": "people", "headerName": "People", "type": "rightAligned", "minWidth": 75},
+    money_column("on_target", "On-target", minWidth=85),
+    money_column("payout", "To date", minWidth=80),
     money_column(
         "projected_payout",
         "Projected",
-        minWidth=95,
+        minWidth=85,
         tooltipValueGetter={"function": "params.data ? params.data.range : null"},
     ),
     {
@@ -347,7 +347,7 @@ TEAM_COLUMNS = [
         "headerTooltip": "Projected payout / on-target bonus",
         "valueFormatter": RATE,
         "type": "rightAligned",
-        "minWidth": 105,
+        "minWidth": 100,
     },
 ]
 
@@ -367,7 +367,7 @@ def team_records(teams: pd.DataFrame) -> list[dict]:
 
 
 def team_grid_style(rows: int) -> dict[str, str]:
-    return {"height": f"{54 + 42 * min(max(rows, 2), 12)}px", "width": "100%"}
+    return {"height": f"{62 + 42 * min(max(rows, 2), 12)}px", "width": "100%"}
 
 
 def team_grid(grid_id: str, rows: list[dict]) -> dag.AgGrid:

@@ -19,6 +19,7 @@ from dash import dcc, html
 from components import formatting
 from components.charts import Figure, empty_figure, figure
 from components.grids import to_records
+from services.comp_actuals_people import BOOK_BANDS, TENURE_BANDS
 from services.comp_plan import METRICS, Plan
 from services.comp_whatif import CURVE_FIELDS, what_if_keys
 
@@ -36,10 +37,7 @@ FIELD_LABELS = {
 }
 FAIRNESS_TITLES = {"segment": "Segment", "tenure": "Tenure", "book size": "Book size"}
 # Bands read in their natural order (the service sorts them as text).
-GROUP_ORDER = {
-    "tenure": ("< 1 year", "1-2 years", "2-4 years", "4+ years"),
-    "book size": ("Smallest 25%", "25-50%", "50-75%", "Largest 25%"),
-}
+GROUP_ORDER = {"tenure": TENURE_BANDS, "book size": BOOK_BANDS}
 
 
 def ordered(name: str, stats: pd.DataFrame) -> pd.DataFrame:
@@ -316,6 +314,43 @@ def distribution_figure(before: Any, after: Any) -> Figure:
     )
 
 
+def curves_figure(plan: Plan, changed: Plan) -> Figure:
+    """Each metric's payout curve under the plan (dotted) and the what-if (solid)."""
+    data = []
+    palette = ("#3b5b92", "#6b3fa0", "#1b2430", "#5c6f82", "#8a6d3b", "#2d7f86", "#9a4b6b")
+    for i, m in enumerate(plan.metrics):
+        after = changed.metric(m.metric)
+        color = palette[i % len(palette)]
+        label = METRICS[m.metric].label
+        for curve, name, dash, show in (
+            (m.curve, f"{label}, plan", "dot", False),
+            (after.curve if after else m.curve, label, "solid", True),
+        ):
+            xs, ys = curve.points(upto=200.0)
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": xs,
+                    "y": ys,
+                    "name": name,
+                    "legendgroup": m.metric,
+                    "showlegend": show,
+                    "line": {"color": color, "dash": dash, "width": 2 if show else 1.5},
+                    "hovertemplate": f"{name}: %{{y:.0f}}% payout at %{{x:.0f}}%<extra></extra>",
+                }
+            )
+    return figure(
+        data,
+        "Payout % by attainment %: what-if (solid) against the plan (dotted)",
+        height=300,
+        xaxis={"ticksuffix": "%", "range": [0, 200]},
+        yaxis={"ticksuffix": "%", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.12, "x": 0},
+        margin={"l": 8, "r": 8, "t": 48, "b": 8},
+    )
+
+
 # ---- fairness -----------------------------------------------------------------------------------
 def _pct(value: Any) -> str:
     return (
@@ -329,57 +364,62 @@ def _share(value: Any) -> str:
     return "–" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
 
 
-def fairness_table(name: str, stats: pd.DataFrame) -> html.Div:
-    """One grouping: people, median and quartiles of projected attainment, the share at or
-    above the threshold and the target, and how many have a target flagged."""
+FAIR_HEAD = (
+    ("", None),
+    ("People", None),
+    ("Median", "Median weighted projected attainment"),
+    ("P25 – P75", "The middle half of the people"),
+    ("At or above threshold", "Share projected at or above their (weighted) threshold"),
+    ("At or above target", "Share projected at 100% or more"),
+    ("Out of reach", "People with a metric whose target is out of reach"),
+    ("Trivially reached", "People with a metric whose target is reached whatever happens"),
+)
+
+
+def fairness_table(groups: Mapping[str, pd.DataFrame]) -> html.Div:
+    """Every grouping in one table (a section each): people, median and quartiles of the
+    projected attainment, the share at or above the threshold and the target, and how many
+    have a target flagged."""
     head = html.Thead(
         html.Tr(
             [
-                html.Th(FAIRNESS_TITLES.get(name, name.title())),
-                html.Th("People", className="text-end"),
-                html.Th("Median", className="text-end", title="Median projected attainment"),
-                html.Th("P25–P75", className="text-end", title="The middle half of the people"),
-                html.Th(
-                    "≥ thr.",
-                    className="text-end",
-                    title="Share projected at or above their threshold",
-                ),
-                html.Th("≥ 100%", className="text-end", title="Share projected at target or more"),
-                html.Th(
-                    "Flagged",
-                    className="text-end",
-                    title="People with a target out of reach / trivially reached",
-                ),
+                html.Th(text, title=hint, className="text-end" if i else None)
+                for i, (text, hint) in enumerate(FAIR_HEAD)
             ]
         )
     )
-    rows = [
-        html.Tr(
-            [
-                html.Td(str(r.group)),
-                html.Td(formatting.count(r.people), className="text-end"),
-                html.Td(_pct(r.median), className="text-end fw-semibold"),
-                html.Td(f"{_pct(r.p25)}–{_pct(r.p75)}", className="text-end"),
-                html.Td(_share(r.share_at_threshold), className="text-end"),
-                html.Td(_share(r.share_at_target), className="text-end"),
-                html.Td(f"{r.out_of_reach} / {r.trivial}", className="text-end"),
-            ]
-        )
-        for r in ordered(name, stats).itertuples()
-    ]
-    slug = name.replace(" ", "-")
-    return html.Div(
-        [
-            dbc.Table(
-                [head, html.Tbody(rows)],
-                size="sm",
-                hover=True,
-                className="small mb-0 text-nowrap",
-                id=f"{PREFIX}fair-{slug}",
+    sections = []
+    for name, stats in groups.items():
+        rows = [
+            html.Tr(
+                html.Th(FAIRNESS_TITLES.get(name, name.title()), colSpan=len(FAIR_HEAD)),
+                className="table-light",
             )
-            if rows
-            else html.Div("Nobody to compare.", className="small text-muted"),
-        ],
+        ]
+        rows += [
+            html.Tr(
+                [
+                    html.Td(str(r.group), className="ps-3"),
+                    html.Td(formatting.count(r.people), className="text-end"),
+                    html.Td(_pct(r.median), className="text-end fw-semibold"),
+                    html.Td(f"{_pct(r.p25)} – {_pct(r.p75)}", className="text-end"),
+                    html.Td(_share(r.share_at_threshold), className="text-end"),
+                    html.Td(_share(r.share_at_target), className="text-end"),
+                    html.Td(formatting.count(r.out_of_reach), className="text-end"),
+                    html.Td(formatting.count(r.trivial), className="text-end"),
+                ]
+            )
+            for r in ordered(name, stats).itertuples()
+        ]
+        sections.append(html.Tbody(rows, id=f"{PREFIX}fair-{name.replace(' ', '-')}"))
+    return html.Div(
+        dbc.Table(
+            [head, *sections],
+            size="sm",
+            hover=True,
+            className="small mb-0 text-nowrap",
+            id=PREFIX + "fair-table",
+        ),
         className="table-responsive",
     )
 
@@ -391,7 +431,9 @@ def fairness_figure(groups: Mapping[str, pd.DataFrame]) -> Figure:
     x = 0
     for name, stats in groups.items():
         for r in ordered(name, stats).itertuples():
-            ticks.append((x, f"{r.group}"))
+            ticks.append(
+                (x, str(r.group).replace(" ", "<br>", 1) if len(str(r.group)) > 9 else r.group)
+            )
             data.append((x, name, r))
             x += 1
         x += 1  # a gap between groupings
@@ -508,13 +550,13 @@ def flagged_records(payouts: Any) -> list[dict[str, Any]]:
         if r.out_of_reach:
             flag = "Out of reach"
             why = (
-                f"Even if everything still open closes in full, {label.lower()} reaches "
+                f"Even if everything still open closes in full, {label} reaches "
                 f"{_pct(r.best_attainment)} of target, below the {r.threshold:g}% threshold."
             )
         else:
             flag = "Trivially reached"
             why = (
-                f"Even if everything still open is lost, {label.lower()} is at "
+                f"Even if everything still open is lost, {label} is at "
                 f"{_pct(r.worst_attainment)} of target."
             )
         person = names.loc[r.csm_id] if r.csm_id in names.index else None
@@ -538,10 +580,10 @@ def flagged_records(payouts: Any) -> list[dict[str, Any]]:
 
 PCT_CELL = {"function": "params.value == null ? '–' : d3.format(',.0f')(params.value) + '%'"}
 FLAG_COLUMNS = [
-    {"field": "name", "headerName": "Person", "minWidth": 160, "pinned": "left"},
-    {"field": "team", "minWidth": 120},
-    {"field": "metric", "headerName": "Metric", "minWidth": 150},
-    {"field": "flag", "headerName": "Flag", "minWidth": 130},
+    {"field": "name", "headerName": "Person", "minWidth": 150, "pinned": "left"},
+    {"field": "team", "minWidth": 120, "tooltipField": "team"},
+    {"field": "metric", "headerName": "Metric", "minWidth": 140, "tooltipField": "metric"},
+    {"field": "flag", "headerName": "Flag", "minWidth": 145},
     {"field": "target", "headerName": "Target", "type": "rightAligned", "minWidth": 90},
     {
         "field": "best",
@@ -563,7 +605,7 @@ FLAG_COLUMNS = [
     {
         "field": "why",
         "headerName": "Why",
-        "minWidth": 380,
+        "minWidth": 320,
         "flex": 3,
         "wrapText": True,
         "autoHeight": True,

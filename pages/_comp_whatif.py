@@ -21,6 +21,7 @@ from components.comp_whatif import (
     FIELD,
     FIELD_MSG,
     PREFIX,
+    curves_figure,
     distribution_figure,
     fairness_figure,
     fairness_table,
@@ -53,6 +54,7 @@ HEADER = PREFIX + "header"
 NOTE = PREFIX + "note"
 TOTALS = PREFIX + "totals-box"
 DISTRIBUTION = PREFIX + "distribution"
+CURVES = PREFIX + "curves"
 FAIR_CHART = PREFIX + "fair-chart"
 FAIR_TABLES = PREFIX + "fair-tables"
 FLAGGED = PREFIX + "flagged"
@@ -129,7 +131,10 @@ def layout(data, filters, as_of, params):
                         [
                             panel(
                                 "Projected payout per person, plan against what-if",
-                                dcc.Graph(id=DISTRIBUTION, config={"displayModeBar": False}),
+                                [
+                                    dcc.Graph(id=DISTRIBUTION, config={"displayModeBar": False}),
+                                    dcc.Graph(id=CURVES, config={"displayModeBar": False}),
+                                ],
                                 panel_id=PREFIX + "distribution-panel",
                                 help_text=DISTRIBUTION_HELP,
                             ),
@@ -178,6 +183,7 @@ def layout(data, filters, as_of, params):
     Output(NOTE, "children"),
     Output(TOTALS, "children"),
     Output(DISTRIBUTION, "figure"),
+    Output(CURVES, "figure"),
     Output(FAIR_CHART, "figure"),
     Output(FAIR_TABLES, "children"),
     Output(FLAGGED, "rowData"),
@@ -191,7 +197,9 @@ def layout(data, filters, as_of, params):
     State(PLAN, "data"),
     State(DEFAULTS, "data"),
 )
-@guarded(None, None, no_update, no_update, None, [], None, no_update, no_update, no_update)
+@guarded(
+    None, None, no_update, no_update, no_update, None, [], None, no_update, no_update, no_update
+)
 def recompute(values, data, field_ids, plan_params, defaults):
     """Applies the what-if inputs (a value that cannot be used is marked and left out) and
     redraws the totals, the distribution, the fairness view and the flagged people; keeps the
@@ -201,7 +209,7 @@ def recompute(values, data, field_ids, plan_params, defaults):
     fields = dict(zip(keys, values, strict=True))
     resolved = resolve_comp_view(filters, day, plan_params or {})
     if resolved.view is None:
-        return error_state(resolved.message), *([no_update] * 10)
+        return error_state(resolved.message), *([no_update] * 11)
     before = resolved.view
     changed, problems = what_if_plan(before.plan, fields)
     after = with_plan(before, changed)
@@ -215,20 +223,14 @@ def whatif_outputs(before, after, keys, problems, changes) -> tuple:
     groups = fairness(after.payouts, after.measures)
     flagged = flagged_records(after.payouts)
     label = before.plan_view.period.label()
-    tables = dbc.Row(
-        [
-            dbc.Col(fairness_table(name, stats), lg=4, className="mb-2")
-            for name, stats in groups.items()
-        ],
-        className="g-3 mt-1",
-    )
     return (
         header_line(before.plan_view, before.measures),
         "Fix the marked input: it is not applied." if problems else None,
         totals(before.payouts, after.payouts, before.plan.budget, label),
         distribution_figure(before.payouts, after.payouts),
+        curves_figure(before.plan, after.plan),
         fairness_figure(groups),
-        tables,
+        fairness_table(groups),
         flagged,
         f"{len(flagged)} targets flagged under the what-if."
         if flagged
