@@ -18,7 +18,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from services.cache import memoize
 from services.comp_periods import Period
+from services.db import Database
 
 UNOWNED = "__unowned__"
 UNOWNED_NAME = "Unowned"
@@ -42,6 +44,14 @@ PEOPLE_COLUMNS = (
     "tenure_band",
     "book_band",
 )
+
+
+@memoize
+def csm_roster(db: Database) -> pd.DataFrame:
+    """Every row of `csms` (the columns people are described by), by name."""
+    return db.query(
+        "SELECT csm_id, name, team, manager_id, role, hire_date, end_date FROM csms ORDER BY name"
+    )
 
 
 def _day(value) -> date | None:

@@ -44,7 +44,6 @@ from services.workload import SEGMENTS
 
 EARLIEST = date(1900, 1, 1)  # "no lower bound" for a renewal date (overdue ones count)
 WIN_RATE_MONTHS = 12  # the expansion win rate: opportunities closed in the trailing 4 quarters
-FAMILIES = ("closed", "open", "cohort", "book", "won", "pipe", "hygiene")
 
 
 def closed_day_sql(renewal: str = "r") -> str:
