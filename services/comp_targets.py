@@ -38,7 +38,7 @@ import pandas as pd
 from services.cache import memoize
 from services.comp_actuals import period_measures
 from services.comp_periods import Period
-from services.comp_plan import OVERRIDE_RULE, TARGET_RULES, MetricPlan, Plan
+from services.comp_plan import OVERRIDE_RULE, TARGET_RULES, Curve, MetricPlan, Plan
 from services.db import Database
 from services.filters import Filters
 from services.ownership import owner_on
@@ -348,7 +348,30 @@ def csm_targets(db: Database, filters: Filters, plan: Plan, measures) -> pd.Data
     """One row per (person in the measures' scope, metric of the plan): target, rule
     ('company' | 'book' | 'last' | 'override'), rule_label (words; a rule that fell back says
     why), baseline (the rule's value before the uplift), reason (an override's reason, or why
-    a rule fell back) and rule_target (what the rule gives, also under an override)."""
+    a rule fell back) and rule_target (what the rule gives, also under an override).
+
+    `measures` is `period_measures(db, filters, period, as_of)`: the targets are memoised by
+    its period and as-of date and by what sets targets in the plan (its targets, rules, uplifts
+    and overrides; not weights, curves or a what-if's scale), so a redraw or a what-if finds
+    them in the cache."""
+    return plan_targets(db, filters, target_rules(plan), measures.period, measures.as_of)
+
+
+def target_rules(plan: Plan) -> Plan:
+    """The part of a plan that sets targets: a plain Plan (no what-if scale) whose metrics keep
+    their target, rule and uplift only (weights and curves do not change a target)."""
+    metrics = tuple(
+        MetricPlan(m.metric, 0.0, m.target, m.rule, m.uplift, Curve()) for m in plan.metrics
+    )
+    return Plan(plan.period, plan.effective_from, metrics, {}, None, dict(plan.overrides))
+
+
+@memoize
+def plan_targets(
+    db: Database, filters: Filters, plan: Plan, period: Period, as_of: date
+) -> pd.DataFrame:
+    """csm_targets for the people of `period_measures(db, filters, period, as_of)`."""
+    measures = period_measures(db, filters, period, as_of)
     people = measures.people
     people = pd.Index(people.loc[people["csm_id"] != UNOWNED, "csm_id"].astype(object))
     parts = []
