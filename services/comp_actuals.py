@@ -12,8 +12,9 @@ period's end (overdue ones included) at the forecast's p (services/renewal_forec
 independent draw: expected = to date + Σ arr_up·p, range = expected ± 1.2816·√Σ arr_up²·p·(1−p)
 on the numerator, held between worst (every open renewal lost, p = 0) and best (every one kept
 in full, p = 1). Expansion: won to date + the open opportunities expected to close in the rest at
-the trailing-4-quarter win rate (count of won / won or lost). Green share and hygiene carry
-their value on to_date (projected = best = worst = actual). Without a renewal model (no renewal
+the trailing-4-quarter win rate (count of won / won or lost). Green share and hygiene are read
+on the latest weekly snapshot on or before to_date and carry that value to the period's end
+(projected = best = worst = actual). Without a renewal model (no renewal
 closed in the trailing quarters) or a win rate, a person with something open has no projection
 (NaN); best and worst remain.
 

@@ -73,7 +73,7 @@ def _rate_rows(
 
 
 def _carried(key: str, num, den, count) -> dict[str, Any]:
-    """A metric measured on to_date only: its value carries to the period's end."""
+    """A metric read on one day (the snapshot): its value carries to the period's end."""
     value = _ratio(num, den)
     return {
         "metric": key,

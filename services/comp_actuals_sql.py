@@ -9,12 +9,12 @@ the director are summed from them in pandas (`services.comp_actuals`).
 Attribution (services/ownership.py): a closed renewal or a won expansion counts for the owner on
 the day it closed; an account of the GRR/NRR cohort for the owner on the day its last renewal of
 the period closed, else on the period's last day with data (`to_date`); an open renewal or an
-open opportunity for the owner on the view's as-of date; green share, hygiene and the book for
-the owner on `to_date`.
+open opportunity for the owner on the view's as-of date; the book and green share for the owner
+on `to_date`, hygiene for the owner on the day it is read (the weekly snapshot, below).
 
 Point in time: renewals closed by `to_date` (closed_date, or the renewal date for a closed row
 without one), expansions won with a close date by `to_date`, the forecast of the as-of date,
-health at the latest weekly snapshot on or before `to_date`.
+health and hygiene at the latest weekly snapshot on or before `to_date`.
 """
 
 from __future__ import annotations
@@ -301,11 +301,11 @@ def _expansion_query(filters: Filters, w: Window) -> tuple[str, list[Any]]:
     )
 
 
-def _hygiene_query(db: Database, filters: Filters, w: Window) -> tuple[str, list[Any]]:
-    """Family hygiene: the open renewals checked on to_date per owner then."""
+def _hygiene_query(db: Database, filters: Filters, day: date) -> tuple[str, list[Any]]:
+    """Family hygiene: the open renewals checked on `day` per owner then."""
     acc_filters = account_filters(filters)
-    checks = known_checks(db, acc_filters, w.to_date)
-    sql, bind = hygiene_sql(db, acc_filters, w.to_date, hygiene_params().window_days, checks)
+    checks = known_checks(db, acc_filters, day)
+    sql, bind = hygiene_sql(db, acc_filters, day, hygiene_params().window_days, checks)
     return (
         f"""{sql}
         SELECT 'hygiene' AS family, os.owner_csm_id AS owner, COUNT(*) AS renewals,
@@ -313,7 +313,7 @@ def _hygiene_query(db: Database, filters: Filters, w: Window) -> tuple[str, list
         FROM hy CROSS JOIN (SELECT CAST(? AS DATE) AS t) v
         LEFT JOIN owner_spans os ON {owner_on("v.t", "hy.account_id")}
         GROUP BY os.owner_csm_id""",
-        [*bind, w.to_date],
+        [*bind, day],
     )
 
 
@@ -333,8 +333,11 @@ def owner_sums(db: Database, filters: Filters, w: Window, snapshot: date | None)
       opportunities open on the as-of date expected to close in the rest of the period. Their
       expected close date is known only on the build's as-of date (`known_on_latest`, as on
       the Upsell tab): on an earlier day none is dated, so none is projected;
-    - hygiene: renewals (open on to_date, due within the hygiene window, overdue included:
-      services/renewal_hygiene.py) and passing (failing no check known on to_date).
+    - hygiene: renewals (open on `snapshot`, due within the hygiene window, overdue included:
+      services/renewal_hygiene.py) and passing (failing no check known then), per owner then.
+      Read on the weekly snapshot like green share: the open renewals of a snapshot date are
+      stored with the build, another day's are computed from the call history (~0.4 s at 100k
+      accounts). Without any snapshot on or before to_date, on to_date itself.
 
     Three statements run at once (each on its own cursor): planning a statement is single
     threaded, and the three share nothing.
@@ -343,7 +346,7 @@ def owner_sums(db: Database, filters: Filters, w: Window, snapshot: date | None)
         {
             "accounts": _account_query(db, filters, w, snapshot),
             "expansions": _expansion_query(filters, w),
-            "hygiene": _hygiene_query(db, filters, w),
+            "hygiene": _hygiene_query(db, filters, snapshot or w.to_date),
         }
     )
     return pd.concat(list(results.values()), ignore_index=True)

@@ -377,6 +377,11 @@ def test_a_closed_period_has_nothing_to_project(db):
         assert cell(m, "D1", col, "open_count") == 0
     # A1 belonged to C1 on 30 Sep: C1's cohort is A1, A2 and A5 then.
     assert cell(m, "C1", "grr", "denominator") == 800
+    # Hygiene on the last weekly snapshot of Q3, 25 Sep (a past day: only the active-owner
+    # check is known; every owner is active): C1 owns A1, A2 and A5 then -> R1, R2, R3, R6,
+    # all due within 90 days, all passing; C3: R4.
+    assert (cell(m, "C1", "hygiene"), cell(m, "C1", "hygiene", "denominator")) == (1.0, 4)
+    assert cell(m, "C3", "hygiene", "denominator") == 1
     # C2 was hired on 1 Nov: not employed in Q3 and credited with nothing: out of scope.
     assert "C2" not in set(m.people["csm_id"])
 
