@@ -569,6 +569,28 @@ def data_notes(measures: Any, plan: Plan, period_label: str) -> list[Any]:
                     id=PREFIX + "no-renewals",
                 )
             )
+    unowned = frame[frame["csm_id"] == UNOWNED] if not frame.empty else frame
+    if not unowned.empty:
+        renewals = unowned.loc[unowned["metric"] == "renewal_rate", "closed_count"].fillna(0).sum()
+        won = unowned.loc[unowned["metric"] == "expansion_arr", "actual"].fillna(0).sum()
+        if renewals or won:
+            notes.append(
+                html.Div(
+                    "Accounts without an owner on the day they closed: "
+                    + " and ".join(
+                        part
+                        for part in (
+                            f"{int(renewals):,} renewal{'s' if renewals != 1 else ''}"
+                            if renewals
+                            else "",
+                            f"{formatting.money(won)} of expansion" if won else "",
+                        )
+                        if part
+                    )
+                    + " count for nobody.",
+                    id=PREFIX + "unowned",
+                )
+            )
     return notes
 
 
