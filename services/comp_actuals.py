@@ -14,9 +14,10 @@ on the numerator, held between worst (every open renewal lost, p = 0) and best (
 in full, p = 1). Expansion: won to date + the open opportunities expected to close in the rest at
 the trailing-4-quarter win rate (count of won / won or lost). Green share and hygiene are read
 on the latest weekly snapshot on or before to_date and carry that value to the period's end
-(projected = best = worst = actual). Without a renewal model (no renewal
-closed in the trailing quarters) or a win rate, a person with something open has no projection
-(NaN); best and worst remain.
+(projected = best = worst = actual). Without a renewal model (no renewal closed in the trailing
+quarters) or a win rate, a person with something open has no projection (NaN); best and worst
+remain. A period that has not started has no actual (NaN), only a projection: of the accounts
+paying on the as-of date, with the renewals and opportunities due in the period.
 
 Modules: the SQL in services/comp_actuals_sql.py (only sums per owner leave DuckDB), the
 people in services/comp_actuals_people.py, the metric arithmetic in
@@ -166,6 +167,8 @@ def period_measures(db: Database, filters: Filters, period: Period, as_of: date)
     model = not sums["ren_unpriced"].any()
     rate = _win_rate(db, as_of) if w.projecting else None
     frame = metric_frame(rolled.loc[shown["csm_id"]], model, rate).reset_index(drop=True)
+    if as_of < period.start:  # a period still ahead: nothing measured yet, only the projection
+        frame["actual"] = np.nan
     return Measures(
         period=period,
         as_of=as_of,

@@ -386,6 +386,15 @@ def test_a_closed_period_has_nothing_to_project(db):
     assert "C2" not in set(m.people["csm_id"])
 
 
+def test_a_period_still_ahead_has_no_actual(db):
+    # Q1 2027 seen on 20 Nov 2026: nothing measured yet. C1's renewals (R3, R6) are due in Q4,
+    # not in Q1: none projected; the cohort is what C1's accounts pay on 20 Nov (500).
+    m = period_measures(db, Filters(), Q4.next(), BUILT)
+    assert m.frame["actual"].isna().all()
+    assert cell(m, "C1", "renewal_rate", "open_count") == 0
+    assert cell(m, "C1", "nrr", "denominator") == 500
+
+
 # ---- point in time -----------------------------------------------------------------------------
 def test_a_past_as_of_ignores_what_closed_later(db):
     m = period_measures(db, Filters(), Q4, PAST)
