@@ -88,7 +88,8 @@ METRICS: dict[str, MetricInfo] = {
             "Share of ARR green",
             "rate",
             "ARR of the CSM's accounts in the green health band / ARR of those with a health "
-            "score, on the period's last day with data.",
+            "score, on the latest weekly health snapshot on or before the period's last day "
+            "with data (accounts owned that day).",
             0.6,
         ),
         MetricInfo(
@@ -97,7 +98,7 @@ METRICS: dict[str, MetricInfo] = {
             "rate",
             "Share of the CSM's renewals due in the next 90 days that pass every hygiene check "
             "(forecast category, risk reason when at risk, close plan, active owner), on the "
-            "period's last day with data.",
+            "latest weekly snapshot on or before the period's last day with data.",
             0.9,
         ),
     )
