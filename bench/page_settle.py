@@ -201,6 +201,11 @@ def app_pages(account_id: str) -> list[Page]:
         Page("Retention list `/retention`", "/retention", [".kpi-value", ".ag-row"]),
         Page("Renewals `/renewals`", "/renewals", [".js-plotly-plot .main-svg", ".ag-row"]),
         Page("Capacity `/capacity`", "/capacity", [".js-plotly-plot .main-svg", ".ag-row"]),
+        Page(
+            "Compensation `/compensation`",
+            "/compensation",
+            ["#cm-attainment-kpis .kpi-value", ".js-plotly-plot .main-svg", ".ag-row"],
+        ),
     ]
 
 

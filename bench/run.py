@@ -348,6 +348,56 @@ def callback_body(dep: dict, values: dict[str, object]) -> dict:
     }
 
 
+def whatif_body(dep: dict, view: dict, i: int) -> dict:
+    """The What-if tab's recompute (pages/_comp_whatif.py) for the default plan with every
+    target at (95 + i)% and each cap at 140 + i: its inputs are pattern-matched ids, one per
+    field, so the request lists them (what Dash's renderer sends) instead of `callback_body`."""
+    from services.comp_plan import default_plan
+    from services.comp_whatif import what_if_keys
+
+    plan = default_plan(date.today())
+    values = {}
+    for m in plan.metrics:
+        keys = what_if_keys(m.metric)
+        values[keys["target"]] = 95 + i
+        values[keys["cap"]] = 140 + i
+        for name in ("threshold", "payout_at_threshold", "accelerator"):
+            values[keys[name]] = getattr(m.curve, name)
+
+    def ident(spec: str):
+        return json.loads(spec) if spec.startswith("{") else spec
+
+    outputs = []
+    for part in dep["output"].strip(".").split("..."):
+        spec, prop = part.rsplit(".", 1)
+        spec = ident(spec)
+        if isinstance(spec, dict):
+            outputs.append([{"id": {**spec, "key": k}, "property": prop} for k in values])
+        else:
+            outputs.append({"id": spec, "property": prop})
+    field = json.loads(dep["inputs"][0]["id"])["type"]
+    ids_ = [{"type": field, "key": k} for k in values]
+    return {
+        "output": dep["output"],
+        "outputs": outputs,
+        "inputs": [
+            [{"id": x, "property": "value", "value": values[x["key"]]} for x in ids_],
+            {"id": "cm-whatif-view", "property": "data", "value": view},
+        ],
+        "changedPropIds": [json.dumps(ids_[0], separators=(",", ":")) + ".value"],
+        "state": [
+            [{"id": x, "property": "id", "value": x} for x in ids_],
+            {"id": "cm-whatif-plan-params", "property": "data", "value": {}},
+            {"id": "cm-whatif-defaults", "property": "data", "value": {}},
+        ],
+    }
+
+
+def request_body(dep: dict, values: dict) -> dict:
+    """A case's request: its values as `callback_body` fills them, or a body built whole."""
+    return values if "outputs" in values else callback_body(dep, values)
+
+
 def find_dep(deps: list[dict], output_fragment: str) -> dict:
     for dep in deps:
         if output_fragment in dep["output"]:
@@ -574,12 +624,30 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
             ),
             *capacity_books_cases(view, request),
             (
+                "compensation: attainment tab (top line, people, teams, chart)",
+                "cm-attainment-header.children",
+                lambda f, i: {
+                    "cm-attainment-view.data": view(f),
+                    "cm-attainment-period.value": None,
+                    "cm-attainment-plan-params.data": {},
+                },
+            ),
+            (
                 # warm = a recompute: the books summarised (cached), the projection new each time
                 "capacity: scenario recompute",
                 "cp-sc-sentence.children",
                 lambda f, i: scenario_form(view(f), i),
             ),
         ]
+        whatif = find_dep(deps, "cm-whatif-header.children")
+        cases.append(
+            (
+                # warm = a recompute: measures and targets cached, the what-if new each time
+                "compensation: what-if recompute",
+                "cm-whatif-header.children",
+                lambda f, i: whatif_body(whatif, view(f), i),
+            )
+        )
         cold, warm = [], []
         for name, fragment, values in cases:
             dep = find_dep(deps, fragment)
@@ -590,12 +658,12 @@ def bench_http(db_path: Path, repeat: int) -> tuple[list[Sample], list[Sample], 
                     cache_dir.mkdir()
                     ms, size, status = post(
                         "/_dash-update-component",
-                        callback_body(dep, values(filters, i + round_ * len(variants))),
+                        request_body(dep, values(filters, i + round_ * len(variants))),
                     )
                     assert status == 200, (name, status)
                     c.times_ms.append(ms)
                     c.sizes.append(size)
-            body = callback_body(dep, values(variants[0], 0))
+            body = request_body(dep, values(variants[0], 0))
             post("/_dash-update-component", body)
             for _ in range(repeat):
                 ms, size, _ = post("/_dash-update-component", body)
