@@ -37,6 +37,7 @@ import pandas as pd
 
 from services.cache import memoize
 from services.comp_actuals import period_measures
+from services.comp_actuals_people import csm_roster, memberships
 from services.comp_periods import Period
 from services.comp_plan import OVERRIDE_RULE, TARGET_RULES, Curve, MetricPlan, Plan
 from services.db import Database
@@ -180,12 +181,6 @@ def book_cells(db: Database, filters: Filters, period: Period, as_of: date) -> p
     return db.query(sql, params)
 
 
-@memoize
-def team_members(db: Database) -> pd.DataFrame:
-    """csm_id, role, manager_id of everyone on the CSM list (who a manager is measured on)."""
-    return db.query("SELECT csm_id, role, manager_id FROM csms ORDER BY csm_id")
-
-
 # ---- the book rule -----------------------------------------------------------------------------
 def cell_rates(history: pd.DataFrame) -> pd.DataFrame:
     """Per cell (and '*', all cells together) the historical value of each book metric: a
@@ -211,25 +206,15 @@ def cell_rates(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def measured_books(cells: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """The book each person is measured on, per cell, as the measures sum it
-    (services/comp_actuals_people.memberships): everyone their own; a manager also every CSM
-    whose manager is them; the Director every book."""
-    roles = members.set_index("csm_id")["role"]
-    managed = members[members["manager_id"].map(roles).eq("Manager")]
-    team = cells.merge(
-        managed[["csm_id", "manager_id"]].rename(columns={"csm_id": "owner"}),
-        left_on="csm_id",
-        right_on="owner",
+    """The book each person is measured on, per cell, summed by the one membership rule of
+    the measures (services/comp_actuals_people.memberships): everyone their own; a manager
+    also every CSM whose manager is them; the Director every book."""
+    pairs = pd.DataFrame(
+        memberships(members, cells["csm_id"].dropna().unique().tolist()),
+        columns=["person", "csm_id"],
     )
-    team = team[team["manager_id"] != team["owner"]].drop(columns=["csm_id", "owner"])
-    directors = members.loc[members["role"] == "Director", "csm_id"]
-    books = pd.concat(
-        [
-            cells,
-            team.rename(columns={"manager_id": "csm_id"}),
-            *[cells[cells["csm_id"] != d].assign(csm_id=d) for d in directors],
-        ],
-        ignore_index=True,
+    books = (
+        pairs.merge(cells, on="csm_id").drop(columns="csm_id").rename(columns={"person": "csm_id"})
     )
     return books.groupby(["csm_id", *CELL], as_index=False)[["book_arr", "renewal_up"]].sum()
 
@@ -241,7 +226,7 @@ def book_baselines(
     """Per person (csm_id index) the book rule's baseline of each book metric (NaN: no book or
     no history), and each person's book weights (book_arr, renewal_up totals)."""
     rates = cell_rates(cell_history(db, period, as_of))
-    books = measured_books(book_cells(db, filters, period, as_of), team_members(db))
+    books = measured_books(book_cells(db, filters, period, as_of), csm_roster(db))
     overall = rates[rates["segment"] == "*"].iloc[0]
     merged = books.merge(rates, on=CELL, how="left")
     value = merged[list(BOOK_METRICS)].astype(float)

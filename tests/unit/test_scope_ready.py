@@ -20,6 +20,17 @@ DATE_ONLY = {
     "services.asof.earliest_complete_as_of",
     "services.health.previous_snapshot",
 }
+# Company-wide by design, never a list of accounts: the roster of people (who reports to whom,
+# needed to sum a manager's team whatever the view shows), aggregate rates that set targets and
+# project expansion (like the renewal model, fitted on the whole company), and an issued
+# statement's recomputation, which applies the scope the statement recorded.
+COMPANY_WIDE = {
+    "services.comp_actuals_people.csm_roster",
+    "services.comp_actuals_sql.win_rate",
+    "services.comp_targets.cell_history",
+    "services.comp_statement.recompute",
+    "services.comp_statement.live_check",
+}
 ACCOUNT_TABLES = re.compile(
     r"\b(account_dim|accounts|contracts|renewals|expansions|usage_daily|tickets|nps_responses|"
     r"touchpoints|health_snapshots|health_cube|retention_cube|renewal_scores|csms)\b"
@@ -44,7 +55,7 @@ def reads_data(fn) -> bool:
 def test_every_service_that_reads_data_takes_filters():
     checked, missing = [], []
     for qualified, fn in service_functions():
-        if not reads_data(fn) or qualified in DATE_ONLY:
+        if not reads_data(fn) or qualified in DATE_ONLY | COMPANY_WIDE:
             continue
         checked.append(qualified)
         parameter = inspect.signature(fn).parameters.get("filters")
