@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import dash_ag_grid as dag
@@ -18,7 +19,7 @@ from components import formatting
 from components.charts import Figure, empty_figure, figure, value_axis
 from components.grids import MONEY, money_column, to_records
 from components.states import empty_state
-from services.comp_periods import Period
+from services.comp_periods import Period, recent_periods
 from services.comp_plan import METRICS, ROLE_SCOPE, TARGET_RULES, Curve, MetricPlan, Plan
 
 PREFIX = "cm-attainment-"
@@ -100,26 +101,62 @@ def period_options(periods: Sequence[Period], chosen: Period) -> list[dict[str, 
     return [{"label": p.label(), "value": p.key} for p in shown]
 
 
+RECENT_PERIODS = 8  # periods a picker offers
+
+
+def period_picker(component_id: str, view: Any, as_of: date | None) -> html.Label:
+    """The compensation tabs' period picker: the last RECENT_PERIODS periods of the plan's kind
+    to the as-of date, the view's period chosen (`view`: a PlanView; None or no as-of: empty,
+    as in Dash's validation layout)."""
+    if view is None or as_of is None:
+        options, chosen = [], None
+    else:
+        periods = recent_periods(as_of, view.plan.period, RECENT_PERIODS)
+        options, chosen = period_options(periods, view.period), view.period.key
+    return html.Label(
+        [
+            html.Span("Period", className="small text-muted me-2"),
+            dcc.Dropdown(
+                id=component_id,
+                options=options,
+                value=chosen,
+                clearable=False,
+                searchable=False,
+                style={"minWidth": "11rem"},
+            ),
+        ],
+        className="d-flex align-items-center mb-0",
+    )
+
+
 # ---- top line -----------------------------------------------------------------------------------
-def _card(key: str, label: str, value: str, lines: list[Any], exact: float | None) -> dbc.Col:
+def money_card(
+    prefix: str, key: str, label: str, value: str, lines: list[Any], exact: float | None
+) -> dbc.Col:
+    """A compensation top-line card (`<prefix>kpi-<key>` holds the value; hover: the exact
+    amount)."""
     title = {"title": formatting.money_exact(exact)} if exact is not None else {}
     return dbc.Col(
         dbc.Card(
             dbc.CardBody(
                 [
                     html.Div(label, className="kpi-label"),
-                    html.Div(value, className="kpi-value", id=f"{PREFIX}kpi-{key}", **title),
+                    html.Div(value, className="kpi-value", id=f"{prefix}kpi-{key}", **title),
                     *[html.Div(line, className="small text-muted") for line in lines if line],
                 ]
             ),
             className="kpi-card h-100",
-            id=f"{PREFIX}card-{key}",
+            id=f"{prefix}card-{key}",
         ),
         xs=12,
         sm=6,
         lg=True,
         className="mb-3",
     )
+
+
+def _card(key: str, label: str, value: str, lines: list[Any], exact: float | None) -> dbc.Col:
+    return money_card(PREFIX, key, label, value, lines, exact)
 
 
 def _share(part: float, whole: float) -> str | None:

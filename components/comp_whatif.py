@@ -18,6 +18,7 @@ from dash import dcc, html
 
 from components import formatting
 from components.charts import Figure, empty_figure, figure
+from components.comp_attainment import money_card
 from components.grids import to_records
 from services.comp_actuals_people import BOOK_BANDS, TENURE_BANDS
 from services.comp_plan import METRICS, Plan
@@ -168,24 +169,7 @@ def inputs_form(plan: Plan, values: Mapping[str, str], errors: Mapping[str, str]
 
 # ---- before and after ---------------------------------------------------------------------------
 def _card(key: str, label: str, value: str, lines: list[Any], exact: float | None) -> dbc.Col:
-    title = {"title": formatting.money_exact(exact)} if exact is not None else {}
-    return dbc.Col(
-        dbc.Card(
-            dbc.CardBody(
-                [
-                    html.Div(label, className="kpi-label"),
-                    html.Div(value, className="kpi-value", id=f"{PREFIX}kpi-{key}", **title),
-                    *[html.Div(line, className="small text-muted") for line in lines if line],
-                ]
-            ),
-            className="kpi-card h-100",
-            id=f"{PREFIX}card-{key}",
-        ),
-        xs=12,
-        sm=6,
-        lg=True,
-        className="mb-3",
-    )
+    return money_card(PREFIX, key, label, value, lines, exact)
 
 
 def _sum(people: pd.DataFrame, column: str) -> float:

@@ -26,7 +26,7 @@ from components.comp_attainment import (
     header_line,
     no_people,
     people_grid,
-    period_options,
+    period_picker,
     person_columns,
     person_records,
     plan_notes,
@@ -40,7 +40,6 @@ from components.shell import panel
 from components.states import error_state
 from pages._comp_view import resolve_comp_view
 from pages._shared import clicked_row_id, from_store, guarded, keep_in_url, with_page_param
-from services.comp_periods import recent_periods
 from services.comp_plan_store import plan_for_view
 from services.errors import ServiceError
 
@@ -57,7 +56,6 @@ GRID_BOX = PREFIX + "grid-box"
 TEAMS = PREFIX + "teams"
 CHART = PREFIX + "team-chart"
 DEFINITIONS = PREFIX + "definitions-box"
-RECENT = 8  # periods offered by the picker
 PAGE_PATH = "/compensation"
 GRID_HELP = (
     "One row per person in scope: each metric's actual to date, target (hover it for the rule "
@@ -77,28 +75,13 @@ def layout(data, filters, as_of, params):
     the render callback fills."""
     try:
         plan_view = plan_for_view(params, as_of.date)
-        periods = recent_periods(as_of.date, plan_view.plan.period, RECENT)
-        options, chosen = period_options(periods, plan_view.period), plan_view.period.key
     except ServiceError as exc:
         return error_state(str(exc))
     except Exception:  # Dash's validation layout, built before there is a database
         log.warning("attainment tab: no plan view", exc_info=True)
-        options, chosen = [], None
+        plan_view = None
     plan_params = {k: params[k] for k in ("plan", "version") if params.get(k)}
-    picker = html.Label(
-        [
-            html.Span("Period", className="small text-muted me-2"),
-            dcc.Dropdown(
-                id=PERIOD,
-                options=options,
-                value=chosen,
-                clearable=False,
-                searchable=False,
-                style={"minWidth": "11rem"},
-            ),
-        ],
-        className="d-flex align-items-center mb-0",
-    )
+    picker = period_picker(PERIOD, plan_view, as_of.date if as_of else None)
     return html.Div(
         [
             dcc.Store(id=VIEW, data=data),

@@ -19,6 +19,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
+from components.comp_attainment import period_picker
 from components.comp_targets import (
     CURRENT,
     FORM_FIELDS,
@@ -50,9 +51,8 @@ from pages._shared import from_store, guarded, keep_in_url, with_page_param
 from services.app_state import AppStateError, Conflict, user_name
 from services.comp_actuals import period_measures
 from services.comp_overrides import field_of, read_override_form, save_override
-from services.comp_periods import recent_periods
 from services.comp_plan import METRICS, PlanInvalid
-from services.comp_plan_store import PlanView, plan_for_view, versions
+from services.comp_plan_store import plan_for_view, versions
 from services.comp_targets import UNOWNED, csm_targets
 from services.db import get_database
 from services.errors import ServiceError
@@ -67,7 +67,6 @@ PERIOD = PREFIX + "period"
 HEADER = PREFIX + "header"
 RULES = PREFIX + "rules"
 GRID_BOX = PREFIX + "grid-box"
-RECENT = 8  # periods offered by the picker
 GRID_HELP = (
     "One row per person in scope, a column pair per metric of the plan: the target and the "
     "rule that set it. Hover a cell for how the target was worked out; a target set by hand "
@@ -89,39 +88,18 @@ FORM_HELP = (
 )
 
 
-def _period_options(view: PlanView, day) -> list[dict[str, str]]:
-    periods = recent_periods(day, view.plan.period, RECENT)
-    if view.period not in periods:
-        periods.insert(0, view.period)
-    return [{"label": p.label(), "value": p.key} for p in periods]
-
-
 def layout(data, filters, as_of, params):
     """The tab's frame: the period picker, the grid and the override form; the render callback
     fills them for the period."""
     try:
         view = plan_for_view(params, as_of.date)
-        options, chosen = _period_options(view, as_of.date), view.period.key
     except ServiceError as exc:
         return error_state(str(exc))
     except Exception:  # Dash's validation layout, built before there is a database
         log.warning("targets tab: no plan view", exc_info=True)
         return html.Div(id=PREFIX + "tab")
     plan_params = {k: params[k] for k in ("plan", "version") if params.get(k)}
-    picker = html.Label(
-        [
-            html.Span("Period", className="small text-muted me-2"),
-            dcc.Dropdown(
-                id=PERIOD,
-                options=options,
-                value=chosen,
-                clearable=False,
-                searchable=False,
-                style={"minWidth": "11rem"},
-            ),
-        ],
-        className="d-flex align-items-center mb-0",
-    )
+    picker = period_picker(PERIOD, view, as_of.date)
     return html.Div(
         [
             dcc.Store(id=VIEW, data=data),
