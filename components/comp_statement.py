@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components import formatting
+from components.labels import label
 from services.comp_statement import LiveCheck, MetricRow, Statement, summary_facts
 
 DOC = "cm-statement-doc"
@@ -174,7 +175,7 @@ def lines_table(statement: Statement) -> Any:
                 html.Td(_arr(c.arr_up) if c.kind == "renewal" else "–", className="text-end"),
                 html.Td(_arr(c.amount), className="text-end"),
                 html.Td(_arr(c.retained) if c.kind == "renewal" else "–", className="text-end"),
-                html.Td(_dash(c.outcome)),
+                html.Td(_dash(c.outcome and label(f"{c.kind}_outcome", c.outcome))),
                 html.Td(
                     [
                         html.Div(_owner(c.credited_name, c.credited_to)),

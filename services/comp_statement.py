@@ -645,7 +645,7 @@ def _line_records(statement: Statement) -> list[dict[str, Any]]:
             "ARR up ($)": c.arr_up,
             "Renewed / won ARR ($)": c.amount,
             "Retained ARR ($)": c.retained,
-            "Outcome": c.outcome,
+            "Outcome": (c.outcome or "").capitalize(),
             "Credited to": c.credited_name,
             "Credited to (id)": c.credited_to,
             "Owner since": c.owned_from,
