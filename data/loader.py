@@ -28,9 +28,10 @@ import duckdb
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 # Bumped whenever schema.sql or the derived tables change: the app refuses files built before.
 SCHEMA_VERSION = (
-    7  # 3: health_inputs, component scores NULL where a feed is absent; 4: health_by_account;
+    8  # 3: health_inputs, component scores NULL where a feed is absent; 4: health_by_account;
     # 5: renewal_forecast_history; 6: Renewals tables (pipeline_open, forecast_*,
-    # retention_trend_cube, expansion_scores); 7: account_owner_history, owner_spans
+    # retention_trend_cube, expansion_scores); 7: account_owner_history, owner_spans;
+    # 8: target_history (compensation target rates of the current periods)
 )
 BUILDS_SUFFIX = ".builds"  # data/csops.duckdb -> data/csops.duckdb.builds/<build_id>.duckdb
 BUILD_SUFFIX = ".duckdb"

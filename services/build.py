@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from data.loader import ImportError_, build_database
+from services.comp_targets import create_target_history
 from services.errors import ImportRejected
 from services.forecast_accuracy import create_forecast_tables
 from services.health import VALIDATION_LEAD_DAYS
@@ -95,6 +96,7 @@ def derive_tables(con, as_of: date, params: HealthParams | None = None) -> None:
     create_retention_trend(con, bounds)
     create_forecast_tables(con, as_of)
     create_pipeline_tables(con, as_of)
+    create_target_history(con, as_of)
 
 
 def create_health_inputs(con, feeds) -> None:

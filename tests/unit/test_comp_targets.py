@@ -53,7 +53,7 @@ import pytest
 from services.comp_actuals import period_measures
 from services.comp_periods import period_of
 from services.comp_plan import Curve, MetricPlan, Override, Plan
-from services.comp_targets import cell_history, csm_targets
+from services.comp_targets import cell_history, cell_history_sql, csm_targets
 from services.filters import Filters
 from tests.unit.tiny import account, build_tiny, contract, renewal
 
@@ -167,6 +167,22 @@ def test_history_per_cell(db):
     ent = history.loc[("Enterprise", "named")]
     assert (ent["start_arr"], ent["kept_arr"], ent["end_arr"]) == (6200, 6200, 6400)
     assert (ent["renewal_up"], ent["renewal_kept"], ent["expansion_won"]) == (1500, 1400, 200)
+
+
+def test_stored_history_is_the_live_query(db):
+    """The build stores the current quarter's, half's and year's history on its as-of date;
+    reading it gives exactly what the live query gives (the hand-made values above)."""
+    kinds = set(db.query("SELECT DISTINCT kind FROM target_history")["kind"])
+    assert kinds == {"quarter", "half", "year"}
+    for kind in ("quarter", "half", "year"):
+        period = period_of(AS_OF, kind)
+        stored = cell_history(db, period, AS_OF).reset_index(drop=True)
+        live = db.query(*cell_history_sql(period, AS_OF))
+        pd.testing.assert_frame_equal(stored, live, check_dtype=False)
+    # Another day is not stored: computed live.
+    other = date(2026, 5, 1)
+    assert db.query("SELECT COUNT(*) AS n FROM target_history WHERE as_of = ?", [other]).n[0] == 0
+    assert len(cell_history(db, PERIOD, other)) == 2
 
 
 def test_book_rule(db, measures):
