@@ -38,6 +38,7 @@ import pandas as pd
 from services.cache import memoize
 from services.comp_actuals import period_measures
 from services.comp_actuals_people import csm_roster, memberships
+from services.comp_actuals_sql import account_filters
 from services.comp_periods import KINDS, Period, period_of
 from services.comp_plan import OVERRIDE_RULE, TARGET_RULES, Curve, MetricPlan, Plan
 from services.db import Database
@@ -53,12 +54,6 @@ BOOK_METRICS = (*COHORT_METRICS, "renewal_rate", "expansion_arr")
 AT_MOST_ONE = ("grr", "logo_retention", "renewal_rate", "green_share", "hygiene")
 CELL = ["segment", "coverage_tier"]
 COLUMNS = ["csm_id", "metric", "target", "rule", "rule_label", "baseline", "reason"]
-
-
-def account_filters(filters: Filters) -> Filters:
-    """Team and owner select people here (a book is the accounts owned on a day, not today's
-    owner's), so only the account filters (segment, region, tier) restrict accounts."""
-    return filters.with_values(team=(), owner=())
 
 
 def history_periods(period: Period, as_of: date) -> list[Period]:
