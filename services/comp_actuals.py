@@ -158,7 +158,7 @@ def period_measures(db: Database, filters: Filters, period: Period, as_of: date)
     of the whole period. See the module docstring for the definitions."""
     w = Window(period, as_of)
     sums = _owner_sums(db, filters, w)
-    people = people_in_scope(csm_roster(db), set(sums.index), period)
+    people = people_in_scope(csm_roster(db), set(sums.index), period, as_of)
     rolled = _rolled_up(sums, memberships(people, sums.index.tolist()))
     book = rolled[[f"book_{i}" for i in range(len(SEGMENTS))]].set_axis(list(SEGMENTS), axis=1)
     people = with_books(people, book)

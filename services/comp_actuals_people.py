@@ -5,6 +5,10 @@ In scope: everyone in `csms` employed at some point of the period (hired by its 
 left before its first), anyone credited with anything in it (an owner key of the sums), and an
 "Unowned" pseudo-person (`UNOWNED`) when accounts nobody owned closed or hold anything.
 
+Point in time: employment is as known on the view's as-of date. Someone hired after it was not
+employed yet (in scope only when credited with something, with an employed share of 0); an end
+date after it was not known then, so the person counts as still employed (end date empty).
+
 Measured on (`ROLE_SCOPE` in services/comp_plan.py): a CSM their own book; a Manager their own
 and every CSM's whose manager_id is theirs; a Director every book, the unowned accounts
 included (the company's number).
@@ -92,13 +96,19 @@ def book_bands(book_arr: pd.Series, ids: pd.Series) -> list[str]:
     return [BOOK_BANDS[min(3, 4 * p // max(len(order), 1))] for p in position]
 
 
-def people_in_scope(csms: pd.DataFrame, credited: set[str], period: Period) -> pd.DataFrame:
+def people_in_scope(
+    csms: pd.DataFrame, credited: set[str], period: Period, as_of: date
+) -> pd.DataFrame:
     """The people of the view before the team/owner filters: csm_id, name, team, manager_id,
-    role, hire_date, end_date (dates), employed_share, tenure_years, tenure_band."""
+    role, hire_date, end_date (dates), employed_share, tenure_years, tenure_band. Employment as
+    known on `as_of` (the module docstring)."""
     hire = pd.to_datetime(csms["hire_date"]).to_numpy()
     end = pd.to_datetime(csms["end_date"]).to_numpy()
+    day = np.datetime64(as_of)
+    end = np.where(~np.isnat(end) & (end > day), np.datetime64("NaT"), end)  # not known yet
     start, last = np.datetime64(period.start), np.datetime64(period.last_day)
-    employed = (np.isnat(hire) | (hire <= last)) & (np.isnat(end) | (end >= start))
+    hired = np.isnat(hire) | (hire <= day)
+    employed = hired & (np.isnat(hire) | (hire <= last)) & (np.isnat(end) | (end >= start))
     ids = csms["csm_id"].tolist()
     keep = np.array([e or i in credited for e, i in zip(employed, ids, strict=True)], dtype=bool)
     hire, end, employed = hire[keep], end[keep], employed[keep]

@@ -472,6 +472,21 @@ def test_people_columns(now):
     assert person(now, "M1")["book_arr"] == 600  # the team's books: 500 + 100
 
 
+def test_employment_is_as_known_on_the_as_of_date(db):
+    # Q4 seen on 20 Oct 2026: C2 (hired 1 Nov) was not employed yet and is credited with
+    # nothing then (A1 is C1's until 1 Nov): out of scope, not 61/92 employed.
+    early = period_measures(db, Filters(), Q4, date(2026, 10, 20))
+    assert "C2" not in set(early.people["csm_id"])
+    # Q3 seen on 15 Jun 2026: C4's end date (30 Jun, before Q3 starts) was not known then, so
+    # C4 counts as still employed: in scope for the whole of Q3, with no end date.
+    ahead = period_measures(db, Filters(), Q3, date(2026, 6, 15))
+    c4 = person(ahead, "C4")
+    assert c4["employed_share"] == 1.0
+    assert c4["end_date"] is None
+    # Seen after it, the end date is known: C4 left before Q3 and is out of scope.
+    assert "C4" not in set(period_measures(db, Filters(), Q3, BUILT).people["csm_id"])
+
+
 # ---- the lines behind the numbers ---------------------------------------------------------------
 def test_attributed_lines_of_a_csm_and_a_manager(db):
     lines = attributed_lines(db, Filters(), Q4, BUILT, "C1")
