@@ -17,6 +17,9 @@ import pandas as pd
 from services.comp_plan import METRICS
 from services.renewal_forecast import Z80
 
+# Read on one day (the weekly snapshot) and carried to the period's end: while the period is
+# open their best and worst are today's value, not a bound of where they can land.
+CARRIED_METRICS = ("green_share", "hygiene")
 FRAME_COLUMNS = (
     "csm_id",
     "metric",

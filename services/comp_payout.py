@@ -14,6 +14,8 @@ The arithmetic (one wording, also on the Definitions page):
   assumes every metric of a person lands low, or high, together);
 - out of reach: even the best case (everything still open renews in full / is won) leaves the
   metric below the curve's threshold; trivial: the target is met even in the worst case.
+  Green share and hygiene carry today's value to the period's end (no best or worst case), so
+  they are never flagged while the period is open.
 
 The "Unowned" pseudo-person of the measures (accounts nobody owned) is paid nothing and is not
 listed here; the attainment page shows it from the measures.
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from services.comp_actuals_metrics import CARRIED_METRICS
 from services.comp_plan import METRICS, Plan
 
 UNOWNED = "__unowned__"  # the measures' pseudo-person for accounts without an owner
@@ -110,9 +113,14 @@ def _lines(measures, targets: pd.DataFrame, plan: Plan, ids: pd.Index, on_target
             out[rows] = m.curve.payouts(attainment[name][rows])
     share = on_target[person] * weight / 100.0 / 100.0
     best, worst = attainment["best_attainment"], attainment["worst_attainment"]
+    # A carried metric's best = worst = today's value: no bound while the period is open.
+    bounded = np.ones(len(keys), dtype=bool)
+    if measures.to_date < measures.period.last_day:
+        bounded = np.array([k not in CARRIED_METRICS for k in keys], dtype=bool)
+    flaggable = bounded[metric]
     with np.errstate(invalid="ignore"):
-        out_of_reach = ~np.isnan(best) & (best < threshold)
-        trivial = ~np.isnan(worst) & (worst >= 100.0)
+        out_of_reach = flaggable & ~np.isnan(best) & (best < threshold)
+        trivial = flaggable & ~np.isnan(worst) & (worst >= 100.0)
     columns = {
         "csm_id": ids.to_numpy()[person],
         "metric": np.array(keys, dtype=object)[metric],

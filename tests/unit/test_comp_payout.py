@@ -255,6 +255,39 @@ def test_flags(payouts):
     assert person(payouts, "B")["flags"] == ""
 
 
+def test_carried_metrics_are_not_flagged_while_the_period_is_open():
+    # Green share 0.5 against 0.9: 55.6% attainment, below the 90% threshold; hygiene 1.0
+    # against 0.9: 111%. Both carry today's value (best = worst = actual), which says nothing
+    # about where they land while the quarter runs: no flag. Once the period is over the
+    # value is final and the flags apply.
+    plan = Plan(
+        "quarter",
+        QUARTER.start,
+        (MetricPlan("green_share", 50.0, 0.9), MetricPlan("hygiene", 50.0, 0.9)),
+        {"CSM": 40_000.0},
+    )
+    frame = pd.DataFrame(
+        [
+            {"csm_id": "A", "metric": key, "actual": value, "projected": value,
+             "projected_low": value, "projected_high": value, "best": value, "worst": value}
+            for key, value in (("green_share", 0.5), ("hygiene", 1.0))
+        ]
+    )  # fmt: skip
+    people = pd.DataFrame(
+        [{"csm_id": "A", "name": "A", "team": "East", "role": "CSM", "employed_share": 1.0}]
+    )
+    targets = company_targets(plan).query("csm_id == 'A'")
+    open_view = Measures(QUARTER, date(2026, 6, 15), date(2026, 6, 15), "b", frame, people)
+    result = compute_payouts(open_view, targets, plan)
+    assert line(result, "A", "green_share")["attainment"] == pytest.approx(500 / 9)
+    assert not result.lines["out_of_reach"].any() and not result.lines["trivial"].any()
+    assert person(result, "A")["flags"] == ""
+    over = replace(open_view, as_of=QUARTER.end, to_date=QUARTER.last_day)
+    closed = compute_payouts(over, targets, plan)
+    assert line(closed, "A", "green_share")["out_of_reach"]
+    assert line(closed, "A", "hygiene")["trivial"]
+
+
 def test_team_and_company_totals_and_budget(payouts):
     teams = payouts.teams.set_index("team")
     assert teams.loc["East", "payout"] == pytest.approx(23_750.0)
