@@ -11,8 +11,12 @@ Projection for the rest of the period (to_date, last day]: the open renewals due
 period's end (overdue ones included) at the forecast's p (services/renewal_forecast.py), each an
 independent draw: expected = to date + Σ arr_up·p, range = expected ± 1.2816·√Σ arr_up²·p·(1−p)
 on the numerator, held between worst (every open renewal lost, p = 0) and best (every one kept
-in full, p = 1). Expansion: won to date + the open opportunities expected to close in the rest at
-the trailing-4-quarter win rate (count of won / won or lost). Green share and hygiene are read
+in full, p = 1). An open renewal already `replaced` (a successor contract of the account is
+active on the as-of date) counts as retained in full in the renewal rate: p = 1, in the worst
+case too (the cohort metrics already hold it in the account's ARR). Expansion: won to date + the
+open opportunities expected to close by the period's end at the trailing-4-quarter win rate
+(count of won / won or lost); when the period holds the as-of date, those whose expected close
+date is already past but still open count too (as overdue renewals do). Green share and hygiene are read
 on the latest weekly snapshot on or before to_date and carry that value to the period's end
 (projected = best = worst = actual). Without a renewal model (no renewal closed in the trailing
 quarters) or a win rate, a person with something open has no projection (NaN); best and worst
@@ -91,7 +95,10 @@ class Measures:
 # Each family of `owner_sums`: the prefix of its columns here and the columns it fills.
 FAMILY_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "closed": ("ren_", ("closed_count", "arr_up", "retained")),
-    "open": ("ren_", ("open_count", "open_arr", "expected", "variance", "unpriced")),
+    "open": (
+        "ren_",
+        ("open_count", "open_arr", "expected", "variance", "unpriced", "replaced_arr"),
+    ),
     "cohort": ("coh_", COHORT_COLUMNS),
     "won": ("exp_", ("won_count", "won_arr")),
     "pipe": ("exp_", ("open_count", "open_arr", "open_sq")),

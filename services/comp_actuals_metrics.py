@@ -108,7 +108,7 @@ def metric_frame(s: pd.DataFrame, renewal_model: bool, rate: float | None) -> pd
             c["ren_retained"] + c["ren_expected"],
             c["ren_arr_up"] + c["ren_open_arr"],
             c["ren_retained"] + c["ren_open_arr"],
-            c["ren_retained"],
+            c["ren_retained"] + c["ren_replaced_arr"],  # worst: a replaced one is kept
             np.sqrt(np.clip(c["ren_variance"], 0, None)),
             c["ren_closed_count"],
             ren_open,

@@ -254,8 +254,10 @@ ACCOUNT_SELECTS = f"""
     FROM closed GROUP BY owner
     UNION ALL BY NAME
     SELECT 'open' AS family, owner, COUNT(*) AS open_count, SUM(arr_up) AS open_arr,
-           SUM(arr_up * p) AS expected, SUM(arr_up * arr_up * p * (1 - p)) AS variance,
-           COUNT(*) FILTER (WHERE unpriced) AS unpriced
+           SUM(CASE WHEN replaced THEN arr_up ELSE arr_up * p END) AS expected,
+           SUM(CASE WHEN replaced THEN 0 ELSE arr_up * arr_up * p * (1 - p) END) AS variance,
+           COUNT(*) FILTER (WHERE unpriced) AS unpriced,
+           COALESCE(SUM(arr_up) FILTER (WHERE replaced), 0) AS replaced_arr
     FROM open_due GROUP BY owner
     UNION ALL BY NAME
     SELECT 'cohort' AS family, owner, {COHORT_SUMS} FROM cohort GROUP BY owner
@@ -277,7 +279,10 @@ def _account_query(db: Database, filters: Filters, w: Window, snapshot: date | N
 
 
 def _expansion_query(filters: Filters, w: Window) -> tuple[str, list[Any]]:
-    """Families won and pipe: expansions won to date, opportunities open in the rest."""
+    """Families won and pipe: expansions won to date, opportunities open on the as-of date
+    expected to close by the period's end (those whose expected close date is past included
+    when the period holds the as-of date, as overdue renewals; for a later period, those
+    expected in it)."""
     acc, scope = accounts_cte(filters)
     close = known_on_latest("v.a", "e.close_date")
     return (
@@ -295,7 +300,7 @@ def _expansion_query(filters: Filters, w: Window) -> tuple[str, list[Any]]:
     FROM expansions e {in_scope(filters, "e")} CROSS JOIN v
     LEFT JOIN owner_spans os ON {owner_on("v.a", "e.account_id")}
     WHERE v.projecting AND {expansion_open_on("v.a", "e")}
-      AND {close} > v.t AND {close} >= v.s AND {close} <= v.l
+      AND {close} >= v.first_due AND {close} <= v.l
     GROUP BY os.owner_csm_id""",
         [*_values(w, None), *scope],
     )
@@ -324,13 +329,16 @@ def owner_sums(db: Database, filters: Filters, w: Window, snapshot: date | None)
     - closed: closed_count, arr_up, retained (renewals closed in [start, to_date]);
     - open: open_count, open_arr, expected (Σ arr_up·p), variance (Σ arr_up²·p·(1−p)) of the
       open renewals projected (due in the rest of the period, overdue included), unpriced
-      (how many have no p: no renewal model on the as-of date);
+      (how many have no p: no renewal model on the as-of date), replaced_arr (Σ arr_up of
+      those already `replaced`: a successor contract is active on the as-of date, so they
+      count as retained in full: p = 1 in expected, no variance);
     - cohort: COHORT_COLUMNS;
     - book (per owner on to_date): BOOK_COLUMNS, book_<i> the ARR of segment SEGMENTS[i],
       then green_arr, scored_arr, scored_count (health at `snapshot`, the latest weekly
       snapshot on or before to_date);
     - won: won_count, won_arr; pipe: open_count, open_arr, open_sq (Σ amount²) of the
-      opportunities open on the as-of date expected to close in the rest of the period. Their
+      opportunities open on the as-of date expected to close by the period's end (overdue
+      ones included when the period holds the as-of date, as overdue renewals). Their
       expected close date is known only on the build's as-of date (`known_on_latest`, as on
       the Upsell tab): on an earlier day none is dated, so none is projected;
     - hygiene: renewals (open on `snapshot`, due within the hygiene window, overdue included:

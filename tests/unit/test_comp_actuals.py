@@ -537,3 +537,53 @@ def test_without_a_model_nothing_is_projected_but_best_and_worst_remain(tmp_path
         40,
         0,
     )
+
+
+def test_a_replaced_renewal_is_retained_and_an_overdue_opportunity_is_projected(tmp_path):
+    # C1 owns Y1 and Y2. Y1: contract 100 to 15 Oct 2026, its renewal RY1 still open (overdue)
+    # but a successor contract of 100 runs from 15 Oct: `replaced`. Y2: 200 to 1 Dec 2026,
+    # renewal RY2 open. The model on 20 Nov (closed in the trailing quarters: HY 120 kept, HZ 80
+    # churned): p = 120 / 200 = 0.6 for both.
+    # Renewal rate (nothing closed in Q4): RY1 kept in full (100) + RY2 200 x 0.6 = 120 ->
+    # 220 / 300; worst keeps RY1: 100 / 300; variance 200² x 0.24 = 9,600 (RY1 adds none):
+    # 220 - 1.2816 x 97.98 = 94.4 -> held at worst 100 / 300; high 345.6 -> 300 / 300.
+    # Expansion: EY (60, expected 10 Nov: past, still open) and EY2 (40, 10 Dec) at the win
+    # rate (EW won, EL lost: 0.5): 0.5 x 100 = 50; best 100.
+    rows = {
+        "csms": CSMS[2:3],
+        "accounts": [account(a, "SMB", owner="C1") for a in ("Y1", "Y2", "Y3", "Y4")],
+        "contracts": [
+            contract("Y1", "2025-10-15", "2026-10-15", 100, contract_id="KY1"),
+            contract("Y1", "2026-10-15", "2027-10-15", 100, contract_id="KY1b"),
+            contract("Y2", "2025-12-01", "2026-12-01", 200, contract_id="KY2"),
+            contract("Y3", "2025-03-01", "2026-03-01", 120, contract_id="KY3"),
+            contract("Y3", "2026-03-01", "2027-03-01", 120, contract_id="KY3b"),
+            contract("Y4", "2025-04-01", "2026-04-01", 80, contract_id="KY4"),
+        ],
+        "renewals": [
+            renewal("RY1", "Y1", date(2026, 10, 15), 100, contract_id="KY1"),
+            renewal("RY2", "Y2", date(2026, 12, 1), 200, contract_id="KY2"),
+            renewal("HY", "Y3", date(2026, 3, 1), 120, "renewed", 120, "KY3"),
+            renewal("HZ", "Y4", date(2026, 4, 1), 80, "churned", None, "KY4"),
+        ],
+        "expansions": [
+            expansion("EY", "Y2", "open", "2026-11-10", 60),
+            expansion("EY2", "Y2", "open", "2026-12-10", 40),
+            expansion("EW", "Y3", "won", "2026-06-01", 10),
+            expansion("EL", "Y3", "lost", "2026-07-01", 10),
+        ],
+    }
+    db = build_tiny(tmp_path, rows, BUILT)
+    m = period_measures(db, Filters(), Q4, BUILT)
+    assert cell(m, "C1", "renewal_rate", "open_count") == 2
+    assert cell(m, "C1", "renewal_rate", "projected") == pytest.approx(220 / 300)
+    assert cell(m, "C1", "renewal_rate", "worst") == pytest.approx(100 / 300)
+    assert cell(m, "C1", "renewal_rate", "projected_low") == pytest.approx(100 / 300)
+    assert cell(m, "C1", "renewal_rate", "projected_high") == 1.0
+    assert m.win_rate == 0.5
+    assert cell(m, "C1", "expansion_arr", "open_count") == 2
+    assert cell(m, "C1", "expansion_arr", "projected") == pytest.approx(50)
+    assert cell(m, "C1", "expansion_arr", "best") == 100
+    # A later period projects only what is expected in it: neither EY (overdue) nor EY2.
+    ahead = period_measures(db, Filters(), Q4.next(), BUILT)
+    assert cell(ahead, "C1", "expansion_arr", "open_count") == 0
