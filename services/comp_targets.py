@@ -2,8 +2,9 @@
 
 - company: the plan's target for the metric;
 - book: what the person's book would have done historically, plus the uplift. The history is
-  the company-wide value of the metric per segment x coverage tier over the 4 previous periods
-  of the same kind (each clipped to the view's as-of date; those not started yet left out),
+  the company-wide value of the metric per segment x coverage tier over the 4 latest periods of
+  the same kind closed on the view's as-of date (before the period; a period not over yet is
+  left out, so a later period learns from the same closed periods as the current one),
   weighted by the person's book:
     grr / nrr / logo_retention: weight = ARR the person owned (owner_spans) on the period's
       first day (the as-of date when the period starts later);
@@ -12,8 +13,10 @@
       period's start, per cell, x the person's ARR in that cell (money, not a weighted mean).
   A cell without history uses the history of all cells together. green_share and hygiene have
   no such history: the company target, saying so.
-- last: the person's actual in the previous period (`period_measures` of it, as of the same
-  day), plus the uplift; a person with no actual then gets the company target, saying so.
+- last: the person's actual in the last period of the same kind closed on the view's as-of
+  date (the previous period, or an earlier one when the previous is not over yet; its
+  `period_measures` as of the same day), plus the uplift; a person with no actual then gets the
+  company target, saying so.
 - override: a target set by hand in the plan (with its reason) wins over every rule.
 
 Uplift: points of a share for rates (0.02 -> +2 points), a share of the baseline for money
@@ -56,13 +59,21 @@ CELL = ["segment", "coverage_tier"]
 COLUMNS = ["csm_id", "metric", "target", "rule", "rule_label", "baseline", "reason"]
 
 
-def history_periods(period: Period, as_of: date) -> list[Period]:
-    """The previous periods of the same kind the book rule learns from (started by as_of)."""
-    periods, p = [], period
-    for _ in range(HISTORY_PERIODS):
+def last_closed(period: Period, as_of: date) -> Period:
+    """The latest period of the same kind before `period` that is closed on `as_of` (its data
+    covers its last day): the previous one, unless that is not over yet."""
+    p = period.previous()
+    while not p.closed(as_of):
         p = p.previous()
-        if p.start <= as_of:
-            periods.append(p)
+    return p
+
+
+def history_periods(period: Period, as_of: date) -> list[Period]:
+    """The periods the book rule learns from: the HISTORY_PERIODS latest periods of the same
+    kind before `period` closed on `as_of`, latest first."""
+    periods = [last_closed(period, as_of)]
+    while len(periods) < HISTORY_PERIODS:
+        periods.append(periods[-1].previous())
     return periods
 
 
@@ -87,13 +98,13 @@ HISTORY_COLUMNS = [
 
 def cell_history_sql(period: Period, as_of: date) -> tuple[str, list] | None:
     """The company-wide history query of `cell_history` and its parameters (None: no
-    history period started by as_of)."""
+    history period)."""
     periods = history_periods(period, as_of)
     if not periods:
         return None
     starts = [p.start.isoformat() for p in periods]
     d0 = [(p.start - timedelta(days=1)).isoformat() for p in periods]
-    d1 = [min(p.last_day, as_of).isoformat() for p in periods]
+    d1 = [p.last_day.isoformat() for p in periods]  # closed: their whole days
     sql = f"""
         WITH periods AS (
             SELECT unnest(CAST(? AS DATE[])) AS first_day, unnest(CAST(? AS DATE[])) AS d0,
@@ -172,8 +183,8 @@ def create_target_history(con, as_of: date) -> None:
 def cell_history(db: Database, period: Period, as_of: date) -> pd.DataFrame:
     """Company-wide sums per segment x coverage tier over the history periods: start_arr
     (ARR the day before each period, cohort accounts), kept_arr (min(start, end)), end_arr,
-    logos, logos_kept, renewal_up / renewal_kept (renewals closed in the period to date),
-    expansion_won (won expansions closed in the period to date). Read from `target_history`
+    logos, logos_kept, renewal_up / renewal_kept (renewals closed in the period),
+    expansion_won (won expansions closed in the period). Read from `target_history`
     when the build stored that period and day."""
     query = cell_history_sql(period, as_of)
     if query is None:
@@ -366,11 +377,16 @@ def _book_rows(db, filters, metric: MetricPlan, people: pd.Index, measures) -> p
 
 
 def _last_rows(db, filters, metric: MetricPlan, people: pd.Index, measures) -> pd.DataFrame:
-    previous = period_measures(db, filters, measures.period.previous(), measures.as_of)
-    frame = previous.frame
+    last = last_closed(measures.period, measures.as_of)
+    frame = period_measures(db, filters, last, measures.as_of).frame
     actual = frame.loc[frame["metric"] == metric.metric].set_index("csm_id")["actual"]
     why = pd.Series("no previous period", index=people)
-    return _rule_rows(metric, people, actual[~actual.index.duplicated()].astype(float), why)
+    rows = _rule_rows(metric, people, actual[~actual.index.duplicated()].astype(float), why)
+    if last != measures.period.previous():  # the previous period is not over yet: say which
+        note = f"{last.label()}: the last period closed on {day_words(measures.as_of)}"
+        used = rows["rule"] == "last"
+        rows.loc[used, "rule_label"] = rows.loc[used, "rule_label"] + f" ({note})"
+    return rows
 
 
 def csm_targets(db: Database, filters: Filters, plan: Plan, measures) -> pd.DataFrame:

@@ -231,3 +231,27 @@ def test_last_rule_and_overrides(db, measures):
     assert grr["rule_label"] == "Set by hand"
     assert grr["rule_target"] == 0.9  # what the rule would give
     assert at(targets, "C1", "grr")["rule"] == "company"
+
+
+def test_a_later_period_learns_from_closed_periods_only(db):
+    """Q3 2026 seen on 15 May 2026: Q2 2026 is not over. The book history is the 4 latest
+    closed quarters, Q2 2025 to Q1 2026 (the hand-made values above; Q2 2026 to date would add
+    A4's renewal of 1 May, 500 up and 500 kept, to Enterprise/named). The last rule reads Q1
+    2026: C2 0.8 + 0.05; C1 closed nothing then (its 1 May renewal is in Q2, not over)."""
+    later = PERIOD.next()
+    history = cell_history(db, later, AS_OF).set_index(["segment", "coverage_tier"])
+    ent = history.loc[("Enterprise", "named")]
+    assert (ent["start_arr"], ent["kept_arr"], ent["end_arr"]) == (6200, 6200, 6400)
+    assert (ent["renewal_up"], ent["renewal_kept"]) == (1500, 1400)
+    assert history.loc[("SMB", "named"), "start_arr"] == 600
+    m = period_measures(db, Filters(), later, AS_OF)
+    targets = csm_targets(db, Filters(), plan({"renewal_rate": ("last", 0.05)}), m)
+    c2 = at(targets, "C2", "renewal_rate")
+    assert (c2["rule"], c2["baseline"]) == ("last", pytest.approx(0.8))
+    assert c2["target"] == pytest.approx(0.85)
+    assert c2["rule_label"] == (
+        "Last period's actual + uplift (Q1 2026: the last period closed on 15 May 2026)"
+    )
+    c1 = at(targets, "C1", "renewal_rate")
+    assert (c1["rule"], c1["target"]) == ("company", 0.9)
+    assert c1["rule_label"] == "Company target (no previous period)"
