@@ -23,9 +23,10 @@ Uplift: points of a share for rates (0.02 -> +2 points), a share of the baseline
 (0.1 -> +10%). A rate that cannot exceed 100% (all but NRR) gets a target of at most 100%.
 
 Managers and the Director: the book rule weights the books they are measured on the same way,
-summed cell by cell (their own, plus every CSM whose manager is them; the Director every book),
-exactly as the measures aggregate them (services/comp_actuals_people.memberships). The last rule reads their own previous actual, which
-the measures already aggregate over their team or everyone.
+summed cell by cell (their own, plus every CSM whose manager is them; the Director every book,
+the accounts nobody owns included), exactly as the measures aggregate them
+(services/comp_actuals_people.memberships). The last rule reads their own previous actual,
+which the measures already aggregate over their team or everyone.
 
 The SQL (two grouped queries returning a few dozen rows per person) is memoised; putting a plan
 on top of it is pandas.
@@ -203,15 +204,17 @@ def cell_history(db: Database, period: Period, as_of: date) -> pd.DataFrame:
 def book_cells(db: Database, filters: Filters, period: Period, as_of: date) -> pd.DataFrame:
     """Per owner and segment x coverage tier, the accounts (under the account filters) owned on
     the book day: book_arr (their ARR that day) and renewal_up (ARR up for renewal on renewals
-    dated in the period, known on as_of)."""
+    dated in the period, known on as_of). Accounts nobody owned that day are under UNOWNED
+    (part of the Director's book, as of the Director's actual)."""
     where, scope = account_filters(filters).where("ad")
     sql = f"""
         WITH v AS (SELECT CAST(? AS DATE) AS day),
         owned AS (
-            SELECT os.owner_csm_id AS csm_id, ad.account_id, ad.segment, ad.coverage_tier
+            SELECT COALESCE(os.owner_csm_id, ?) AS csm_id, ad.account_id, ad.segment,
+                   ad.coverage_tier
             FROM account_dim ad CROSS JOIN v
-            JOIN owner_spans os ON {owner_on("v.day", "ad.account_id")}
-            WHERE os.owner_csm_id IS NOT NULL AND {where}
+            LEFT JOIN owner_spans os ON {owner_on("v.day", "ad.account_id")}
+            WHERE {where}
         ),
         arr AS (
             SELECT o.account_id, {arr_on("v.day")} AS arr
@@ -232,7 +235,7 @@ def book_cells(db: Database, filters: Filters, period: Period, as_of: date) -> p
         GROUP BY o.csm_id, o.segment, o.coverage_tier
         ORDER BY o.csm_id, o.segment, o.coverage_tier
     """
-    params = [book_day(period, as_of), *scope, period.start, period.end, as_of]
+    params = [book_day(period, as_of), UNOWNED, *scope, period.start, period.end, as_of]
     return db.query(sql, params)
 
 

@@ -9,6 +9,8 @@ last day).
   A2       SMB/named        C2                               100 until 15 Aug 2025 (churned)
   A3       Enterprise/named C2                               1000 all along, +200 from 1 Nov 2025
   A4       Enterprise/named C2 until 1 Mar 2026, then C1     500 all along
+  A5       SMB/named        nobody                           300 from 15 Mar 2026 (no history:
+                                                             a0 of Q1 2026 is 0)
 
 People: C1, C2 (CSMs managed by M1), C3 (a CSM hired 10 Apr 2026, no accounts), M1 (Manager),
 D1 (Director).
@@ -26,18 +28,20 @@ History per cell (4 quarters):
 Books on 1 Apr 2026 (the period's first day):
   C1: SMB/named 100 (A1), Enterprise/named 500 (A4: C1 owns it since 1 Mar)
   C2: Enterprise/named 1200 (A3); A2 has no ARR any more.
-  M1 and D1: C1 + C2 = SMB/named 100, Enterprise/named 1700.
+  M1: C1 + C2 = SMB/named 100, Enterprise/named 1700.
+  D1: every book, the unowned A5 included: SMB/named 400, Enterprise/named 1700.
 ARR up for renewal in Q2 2026: A1 100 (C1), A4 500 (C1), A3 1000 (C2).
 
 Book rule baselines:
   C1 GRR (100 x 5/6 + 500 x 1) / 600 = 0.972222; + uplift 0.005 -> 0.977222
   C2 GRR 1.0; + 0.005 -> 1.005, a share that cannot pass 100% -> 1.0
   M1 GRR (83.3333 + 1700) / 1800 = 0.990741; + 0.005 -> 0.995741
+  D1 GRR (400 x 5/6 + 1700) / 2100 = 2033.3333 / 2100 = 0.968254
   C1 renewal rate (100 x 0.5 + 500 x 1400/1500) / 600 = 0.861111
   C1 expansion 100 x 20/600 + 500 x 200/6200 = 3.333333 + 16.129032 = 19.462366;
      + 10% -> 21.408602
   C2 expansion 1200 x 200/6200 = 38.709677
-  D1 expansion 3.333333 + 1700 x 200/6200 = 58.172043
+  D1 expansion 400 x 20/600 + 1700 x 200/6200 = 13.333333 + 54.838710 = 68.172043
   C3: no book on 1 Apr 2026 -> the company target.
 
 Last rule (Q1 2026): A4's renewal closed 10 Feb 2026, when C2 owned A4: C2's renewal rate
@@ -92,6 +96,7 @@ def db(tmp_path_factory):
             account("A2", "SMB", "named", "C2"),
             account("A3", "Enterprise", "named", "C2"),
             account("A4", "Enterprise", "named", "C1"),
+            account("A5", "SMB", "named", None),
         ],
         "contracts": [
             contract("A1", "2024-01-01", "2027-01-01", 100),
@@ -99,6 +104,7 @@ def db(tmp_path_factory):
             contract("A3", "2024-01-01", "2027-01-01", 1000),
             contract("A3", "2025-11-01", "2027-01-01", 200),
             contract("A4", "2024-01-01", "2027-01-01", 500),
+            contract("A5", "2026-03-15", "2027-01-01", 300),
         ],
         "account_owner_history": [
             {
@@ -203,7 +209,9 @@ def test_book_rule(db, measures):
     assert at(targets, "C1", "expansion_arr")["baseline"] == pytest.approx(19.462366, abs=1e-5)
     assert at(targets, "C1", "expansion_arr")["target"] == pytest.approx(21.408602, abs=1e-5)
     assert at(targets, "C2", "expansion_arr")["baseline"] == pytest.approx(38.709677, abs=1e-5)
-    assert at(targets, "D1", "expansion_arr")["baseline"] == pytest.approx(58.172043, abs=1e-5)
+    # The Director's book holds the unowned A5, as the Director's actual does.
+    assert at(targets, "D1", "expansion_arr")["baseline"] == pytest.approx(68.172043, abs=1e-5)
+    assert at(targets, "D1", "grr")["baseline"] == pytest.approx(0.968254, abs=1e-6)
     c3 = at(targets, "C3", "grr")
     assert (c3["rule"], c3["target"]) == ("company", 0.9)
     assert c3["rule_label"] == "Company target (no book on 1 Apr 2026)"
