@@ -154,8 +154,21 @@ def draft_payload(
             }
         )
     payload["metrics"] = metrics
-    payload.setdefault("overrides", [])
+    # A target set by hand for a metric no longer in the plan has nothing left to set: dropped
+    # (the save says how many, `dropped_overrides`), not a problem with no field to fix.
+    payload["overrides"] = [
+        o
+        for o in payload.get("overrides") or []
+        if not isinstance(o, Mapping) or o.get("metric") in {m["metric"] for m in metrics}
+    ]
     return payload
+
+
+def dropped_overrides(base: Mapping[str, Any] | None, chosen: Sequence[str]) -> int:
+    """How many targets set by hand in `base` a draft with the metrics `chosen` drops."""
+    kept = set(chosen or ())
+    overrides = (base or {}).get("overrides") or []
+    return sum(1 for o in overrides if isinstance(o, Mapping) and o.get("metric") not in kept)
 
 
 def weight_total(values: Mapping[str, Any], chosen: Sequence[str]) -> float | None:

@@ -26,6 +26,7 @@ TARGET = PREFIX + "target"
 TARGET_UNIT = PREFIX + "target-unit"
 REASON = PREFIX + "reason"
 SAVE = PREFIX + "save"
+CLEAR = PREFIX + "clear"  # saves a version without the chosen person's override of the metric
 FORM_MESSAGE = PREFIX + "form-message"
 CURRENT = PREFIX + "current"  # what the chosen person's target is now, and its rule
 FORM_NOTE = PREFIX + "form-note"  # e.g. the period is closed: its targets are final
@@ -224,7 +225,7 @@ def person_options(people: pd.DataFrame) -> list[dict[str, str]]:
 
 def override_form(people: pd.DataFrame, plan: Plan) -> html.Div:
     """One row: person, metric (with the person's target now), target (in % for a rate),
-    reason (required), Save; each field's message below it."""
+    reason (required), Save and Clear override; each field's message below it."""
     metrics = [{"label": m.info.label, "value": m.metric} for m in plan.metrics]
     return html.Div(
         [
@@ -271,6 +272,16 @@ def override_form(people: pd.DataFrame, plan: Plan) -> html.Div:
             html.Div(
                 [
                     dbc.Button("Save target", id=SAVE, color="primary", size="sm"),
+                    dbc.Button(
+                        "Clear override",
+                        id=CLEAR,
+                        color="secondary",
+                        outline=True,
+                        size="sm",
+                        className="ms-2",
+                        title="The person's target for the metric follows the plan's rule again "
+                        "(no reason needed).",
+                    ),
                     html.Span(
                         "Saved as a new version of the plan, in force from this period's "
                         "first day.",

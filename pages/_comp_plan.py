@@ -26,6 +26,7 @@ from components.comp_plan import (
     WEIGHTS,
     curve_figure,
     draft_payload,
+    dropped_overrides,
     editor,
     marks,
     plan_summary,
@@ -41,8 +42,12 @@ from pages._shared import guarded, with_page_param
 from services.app_state import Conflict, InvalidName, NameTaken, user_name
 from services.comp_plan import METRICS, PlanInvalid, plan_to_payload
 from services.comp_plan_store import (
+    NotInForce,
+    PlanVersion,
+    check_in_force,
     default_view,
     draft_problems,
+    holds_until,
     plan_for_view,
     plans,
     save_plan,
@@ -52,7 +57,10 @@ from services.db import get_database
 from services.errors import ServiceError
 
 PATH = "/compensation"
-STATE = "cm-plan-state"  # {"item_id", "expected", "base"}: what the editor was opened from
+# What the editor was opened from: {"item_id", "expected" (the version shown, which a new version
+# starts from), "base" (its payload), "refused" (why a new version cannot start from it: the
+# version shown is not the one in force for the period) and "in_force" (that version, or None)}.
+STATE = "cm-plan-state"
 PICKER = "cm-plan-picker"
 SAVE_VERSION = "cm-plan-save-version"
 SAVE_NEW = "cm-plan-save-new"
@@ -102,10 +110,19 @@ def layout(data, filters, as_of, params):
     except ServiceError as exc:  # a bad link or an unreadable store: say so, edit the default
         problem, view, history, choices = str(exc), default_view({}, as_of.date), [], []
     search = _params_search({k: v for k, v in params.items() if k != "version"})
+    try:
+        check_in_force(view)
+        refused, in_force_version = None, None
+    except NotInForce as exc:
+        refused, in_force_version = str(exc), exc.in_force_version
+    except ServiceError:
+        refused, in_force_version = None, None  # the save says what is wrong
     state = {
         "item_id": view.item_id,
-        "expected": history[-1].version if history else None,
+        "expected": view.version,
         "base": plan_to_payload(view.plan),
+        "refused": refused,
+        "in_force": in_force_version,
     }
     picker = dcc.Dropdown(
         id=PICKER,
@@ -177,8 +194,9 @@ def check_draft(_values_list, chosen, state):
     """Marks every problem by its field, redraws each metric's curve and adds the weights up.
     Called when: the tab opens and any field of the editor changes."""
     values, chosen = _values(ctx.inputs_list[0]), [k for k in (chosen or []) if k in METRICS]
-    base = state.get("base") if isinstance(state, dict) else None
-    _, problems = draft_problems(draft_payload(values, chosen, base), _data_as_of())
+    state = state if isinstance(state, dict) else {}
+    payload = draft_payload(values, chosen, state.get("base"))
+    _, problems = draft_problems(payload, _data_as_of(), state.get("item_id"))
     fields = [o["id"]["field"] for o in ctx.outputs_list[0]]
     slots = [o["id"]["field"] for o in ctx.outputs_list[1]]
     invalid, messages, rest = marks(problems, fields, slots)
@@ -208,8 +226,10 @@ def check_draft(_values_list, chosen, state):
 @guarded(no_update, False, None)
 def save(version_clicks, new_clicks, _values_list, chosen, state, name, note, search):
     """Saves the draft as a new version of the plan on view (or as a new plan under the name),
-    then opens the saved version. Called when: a Save button is pressed. A plan with problems,
-    a stale version or a bad name: nothing is saved and the message says why."""
+    then opens the saved version (or, when it dropped targets set by hand or a later-dated
+    version replaces it, says so with a link to it). Called when: a Save button is pressed. A
+    plan with problems, a view not showing the version in force, a change built on another
+    version than the one in force, or a bad name: nothing is saved and the message says why."""
     # A page drawn again (after a save, a version opened) announces its buttons with no click:
     # only a real click saves.
     clicks = {SAVE_VERSION: version_clicks, SAVE_NEW: new_clicks}.get(ctx.triggered_id)
@@ -217,10 +237,11 @@ def save(version_clicks, new_clicks, _values_list, chosen, state, name, note, se
         raise PreventUpdate
     state = state if isinstance(state, dict) else {}
     item_id = state.get("item_id") if ctx.triggered_id == SAVE_VERSION else None
+    if item_id and state.get("refused"):
+        return _refused(state, search, item_id), no_update, False, None
     expected = state.get("expected") if item_id else None
-    payload = draft_payload(
-        _values(ctx.states_list[0]), [k for k in (chosen or []) if k in METRICS], state.get("base")
-    )
+    chosen = [k for k in (chosen or []) if k in METRICS]
+    payload = draft_payload(_values(ctx.states_list[0]), chosen, state.get("base"))
     try:
         saved = save_plan(
             item_id, name or "", payload, _author(), expected, _data_as_of(), note or ""
@@ -230,8 +251,8 @@ def save(version_clicks, new_clicks, _values_list, chosen, state, name, note, se
     except (InvalidName, NameTaken) as exc:
         return None, no_update, True, str(exc)
     except Conflict as exc:
-        # A full load (not a dcc.Link): the latest version's address may be this very one.
-        reload = html.A("Open the latest version", href=plan_href(search, item_id, None))
+        # A full load (not a dcc.Link): the version in force may be at this very address.
+        reload = html.A("Open the version in force", href=plan_href(search, item_id, None))
         return (
             dbc.Alert(
                 [str(exc), " ", reload, " (your edits here are lost when you do)."], color="danger"
@@ -240,7 +261,37 @@ def save(version_clicks, new_clicks, _values_list, chosen, state, name, note, se
             False,
             None,
         )
-    return None, plan_href(search, saved.item_id, saved.version), False, None
+    href = plan_href(search, saved.item_id, saved.version)
+    said = _saved_words(saved, dropped_overrides(state.get("base"), chosen))
+    if not said:
+        return None, href, False, None
+    # Something to read first: the page stays, the saved version one click away.
+    opened = html.A(f"Open version {saved.version}", href=href)
+    return dbc.Alert([*said, " ", opened], color="success"), no_update, False, None
+
+
+def _refused(state: dict, search: str | None, item_id: str) -> Any:
+    """Why no version can be saved from this view, with a link to the version in force."""
+    words: list[Any] = [state["refused"]]
+    if state.get("in_force"):
+        words += [" ", html.A("Open the version in force", href=plan_href(search, item_id, None))]
+    return dbc.Alert(words, color="danger")
+
+
+def _saved_words(saved: PlanVersion, dropped: int) -> list[str]:
+    """What a user must know about a saved version beyond 'saved': the targets set by hand it
+    dropped (their metric left the plan) and a later-dated version replacing it."""
+    words = []
+    if dropped:
+        targets = "target" if dropped == 1 else "targets"
+        words.append(
+            f"Saved as version {saved.version}. {dropped} {targets} set by hand for metrics no "
+            "longer in the plan dropped."
+        )
+    until = holds_until(saved)
+    if until:
+        words.append(until if words else f"Saved as version {saved.version}. {until}")
+    return words
 
 
 @callback(

@@ -15,12 +15,13 @@ import logging
 
 import dash_bootstrap_components as dbc
 import flask
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
 from components.comp_attainment import period_picker
 from components.comp_targets import (
+    CLEAR,
     CURRENT,
     FORM_FIELDS,
     FORM_MESSAGE,
@@ -50,9 +51,9 @@ from components.states import error_state
 from pages._shared import from_store, guarded, keep_in_url, with_page_param
 from services.app_state import AppStateError, Conflict, user_name
 from services.comp_actuals import period_measures
-from services.comp_overrides import field_of, read_override_form, save_override
+from services.comp_overrides import clear_override, field_of, read_override_form, save_override
 from services.comp_plan import METRICS, PlanInvalid
-from services.comp_plan_store import plan_for_view, versions
+from services.comp_plan_store import NotInForce, PlanVersion, holds_until, plan_for_view
 from services.comp_targets import UNOWNED, csm_targets
 from services.db import get_database
 from services.errors import ServiceError
@@ -62,7 +63,7 @@ log = logging.getLogger(__name__)
 PATH = "/compensation"
 VIEW = PREFIX + "view"  # this tab's copy of the view (filters + requested as-of)
 PLAN = PREFIX + "plan-params"  # the URL's plan and version
-STATE = PREFIX + "state"  # {"expected": the plan's latest version when the tab was drawn}
+STATE = PREFIX + "state"  # {"expected": the version the tab was drawn with (a change's base)}
 PERIOD = PREFIX + "period"
 HEADER = PREFIX + "header"
 RULES = PREFIX + "rules"
@@ -83,8 +84,9 @@ RULES_HELP = (
 )
 FORM_HELP = (
     "Sets one person's target for one metric by hand. A reason is required. Saving makes a "
-    "new version of the plan, in force from the first day of this period: earlier periods "
-    "keep the version they were computed with."
+    "new version of the plan, in force from the first day of this period until a later-dated "
+    "version takes effect: earlier periods keep the version they were computed with. Clear "
+    "override saves a version without the person's target set by hand for that metric."
 )
 
 
@@ -189,7 +191,6 @@ def render(data, period, plan_params):
     targets = csm_targets(get_database(), filters, view.plan, measures)
     people = measures.people[measures.people["csm_id"] != UNOWNED]
     rows = target_records(targets, people, view.plan)
-    latest = versions(view.item_id)[-1].version if view.item_id else None
     height = min(640, 90 + 42 * max(len(rows), 3))
     return (
         header_line(view),
@@ -199,7 +200,7 @@ def render(data, period, plan_params):
         {"height": f"{height}px", "width": "100%"},
         person_options(people),
         [{"label": m.info.label, "value": m.metric} for m in view.plan.metrics],
-        {"expected": latest},
+        {"expected": view.version},
         closed_note(view, get_database().info().as_of_date),
     )
 
@@ -233,6 +234,7 @@ def _author() -> str:
     Output(FORM_MESSAGE, "children"),
     Output(ids.URL, "href", allow_duplicate=True),
     Input(SAVE, "n_clicks"),
+    Input(CLEAR, "n_clicks"),
     State(PERSON, "value"),
     State(METRIC, "value"),
     State(TARGET, "value"),
@@ -244,20 +246,18 @@ def _author() -> str:
     State(ids.PAGE_STATE, "data"),
     prevent_initial_call=True,
 )
-def save(clicks, person, metric, target, reason, data, period, plan_params, state, search):
-    """Saves the target set by hand as a new plan version, then shows the plan in force (the
-    new version). Called when: Save target is pressed. A wrong field: its message, nothing
-    saved; a version saved meanwhile or a closed period: the message, nothing saved."""
-    if not clicks:
+def save(saves, clears, person, metric, target, reason, data, period, plan_params, state, search):
+    """Saves the target set by hand (Save target), or a version without it (Clear override), as
+    a new plan version, then shows the plan in force (the new version). Called when: either
+    button is pressed. A wrong field: its message, nothing saved; a view not showing the
+    version in force, a version in force meanwhile or a closed period: the message, nothing
+    saved."""
+    clearing = ctx.triggered_id == CLEAR
+    if not (clears if clearing else saves):
         raise PreventUpdate
     nothing = [None] * len(FORM_FIELDS)
     try:
-        filters, _, view, measures = _view(data, period, plan_params)
-        people = measures.people.set_index("csm_id")["name"].drop(UNOWNED, errors="ignore")
-        form = read_override_form(view, set(people.index), person, metric, target, reason)
-        expected = (state or {}).get("expected")
-        data_day = get_database().info().as_of_date
-        saved = save_override(view, form, str(people[form.csm_id]), _author(), expected, data_day)
+        saved = _save(clearing, person, metric, target, reason, data, period, plan_params, state)
     except PlanInvalid as exc:
         by_field: dict[str, str] = {}
         for problem in exc.problems:
@@ -270,8 +270,10 @@ def save(clicks, person, metric, target, reason, data, period, plan_params, stat
             error_state(f"Nothing was saved: {general}") if general else None,
             no_update,
         )
+    except NotInForce as exc:
+        return *nothing, False, False, _not_in_force(exc, search, period), no_update
     except Conflict as exc:
-        message = f"Nothing was saved: {exc} Reload the tab to start from the latest version."
+        message = f"{exc} Reload the tab to start from the version in force."
         return *nothing, False, False, error_state(message), no_update
     except (AppStateError, ServiceError) as exc:
         return *nothing, False, False, error_state(f"Nothing was saved: {exc}"), no_update
@@ -285,7 +287,36 @@ def save(clicks, person, metric, target, reason, data, period, plan_params, stat
             no_update,
         )
     href = with_page_param(with_page_param(search, "plan", saved.item_id), "version", None)
-    return *nothing, False, False, None, PATH + with_page_param(href, "period", period)
+    href = PATH + with_page_param(href, "period", period)
+    until = holds_until(saved)
+    if until:  # the page stays so this is read; the plan in force one click away
+        words = [f"Saved as version {saved.version}. {until} ", html.A("Show it", href=href)]
+        return *nothing, False, False, dbc.Alert(words, color="success"), no_update
+    return *nothing, False, False, None, href
+
+
+def _save(
+    clearing, person, metric, target, reason, data, period, plan_params, state
+) -> PlanVersion:
+    """The override set or cleared, saved on the version the tab was drawn with."""
+    _, _, view, measures = _view(data, period, plan_params)
+    people = measures.people.set_index("csm_id")["name"].drop(UNOWNED, errors="ignore")
+    expected = (state or {}).get("expected")
+    data_day = get_database().info().as_of_date
+    if clearing:
+        name = str(people.get(person, person or ""))
+        return clear_override(view, person, metric, name, _author(), expected, data_day)
+    form = read_override_form(view, set(people.index), person, metric, target, reason)
+    return save_override(view, form, str(people[form.csm_id]), _author(), expected, data_day)
+
+
+def _not_in_force(exc: NotInForce, search: str | None, period) -> dbc.Alert:
+    """Why nothing was saved from this view, with a link to the version in force."""
+    words: list = [str(exc)]
+    if exc.in_force_version is not None:
+        href = with_page_param(with_page_param(search, "version", None), "period", period)
+        words += [" ", html.A("Open the version in force", href=PATH + href)]
+    return dbc.Alert(words, color="danger")
 
 
 keep_in_url(PERIOD, "value", "period")

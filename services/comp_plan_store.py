@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.app_state import Item, NotFound, app_state, clean_name
+from services.app_state import Conflict, Item, NotFound, app_state, clean_name
 from services.comp_periods import KINDS, Period, parse_period, period_of
 from services.comp_plan import (
     Plan,
@@ -37,6 +37,15 @@ assert set(_KIND_NOUN) == set(KINDS)
 
 class DamagedPlan(ServiceError):
     """A saved version that no longer reads as a plan (edited outside the console)."""
+
+
+class NotInForce(ServiceError):
+    """A view whose plan version is not the one in force for its period (a version pinned by
+    the link, or a preview before the plan's first version): a change cannot start from it."""
+
+    def __init__(self, message: str, in_force_version: int | None):
+        super().__init__(message)
+        self.in_force_version = in_force_version  # None: no version is in force for the period
 
 
 @dataclass(frozen=True)
@@ -158,9 +167,33 @@ def _check_kind(chosen: PlanVersion, period: Period) -> None:
         )
 
 
+def _plan_in_force(
+    live: list[tuple[str, str]], params: Mapping[str, Any], as_of: date
+) -> str | None:
+    """With no plan named: the most recently saved live plan with a version in force on the
+    first day of the view's period (of its own kind when the URL names no period), so a closed
+    period is shown with the plan it was paid under. None when no plan was in force then."""
+    key = first_value(params.get("period"))
+    asked = parse_period(key) if key not in (None, "") else None
+    for item_id, _ in live:
+        try:
+            history = versions(item_id)
+        except ServiceError:  # an unreadable plan is not the one in force; it says so if opened
+            continue
+        earliest = min(history, key=lambda v: (v.effective_from, v.version))
+        kind = (in_force(history, as_of) or earliest).plan.period
+        period = asked or period_of(as_of, kind)
+        then = in_force(history, period.start)
+        if then is not None and then.plan.period == period.kind:
+            return item_id
+    return None
+
+
 def plan_for_view(params: Mapping[str, Any], as_of: date) -> PlanView:
     """The plan, version and period a compensation view computes with (see the module's
-    docstring and the URL's `plan`, `version`, `period`). Raises a ServiceError with a message
+    docstring and the URL's `plan`, `version`, `period`). With no `plan`, the most recently
+    saved live plan in force on the period's first day; when none was, the most recently saved
+    one as a preview (`in_force` False). Raises a ServiceError with a message
     for the page: an unknown plan or version, a period that is not one, a period of another kind
     than the plan's."""
     item_id = first_value(params.get("plan"))
@@ -171,7 +204,7 @@ def plan_for_view(params: Mapping[str, Any], as_of: date) -> PlanView:
             if pinned is not None:
                 raise NotFound("No plan has been saved yet, so there is no version to open.")
             return default_view(params, as_of)
-        item_id = live[0][0]
+        item_id = _plan_in_force(live, params, as_of) or live[0][0]
     history = versions(str(item_id)[:40])
     if pinned is not None:
         chosen = next((v for v in history if v.version == pinned), None)
@@ -248,6 +281,76 @@ def closed_problem(plan: Plan, as_of: date) -> Problem | None:
     )
 
 
+def kind_problem(plan: Plan, name: str, history: list[PlanVersion]) -> Problem | None:
+    """Why a new version may not pay per another kind of period than the plan's versions (its
+    closed periods would be paid again under the new kind), or None."""
+    if not history or history[-1].plan.period == plan.period:
+        return None
+    was, asked = _KIND_NOUN[history[-1].plan.period], _KIND_NOUN[plan.period]
+    return Problem(
+        "period",
+        f"“{name}” pays per {was}; to pay per {asked}, save a new plan (a version of this one "
+        f"would pay its closed {was}s again).",
+    )
+
+
+def _when(moment: datetime) -> str:
+    return f"{_day(moment.date())} {moment:%H:%M}"
+
+
+def start_problem(plan: Plan, history: list[PlanVersion]) -> Problem | None:
+    """Why a new version may not take effect before the plan's first version, or None."""
+    if not history or in_force(history, plan.effective_from) is not None:
+        return None
+    first = min(history, key=lambda v: (v.effective_from, v.version))
+    return Problem(
+        "effective_from",
+        f"“{first.name}” first takes effect on {_day(first.effective_from)}: a new version "
+        f"cannot start before it. To pay from {_day(plan.effective_from)}, save a new plan.",
+    )
+
+
+def _version_problems(plan: Plan, history: list[PlanVersion], as_of: date) -> list[Problem]:
+    """Why `plan` cannot be saved as a version of the plan whose versions are `history` ([]:
+    a new plan): another kind of period, a closed period, a date before the first version."""
+    name = history[-1].name if history else ""
+    found = (
+        kind_problem(plan, name, history),
+        closed_problem(plan, as_of),
+        start_problem(plan, history),
+    )
+    return [p for p in found if p is not None]
+
+
+def _check_base(
+    history: list[PlanVersion], plan: Plan, expected_version: int | None
+) -> PlanVersion:
+    """The version in force on the day `plan` takes effect, which the change must start from
+    (`expected_version`); Conflict otherwise (None included): nothing is saved."""
+    latest = history[-1]
+    base = in_force(history, plan.effective_from)
+    assert base is not None  # start_problem refused a date before the first version
+    if expected_version is None:
+        raise Conflict(
+            f"Nothing was saved: which version of “{latest.name}” your change starts from is "
+            f"not known. Open the version in force and make your change again.",
+            latest.version,
+            latest.saved_by,
+            latest.saved_at,
+        )
+    if base.version != expected_version:
+        raise Conflict(
+            f"Nothing was saved: your change starts from version {expected_version} of "
+            f"“{latest.name}”, but version {base.version} (saved by {base.saved_by} on "
+            f"{_when(base.saved_at)}) is the one in force on {_day(plan.effective_from)}, and "
+            f"saving would undo it. Open version {base.version} and make your change there.",
+            base.version,
+            base.saved_by,
+            base.saved_at,
+        )
+    return base
+
+
 def save_plan(
     item_id: str | None,
     name: str,
@@ -258,30 +361,84 @@ def save_plan(
     note: str = "",
 ) -> PlanVersion:
     """Save a plan: a new plan called `name` (item_id None), or a new version of `item_id` (its
-    name stays; `expected_version` is the version the user started from: a newer one saved
-    meanwhile raises Conflict). `as_of` is the data's date: a plan may not take effect inside a
-    period that date closes. Invalid plans raise PlanInvalid naming every field; a bad name,
-    a stale version or an unknown plan raise the store's errors. Nothing is written then."""
+    name stays). `expected_version` is the version the change starts from: it must be the one
+    in force on the new version's effective date (anything else, None included, or a version
+    saved meanwhile raises Conflict), and the new version pays per the same kind of period
+    (Problem "period"). `as_of` is the data's date: a plan may not take effect inside a period
+    that date closes. Invalid plans raise PlanInvalid naming every field; a bad name or an
+    unknown plan raise the store's errors. Nothing is written then."""
     plan = plan_from_payload(payload)
-    problem = closed_problem(plan, as_of)
-    if problem is not None:
-        raise PlanInvalid([problem])
-    clean = plan_to_payload(plan)  # what is kept is exactly what the plan reads back as
     store = app_state()
+    history = versions(str(first_value(item_id))[:40]) if item_id is not None else []
+    problems = _version_problems(plan, history, as_of)
+    if problems:
+        raise PlanInvalid(problems)
+    clean = plan_to_payload(plan)  # what is kept is exactly what the plan reads back as
     if item_id is None:
         item = store.create(KIND, clean_name(name, KIND), clean, author, note=note)
     else:
-        store.get(first_value(item_id), kind=KIND)
-        item = store.save(item_id, clean, author, expected_version, note=note)
+        _check_base(history, plan, expected_version)
+        # The store refuses the save when anything was saved since `history` was read.
+        item = store.save(history[-1].item_id, clean, author, history[-1].version, note=note)
     return _version(item)
 
 
-def draft_problems(payload: Mapping[str, Any], as_of: date) -> tuple[Plan | None, list[Problem]]:
+def check_in_force(view: PlanView) -> None:
+    """NotInForce when a change cannot start from the view: its version is not the one in force
+    for its period (pinned by the link, or a preview before the plan's first version)."""
+    if view.item_id is None or view.in_force:
+        return
+    history = versions(view.item_id)
+    then = in_force(history, view.period.start)
+    if then is None:
+        first = min(history, key=lambda v: (v.effective_from, v.version))
+        raise NotInForce(
+            f"No version of “{view.name}” is in force in {view.period.label()}: it first takes "
+            f"effect on {_day(first.effective_from)}, and this view shows version "
+            f"{view.version} as a preview. Nothing was saved: open a period from "
+            f"{_day(first.effective_from)} on, or save your change as a new plan.",
+            None,
+        )
+    raise NotInForce(
+        f"This view shows version {view.version} of “{view.name}” (the link pins it), but "
+        f"version {then.version} is the one in force for {view.period.label()}. A change is "
+        f"built on the version in force, so nothing was saved: open version {then.version} "
+        "and make your change there.",
+        then.version,
+    )
+
+
+def replaced_by(saved: PlanVersion) -> PlanVersion | None:
+    """The version that takes over from `saved` on a later date (the first dated after it):
+    `saved` holds until then. None: it holds from its date on."""
+    later = [v for v in versions(saved.item_id) if v.effective_from > saved.effective_from]
+    if not later:
+        return None
+    return in_force(later, min(v.effective_from for v in later))
+
+
+def holds_until(saved: PlanVersion) -> str:
+    """'' or the sentence saying a later-dated version replaces `saved` (without its change)."""
+    later = replaced_by(saved)
+    if later is None:
+        return ""
+    return (
+        f"Version {saved.version} holds until {_day(later.effective_from)}, when version "
+        f"{later.version} takes effect: version {later.version} does not include this change."
+    )
+
+
+def draft_problems(
+    payload: Mapping[str, Any], as_of: date, item_id: str | None = None
+) -> tuple[Plan | None, list[Problem]]:
     """An edited plan checked as `save_plan` will check it (its fields, then whether it takes
-    effect in a period `as_of` closes): the plan and no problems, or None and every problem."""
+    effect in a period `as_of` closes, and for a new version of `item_id`, whether it keeps the
+    plan's kind of period and starts once the plan is in force): the plan and no problems, or
+    None and every problem."""
     try:
         plan = plan_from_payload(payload)
     except PlanInvalid as exc:
         return None, list(exc.problems)
-    problem = closed_problem(plan, as_of)
-    return (None, [problem]) if problem else (plan, [])
+    history = versions(item_id) if item_id else []
+    problems = _version_problems(plan, history, as_of)
+    return (None, problems) if problems else (plan, [])

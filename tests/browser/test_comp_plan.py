@@ -213,12 +213,41 @@ def test_a_save_after_someone_else_saved_is_a_conflict_naming_them(console, stor
     click(console, console.find_element("#cm-plan-save-version"))
     wait(
         console,
-        lambda d: "saved meanwhile by sam" in d.find_element(By.ID, "cm-plan-save-message").text,
+        lambda d: (
+            "version 2 (saved by sam on" in d.find_element(By.ID, "cm-plan-save-message").text
+        ),
     )
-    # ... so nothing was saved, and the message offers the latest version.
+    # ... so nothing was saved, and the message offers the version in force.
     assert [v.version for v in versions(first.item_id)] == [1, 2]
     link = console.find_element("#cm-plan-save-message a")
-    assert link.text == "Open the latest version"
+    assert link.text == "Open the version in force"
+    click(console, link)
+    wait(console, lambda d: "Version 2 of 2" in d.find_element(By.ID, "cm-plan-line").text)
+    assert "version=" not in console.driver.current_url
+    assert_clean_console(console)
+
+
+def test_a_pinned_version_not_in_force_cannot_be_saved_over_the_one_in_force(console, store):
+    quarter = date(2026, 10, 1)
+    first = save_plan(
+        None, "Pinned plan", plan_to_payload(default_plan(quarter)), "maria", None, DATA_AS_OF
+    )
+    save_plan(first.item_id, "", plan_to_payload(default_plan(quarter)), "sam", 1, DATA_AS_OF)
+    # Version 1 pinned by the link: version 2 (same date, saved later) is in force for Q4.
+    _open(console, f"{PLAN_TAB}&plan={first.item_id}&version=1")
+    _type(console, "metrics.nrr.curve.cap", "175")
+    wait(console, lambda d: "Cap 175% from 137.5%" in _marks(console, "nrr"))
+    click(console, console.find_element("#cm-plan-save-version"))
+    wait(
+        console,
+        lambda d: (
+            "version 2 is the one in force for Q4 2026"
+            in d.find_element(By.ID, "cm-plan-save-message").text
+        ),
+    )
+    assert [v.version for v in versions(first.item_id)] == [1, 2]  # nothing saved
+    link = console.find_element("#cm-plan-save-message a")
+    assert link.text == "Open the version in force"
     click(console, link)
     wait(console, lambda d: "Version 2 of 2" in d.find_element(By.ID, "cm-plan-line").text)
     assert "version=" not in console.driver.current_url

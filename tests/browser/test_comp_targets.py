@@ -143,3 +143,39 @@ def test_an_override_without_a_reason_is_refused_and_with_one_it_is_saved(consol
     assert (override.target, override.reason) == (0.85, "Took over three at-risk renewals")
     assert latest.plan.effective_from == QUARTER
     assert_clean_console(console)
+
+
+def test_clear_override_saves_a_version_without_it(console, plan_id, person):
+    csm_id, name = person
+    payload = plan_to_payload(versions(plan_id)[-1].plan)
+    payload["overrides"] = [
+        {"csm_id": csm_id, "metric": "renewal_rate", "target": 0.8, "reason": "Ramp-up"}
+    ]
+    save_plan(plan_id, "", payload, "test", 1, DATA_AS_OF)
+    _open(console, plan_id, csm_id)
+    assert _cell(console, csm_id, "renewal_rate__rule") == "Set by hand"
+    choose(console, "cm-targets-person", name)
+    choose(console, "cm-targets-metric", "Renewal rate (ARR)")
+    wait(
+        console,
+        lambda d: "Now 80.0% (Set by hand)" in d.find_element(By.ID, "cm-targets-current").text,
+    )
+    click(console, console.find_element("#cm-targets-clear"))  # no reason needed
+    wait(console, lambda d: _cell(console, csm_id, "renewal_rate__rule") == "Company target")
+    assert _cell(console, csm_id, "renewal_rate__target") == "90.0%"
+    latest = versions(plan_id)[-1]
+    assert latest.version == 3 and latest.plan.overrides == {}
+    assert latest.plan.effective_from == QUARTER
+    # Nothing left to clear: said by the metric, nothing saved.
+    choose(console, "cm-targets-person", name)
+    choose(console, "cm-targets-metric", "Renewal rate (ARR)")
+    click(console, console.find_element("#cm-targets-clear"))
+    wait(
+        console,
+        lambda d: (
+            "no Renewal rate (ARR) target set by hand to clear"
+            in d.find_element(By.ID, "cm-targets-metric-feedback").text
+        ),
+    )
+    assert [v.version for v in versions(plan_id)] == [1, 2, 3]
+    assert_clean_console(console)

@@ -227,3 +227,25 @@ def test_an_override_needs_a_reason_and_a_metric_of_the_plan():
         {"csm_id": "C2", "metric": "grr", "target": 0.9, "reason": "x"},
     ]
     assert set(_fields(payload)) == {"overrides.C1.nrr", "overrides.C2.grr"}
+
+
+def test_a_metric_with_targets_set_by_hand_can_leave_the_plan_its_overrides_dropped():
+    # The editor's draft (components/comp_plan.draft_payload) keeps the version's targets set by
+    # hand; taking expansion out of the plan must drop its override, not leave a problem at
+    # "overrides.C1.expansion_arr" that no field of the editor can fix.
+    from components.comp_plan import draft_payload, dropped_overrides, field_values
+
+    base = _payload()
+    base["overrides"] = [
+        {"csm_id": "C1", "metric": "expansion_arr", "target": 50_000, "reason": "New book"},
+        {"csm_id": "C2", "metric": "expansion_arr", "target": 60_000, "reason": "Big book"},
+        {"csm_id": "C1", "metric": "nrr", "target": 1.05, "reason": "Stretch"},
+    ]
+    values = field_values(plan_from_payload(base))
+    values["metrics.nrr.weight"] = "50"  # renewal rate 50 + NRR 50 = 100
+    chosen = ["renewal_rate", "nrr"]
+    plan = plan_from_payload(draft_payload(values, chosen, base))
+    assert sorted(m.metric for m in plan.metrics) == sorted(chosen)
+    assert list(plan.overrides) == [("C1", "nrr")]
+    assert dropped_overrides(base, chosen) == 2
+    assert dropped_overrides(base, [*chosen, "expansion_arr"]) == 0

@@ -16,7 +16,11 @@ from services.comp_plan import PlanInvalid, default_plan, plan_to_payload
 from services.comp_plan_store import (
     DEFAULT_NAME,
     KIND,
+    NotInForce,
     PlanVersion,
+    check_in_force,
+    draft_problems,
+    holds_until,
     in_force,
     plan_for_view,
     plans,
@@ -241,7 +245,7 @@ def test_the_saved_payload_is_the_plan_as_read_and_the_author_is_kept():
 def test_a_stale_save_raises_conflict_naming_who_saved_meanwhile():
     plan_id = _two_versions()
     save_plan(plan_id, "", _payload(Q4, 0.93), "cleo", 2, AUG_15)
-    with pytest.raises(Conflict, match="saved meanwhile by cleo") as caught:
+    with pytest.raises(Conflict, match="saved by cleo") as caught:
         save_plan(plan_id, "", _payload(Q4, 0.99), "dan", 2, AUG_15)
     assert (caught.value.latest_version, caught.value.saved_by) == (3, "cleo")
     assert [v.version for v in versions(plan_id)] == [1, 2, 3]
@@ -294,16 +298,95 @@ def test_two_processes_saving_from_the_same_version_one_wins_the_other_is_told(s
     assert [(v.version, v.saved_by) for v in history] == [(1, "ann"), (2, "bob"), (3, winner)]
 
 
-def test_two_processes_saving_without_an_expected_version_both_versions_are_kept(store):
+def test_a_save_without_the_version_it_starts_from_is_a_conflict_and_nothing_is_written():
     plan_id = _two_versions()
-    outcome = _race(store, plan_id, expected=None)
-    assert sorted(outcome.values()) == [("saved", 3), ("saved", 4)]
-    history = versions(plan_id)
-    assert [v.version for v in history] == [1, 2, 3, 4]
-    kept = {v.saved_by: v.plan.metric("renewal_rate").target for v in history[2:]}
-    assert kept == {"p1": 0.91, "p2": 0.92}  # nothing lost
-    # The view uses the one saved last for Q4 (a tie on the effective date).
-    last = history[-1]
-    assert (
-        plan_for_view({"plan": plan_id, "period": "Q-2026-10-01"}, AUG_15).version == last.version
+    with pytest.raises(Conflict, match="which version of “FY26 plan” your change starts from"):
+        save_plan(plan_id, "", _payload(Q4, 0.99), "dan", None, AUG_15)
+    assert [v.version for v in versions(plan_id)] == [1, 2]
+
+
+# ---- review findings: kind changes, changes built on another version, the plan of a view -----
+def test_a_plan_cannot_change_how_often_it_pays_its_closed_quarters_stay_paid():
+    # Quarterly from 1 Jan 2026; on 15 Aug Q1 and Q2 are closed but FY2026 is open, so a yearly
+    # version from 1 Jan 2026 would pay Q1 and Q2 again: refused at the period field.
+    v1 = save_plan(None, "FY26 plan", _payload(Q1), "ann", None, date(2025, 12, 15))
+    yearly = _payload(Q1, period="year")
+    with pytest.raises(PlanInvalid) as caught:
+        save_plan(v1.item_id, "", yearly, "bob", 1, AUG_15)
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        (
+            "period",
+            "“FY26 plan” pays per quarter; to pay per year, save a new plan (a version of this "
+            "one would pay its closed quarters again).",
+        )
+    ]
+    assert [v.version for v in versions(v1.item_id)] == [1]
+    # The editor marks the same field before Save; as a new plan the yearly plan is fine.
+    assert [p.field for p in draft_problems(yearly, AUG_15, v1.item_id)[1]] == ["period"]
+    assert draft_problems(yearly, AUG_15)[1] == []
+    assert save_plan(None, "FY26 yearly", yearly, "bob", None, AUG_15).plan.period == "year"
+
+
+def test_a_change_built_on_a_version_not_in_force_on_its_date_is_refused():
+    # v1 from Q1 (target 0.90), v2 from Q3 (0.95). A change built on v1 taking effect in Q3 or
+    # Q4 would undo v2 there: a conflict naming v2, nothing written.
+    plan_id = _two_versions()
+    for day in (Q3, Q4):
+        with pytest.raises(Conflict, match="version 2 \\(saved by bob on") as caught:
+            save_plan(plan_id, "", _payload(day, 0.90), "eve", 1, AUG_15)
+        assert "is the one in force on" in str(caught.value)
+        assert caught.value.latest_version == 2
+    assert [v.version for v in versions(plan_id)] == [1, 2]
+    q3 = plan_for_view({"plan": plan_id, "period": "Q-2026-07-01"}, AUG_15)
+    assert (q3.version, _renewal_target(q3)) == (2, 0.95)
+
+
+def test_a_version_before_the_plans_first_one_is_refused_at_the_effective_date():
+    first = save_plan(None, "Late plan", _payload(Q4), "ann", None, AUG_15)
+    with pytest.raises(PlanInvalid) as caught:
+        save_plan(first.item_id, "", _payload(Q3), "bob", 1, AUG_15)
+    [problem] = caught.value.problems
+    assert problem.field == "effective_from"
+    assert "first takes effect on 1 Oct 2026" in problem.message
+    assert [v.version for v in versions(first.item_id)] == [1]
+
+
+def test_a_view_not_showing_the_version_in_force_cannot_be_changed():
+    plan_id = _two_versions()
+    pinned = plan_for_view({"plan": plan_id, "version": "1", "period": "Q-2026-07-01"}, AUG_15)
+    with pytest.raises(NotInForce, match="version 2 is the one in force for Q3 2026") as caught:
+        check_in_force(pinned)
+    assert caught.value.in_force_version == 2
+    # Pinned, and in force: fine.
+    check_in_force(
+        plan_for_view({"plan": plan_id, "version": "2", "period": "Q-2026-07-01"}, AUG_15)
     )
+    preview = plan_for_view({"plan": plan_id, "period": "Q-2025-10-01"}, AUG_15)
+    with pytest.raises(NotInForce, match="first takes effect on 1 Jan 2026") as caught:
+        check_in_force(preview)
+    assert caught.value.in_force_version is None
+
+
+def test_a_version_replaced_on_a_later_date_says_until_when_it_holds():
+    plan_id = _two_versions()
+    q2_change = save_plan(plan_id, "", _payload(Q2, 0.92), "cleo", 1, date(2026, 5, 1))
+    assert holds_until(q2_change) == (
+        "Version 3 holds until 1 Jul 2026, when version 2 takes effect: version 2 does not "
+        "include this change."
+    )
+    assert holds_until(versions(plan_id)[1]) == ""
+
+
+def test_without_a_plan_in_the_url_a_period_uses_the_plan_in_force_on_its_first_day():
+    # Plan A quarterly from 1 Jan 2026; plan B created later, from 1 Jul 2026 (saved last).
+    a = save_plan(None, "Plan A", _payload(Q1, 0.90), "ann", None, date(2025, 12, 15))
+    b = save_plan(None, "Plan B", _payload(Q3, 0.80), "bob", None, AUG_15)
+    q2 = plan_for_view({"period": "Q-2026-04-01"}, AUG_15)  # closed Q2 was paid under A
+    assert (q2.item_id, q2.version, q2.in_force) == (a.item_id, 1, True)
+    q3 = plan_for_view({"period": "Q-2026-07-01"}, AUG_15)  # both in force: B, saved last
+    assert (q3.item_id, q3.in_force) == (b.item_id, True)
+    assert plan_for_view({}, AUG_15).item_id == b.item_id
+    assert plan_for_view({}, date(2026, 5, 20)).item_id == a.item_id  # Q2 holds 20 May
+    # No plan in force on 1 Oct 2025: the latest saved, as a preview.
+    before = plan_for_view({"period": "Q-2025-10-01"}, AUG_15)
+    assert (before.item_id, before.in_force) == (b.item_id, False)
