@@ -32,7 +32,8 @@ denominators, never an average of rates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -85,6 +86,9 @@ class Measures:
     people: pd.DataFrame  # one row per person: comp_actuals_people.PEOPLE_COLUMNS
     renewal_model: bool = True  # False: no renewal forecast model on the as-of date
     win_rate: float | None = None  # the expansion win rate the projection used
+    # Per person listed: how many CSMs' books (role CSM, in scope) their numbers sum: 1 for a
+    # CSM, the team's CSMs for a Manager, every CSM for the Director (money targets scale).
+    measured_csms: Mapping[str, int] = field(default_factory=dict)
 
     def metric(self, key: str) -> pd.DataFrame:
         """The rows of one metric, indexed by csm_id."""
@@ -153,6 +157,16 @@ def _shown(people: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     return people[keep]
 
 
+def _csm_counts(people: pd.DataFrame, pairs: list[tuple[str, str]]) -> dict[str, int]:
+    """Per person, the number of CSMs (role CSM) among the books they are measured on."""
+    csms = set(people.loc[people["role"] == "CSM", "csm_id"])
+    counts = dict.fromkeys(people["csm_id"], 0)
+    for person, owner in pairs:
+        if owner in csms:
+            counts[person] += 1
+    return counts
+
+
 @memoize
 def _win_rate(db: Database, as_of: date) -> float | None:
     return win_rate(db, as_of)
@@ -166,7 +180,8 @@ def period_measures(db: Database, filters: Filters, period: Period, as_of: date)
     w = Window(period, as_of)
     sums = _owner_sums(db, filters, w)
     people = people_in_scope(csm_roster(db), set(sums.index), period, as_of)
-    rolled = _rolled_up(sums, memberships(people, sums.index.tolist()))
+    pairs = memberships(people, sums.index.tolist())
+    rolled = _rolled_up(sums, pairs)
     book = rolled[[f"book_{i}" for i in range(len(SEGMENTS))]].set_axis(list(SEGMENTS), axis=1)
     people = with_books(people, book)
     shown = _shown(people, filters).reset_index(drop=True)
@@ -185,4 +200,5 @@ def period_measures(db: Database, filters: Filters, period: Period, as_of: date)
         people=shown,
         renewal_model=model,
         win_rate=rate,
+        measured_csms=_csm_counts(people, pairs),
     )

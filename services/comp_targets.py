@@ -22,6 +22,14 @@
 Uplift: points of a share for rates (0.02 -> +2 points), a share of the baseline for money
 (0.1 -> +10%). A rate that cannot exceed 100% (all but NRR) gets a target of at most 100%.
 
+Money metrics (expansion ARR): the plan's company target is per CSM. A Manager or the
+Director is measured on the sum of several books, so under the company rule (and wherever a
+rule falls back to the company target) their target is the company target x the number of
+CSMs they are measured on (`Measures.measured_csms`): "Company target x 8 CSMs". Every money
+target (any rule but an override, which is set by hand) is then prorated by the share of the
+period the person was employed, as the on-target bonus is: "prorated: employed 33% of the
+period". Rates are neither scaled nor prorated.
+
 Managers and the Director: the book rule weights the books they are measured on the same way,
 summed cell by cell (their own, plus every CSM whose manager is them; the Director every book,
 the accounts nobody owns included), exactly as the measures aggregate them
@@ -335,6 +343,47 @@ def _fallback(why: str) -> str:
     return f"{TARGET_RULES['company']} ({why})"
 
 
+def _noted(label: str, note: str) -> str:
+    """`label` with a note in its parentheses: "Company target (no book; <note>)"."""
+    return f"{label[:-1]}; {note})" if label.endswith(")") else f"{label} ({note})"
+
+
+def money_targets(targets: pd.DataFrame, plan: Plan, measures) -> pd.DataFrame:
+    """The money metrics' targets per person (module docstring): company targets (and
+    fallbacks to it) x the CSMs the person is measured on, then every rule's target prorated by
+    the employed share; the labels say both."""
+    money = {m.metric for m in plan.metrics if m.info.unit == "money"}
+    if not money or targets.empty:
+        return targets
+    out = targets.copy()
+    people = measures.people.set_index("csm_id")
+    roles = out["csm_id"].map(people["role"]).to_numpy(dtype=object)
+    shares = out["csm_id"].map(people["employed_share"]).astype(float).fillna(1.0).clip(0, 1)
+    counts = out["csm_id"].map(lambda c: measures.measured_csms.get(c, 1)).astype(int)
+    is_money = out["metric"].isin(money).to_numpy()
+    company = TARGET_RULES["company"]
+    labels, reasons = out["rule_label"].tolist(), out["reason"].tolist()
+    factor = np.ones(len(out))
+    for i in np.flatnonzero(is_money & (out["rule"] == "company").to_numpy()):
+        n = int(counts.iat[i])
+        if roles[i] != "CSM" and n > 0:  # a CSM is measured on one book: theirs
+            factor[i] = n
+            times = f"{company} x {n} CSM{'' if n == 1 else 's'}"
+            labels[i] = labels[i].replace(company, times, 1)
+    out["baseline"] = out["baseline"].astype(float) * factor
+    prorate = is_money & (shares < 1.0).to_numpy()
+    for i in np.flatnonzero(prorate):
+        percent = min(round(100 * float(shares.iat[i])), 99)
+        note = f"prorated: employed {percent}% of the period"
+        labels[i] = _noted(labels[i], note)
+        if reasons[i]:
+            reasons[i] = f"{reasons[i]} The target is {note}."
+    factor = factor * np.where(prorate, shares.to_numpy(), 1.0)
+    out["target"] = out["target"].astype(float) * factor
+    out["rule_label"], out["reason"] = labels, reasons
+    return out
+
+
 def _rule_rows(
     metric: MetricPlan, people: pd.Index, baseline: pd.Series, why_missing: pd.Series
 ) -> pd.DataFrame:
@@ -442,6 +491,7 @@ def plan_targets(
             )
         parts.append(rows)
     targets = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    targets = money_targets(targets, plan, measures)
     targets["rule_target"] = targets["target"].astype(float)
     if plan.overrides:  # set by hand: wins over every rule (a lookup, not a loop per row)
         keys = pd.MultiIndex.from_arrays([targets["csm_id"], targets["metric"]])

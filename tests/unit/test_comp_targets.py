@@ -263,3 +263,36 @@ def test_a_later_period_learns_from_closed_periods_only(db):
     c1 = at(targets, "C1", "renewal_rate")
     assert (c1["rule"], c1["target"]) == ("company", 0.9)
     assert c1["rule_label"] == "Company target (no previous period)"
+
+
+def test_money_targets_per_csm_measured_and_prorated(db, measures):
+    """Expansion's company target (50) is per CSM: M1 is measured on C1 and C2 -> 100; D1 on
+    C1, C2 and C3 -> 150. C3 was hired on 10 Apr: employed 10 Apr to 30 Jun = 82 of Q2's 91
+    days -> 50 x 82/91 = 45.054945 (90%). A rate (GRR 0.9) is neither scaled nor prorated."""
+    rules = {"expansion_arr": ("company", 0.0), "grr": ("company", 0.0)}
+    targets = csm_targets(db, Filters(), plan(rules), measures)
+    c1 = at(targets, "C1", "expansion_arr")
+    assert (c1["target"], c1["rule_label"]) == (50.0, "Company target")
+    m1 = at(targets, "M1", "expansion_arr")
+    assert (m1["target"], m1["baseline"]) == (100.0, 100.0)
+    assert m1["rule_label"] == "Company target x 2 CSMs"
+    d1 = at(targets, "D1", "expansion_arr")
+    assert (d1["target"], d1["rule_label"]) == (150.0, "Company target x 3 CSMs")
+    c3 = at(targets, "C3", "expansion_arr")
+    assert c3["target"] == pytest.approx(50 * 82 / 91)
+    assert c3["rule_label"] == "Company target (prorated: employed 90% of the period)"
+    assert (at(targets, "C3", "grr")["target"], at(targets, "M1", "grr")["target"]) == (0.9, 0.9)
+    # A fallback to the company target scales and prorates the same way: no Mid-Market
+    # account, so nobody has a book for the book rule.
+    mid = Filters(segment=("Mid-Market",))
+    m = period_measures(db, mid, PERIOD, AS_OF)
+    fallback = csm_targets(db, mid, plan({"expansion_arr": ("book", 0.1)}), m)
+    m1 = at(fallback, "M1", "expansion_arr")
+    assert (m1["rule"], m1["target"]) == ("company", 100.0)
+    assert m1["rule_label"] == "Company target x 2 CSMs (no book on 1 Apr 2026)"
+    c3 = at(fallback, "C3", "expansion_arr")
+    assert c3["target"] == pytest.approx(50 * 82 / 91)
+    assert c3["rule_label"] == (
+        "Company target (no book on 1 Apr 2026; prorated: employed 90% of the period)"
+    )
+    assert c3["reason"].endswith("The target is prorated: employed 90% of the period.")
