@@ -667,8 +667,11 @@ def save_panel(view: PlanView, name_value: str) -> Any:
         panel_id="cm-plan-save-panel",
         help_text=(
             "Saving never overwrites: a new version is added with who saved it, when and your "
-            "note, and takes effect from its date; earlier periods keep the version then in "
-            "force. If someone saved this plan after you opened it, you are told who, and "
-            "nothing is saved."
+            "note, and takes effect from its date until a later-dated version does; earlier "
+            "periods keep the version then in force. A new version starts from the version in "
+            "force for the period (not one pinned by the link), keeps the plan's kind of "
+            "period (another kind is a new plan), and drops targets set by hand for metrics "
+            "taken out. If another version is in force by now, you are told who saved it, "
+            "and nothing is saved."
         ),
     )

@@ -70,7 +70,8 @@ SAVE_NOTE = "cm-plan-save-note"
 SAVE_MESSAGE = "cm-plan-save-message"
 FIX_FIRST = "Nothing was saved: fix the fields marked in red above."
 PICKER_HELP = (
-    "The plan every tab computes with. Without a choice, the most recently saved plan is used. "
+    "The plan every tab computes with. Without a choice, the most recently saved plan in force "
+    "on the period's first day is used (if none was, the most recently saved, as a preview). "
     "Each period is computed with the version in force on its first day, unless the link "
     "pins a version."
 )

@@ -252,3 +252,34 @@ def test_a_pinned_version_not_in_force_cannot_be_saved_over_the_one_in_force(con
     wait(console, lambda d: "Version 2 of 2" in d.find_element(By.ID, "cm-plan-line").text)
     assert "version=" not in console.driver.current_url
     assert_clean_console(console)
+
+
+def test_taking_out_a_metric_drops_its_targets_set_by_hand_and_says_so(console, store):
+    payload = plan_to_payload(default_plan(date(2026, 10, 1)))
+    payload["overrides"] = [
+        {"csm_id": "C1", "metric": "expansion_arr", "target": 50_000, "reason": "New book"}
+    ]
+    first = save_plan(None, "Override plan", payload, "maria", None, DATA_AS_OF)
+    _open(console, f"{PLAN_TAB}&plan={first.item_id}")
+    box = console.driver.find_element(
+        By.CSS_SELECTOR, "#cm-plan-metrics input[value='expansion_arr']"
+    )
+    click(console, box)  # expansion leaves the plan: 50 + 30 = 80
+    _type(console, "metrics.nrr.weight", "50")
+    wait(
+        console, lambda d: "Weights add up to 100%" in d.find_element(By.ID, "cm-plan-weights").text
+    )
+    click(console, console.find_element("#cm-plan-save-version"))
+    wait(
+        console,
+        lambda d: (
+            "1 target set by hand for metrics no longer in the plan dropped"
+            in d.find_element(By.ID, "cm-plan-save-message").text
+        ),
+    )
+    saved = versions(first.item_id)[-1]
+    assert saved.version == 2 and saved.plan.overrides == {}
+    assert saved.plan.metric("expansion_arr") is None
+    click(console, console.find_element("#cm-plan-save-message a"))
+    wait(console, lambda d: "Version 2 of 2" in d.find_element(By.ID, "cm-plan-line").text)
+    assert_clean_console(console)
