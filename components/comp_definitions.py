@@ -17,12 +17,15 @@ PROJECTION = (
     "Projected = actual to date + the renewal forecast for the rest of the period: each open "
     "renewal due by the period's end at its forecast renewal rate (segment x health band), "
     "with an 80% range treating renewals as independent draws; open expansion opportunities "
-    "at the trailing win rate. Share of ARR green and hygiene carry their current value."
+    "at the trailing win rate. An open renewal whose next contract is already active counts as "
+    "retained; in the current period, renewals and opportunities past their date but still "
+    "open are included. Share of ARR green and hygiene carry their current value."
 )
 FLAGS = (
     "Out of reach: even if every open renewal due in the period renews in full (and every open "
     "opportunity is won) the metric stays below the curve's threshold. Trivially reached: the "
-    "target is met even if everything still open is lost."
+    "target is met even if everything still open is lost. Share of ARR green and hygiene are "
+    "not flagged while the period is open (they carry their current value)."
 )
 
 
@@ -60,7 +63,11 @@ def compensation_section() -> html.Div:
                         [
                             html.Span("Targets: ", className="fw-semibold"),
                             "; ".join(TARGET_RULES.values()),
-                            "; or set by hand with a reason.",
+                            "; or set by hand with a reason. History and last period use "
+                            "closed periods only. A money target is per CSM (a manager's or "
+                            "the Director's is that times the CSMs they are measured on) and "
+                            "prorated by the share of the period the person was employed; "
+                            "rates are neither. People are as known on the as-of date.",
                         ]
                     ),
                     html.Li([html.Span("Projection: ", className="fw-semibold"), PROJECTION]),
