@@ -84,7 +84,7 @@ def _tip(metric: MetricPlan, row: Any) -> str:
         )
     if row.rule in ("book", "last"):
         return (
-            f"{row.rule_label}: {format_target(key, row.baseline)}{uplift_words(metric)} = "
+            f"{row.rule_label}: {format_target(key, row.baseline)}{uplift_words(metric)} → "
             f"{format_target(key, row.target)}"
         )
     return row.reason or f"{row.rule_label}: {format_target(key, row.target)}"
@@ -194,9 +194,9 @@ def rules_summary(plan: Plan) -> html.Ul:
     for m in plan.metrics:
         rule = {
             "company": f"the company target for everyone ({format_target(m.metric, m.target)})",
-            "book": "the history of their book's segment x tier mix over the 4 previous periods"
-            + uplift_words(m),
-            "last": "their actual in the previous period" + uplift_words(m),
+            "book": "the history of their book's segment x tier mix over the 4 latest closed "
+            "periods" + uplift_words(m),
+            "last": "their actual in the last closed period" + uplift_words(m),
         }[m.rule]
         items.append(html.Li([html.Span(m.info.label, className="fw-semibold"), f": {rule}."]))
     return html.Ul(items, className="small mb-0 ps-3")

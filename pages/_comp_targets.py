@@ -77,8 +77,8 @@ GRID_HELP = (
 RULES_HELP = (
     "Each metric of the plan sets everyone's target by one rule: the company target; the "
     "history of the person's book (the company-wide value per segment x coverage tier over "
-    "the 4 previous periods, weighted by the ARR they own on the period's first day) plus an "
-    "uplift; or their actual in the previous period plus an uplift. Where a rule cannot apply "
+    "the 4 latest closed periods, weighted by the ARR they own on the period's first day) plus an "
+    "uplift; or their actual in the last closed period plus an uplift. Where a rule cannot apply "
     "(no book, no previous period, no history for the metric) the company target is used and "
     "the grid says why. A target set by hand wins."
 )
