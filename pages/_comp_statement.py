@@ -36,6 +36,7 @@ PRINT = "cm-statement-print"
 PRINT_NOW = "cm-statement-print-now"
 ISSUE = "cm-statement-issue"
 ISSUE_MESSAGE = "cm-statement-issue-message"
+ISSUE_REFUSAL = "cm-statement-issue-refusal"  # why Issue is disabled (not the version in force)
 ISSUED_LINK = "cm-statement-issued-link"
 BACK = "cm-statement-back"
 PRINTABLE = "cm-statement-printable"  # the class of the printable version (assets/print.css)
@@ -195,7 +196,7 @@ def _print_mode(params: Mapping[str, Any]) -> bool:
 
 def _live_layout(params: Mapping[str, Any], filters: Filters, day) -> html.Div:
     from services.comp_plan_store import plan_for_view
-    from services.comp_statement import build_statement, people
+    from services.comp_statement import build_statement, issue_refusal, people
 
     db = get_database()
     csm = _first(params, "csm")
@@ -218,13 +219,22 @@ def _live_layout(params: Mapping[str, Any], filters: Filters, day) -> html.Div:
     export = (
         EXPORT_PATH + "?" + urlencode({k: v for k, v in params.items() if k != "print"}, doseq=True)
     )
+    refusal = issue_refusal(statement) if statement is not None else None
     actions = html.Div(
         [
             _button_link("Download XLSX", export, XLSX, download=""),
             _button_link(
                 "Printable version", PATH + _search(params, print=None) + "&print=1", PRINT
             ),
-            dbc.Button("Issue statement", id=ISSUE, color="primary", size="sm", n_clicks=0),
+            dbc.Button(
+                "Issue statement",
+                id=ISSUE,
+                color="primary",
+                size="sm",
+                n_clicks=0,
+                disabled=refusal is not None,
+                title=refusal or "Keep this statement, exactly as shown, under its own link",
+            ),
         ],
         id="cm-statement-controls",
         className="cm-statement-actions d-flex flex-wrap gap-2 mb-2"
@@ -235,6 +245,9 @@ def _live_layout(params: Mapping[str, Any], filters: Filters, day) -> html.Div:
         html.Div(plan_view.note, id="cm-statement-plan-note", className="small text-muted mb-1"),
         _scope_note(filters),
         actions,
+        dbc.Alert(refusal, id=ISSUE_REFUSAL, color="warning", className="small py-2 mb-2")
+        if refusal
+        else None,
         panel("Statement", body, panel_id="cm-statement-panel", help_text=HELP),
         picker=_picker(options, csm),
         has_issue=True,

@@ -11,10 +11,16 @@ numbers now differ.
 
 A statement covers the person's whole book: the account filters of the view (segment, region,
 tier) do not apply to pay, and team / owner filters only narrow who can be picked.
+
+Only a statement computed with the plan version in force for its period can be issued
+(`issue_refusal`): a pinned older or later version, a preview of a plan that had not taken effect
+yet, or the unsaved default plan can be looked at, exported and printed, never issued. The
+statement records whether its version was in force (`in_force`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -30,6 +36,8 @@ from services.comp_plan import METRICS, plan_from_payload, plan_to_payload
 from services.db import Database
 from services.errors import ServiceError
 from services.filters import Filters
+
+log = logging.getLogger(__name__)
 
 KIND = "comp_statement"
 PAYLOAD_FORMAT = 1
@@ -47,6 +55,10 @@ class DamagedStatement(ServiceError):
 
 class StatementTooLarge(ServiceError):
     """A statement too large for the saved-items store (too many counted lines)."""
+
+
+class NotInForce(ServiceError):
+    """A statement computed with a plan version that was not in force for its period."""
 
 
 # ---- the statement -------------------------------------------------------------------------
@@ -134,6 +146,9 @@ class Statement:
     projected_low: float
     projected_high: float
     lines: tuple[CountedLine, ...] = ()
+    # The plan version was the one in force for the period (PlanView.in_force); None: issued
+    # before this was recorded.
+    in_force: bool | None = None
     issued: Issued | None = field(default=None, compare=False)
 
     @property
@@ -296,7 +311,7 @@ def build_statement(
 ) -> Statement:
     """The statement of `csm_id` for the view's plan version and period on `as_of`.
 
-    `plan_view`: a comp_plan_store.PlanView (item_id, name, version, plan, period).
+    `plan_view`: a comp_plan_store.PlanView (item_id, name, version, plan, period, in_force).
     Raises StatementUnavailable when the person is not among the period's people.
     """
     from services.comp_actuals import attributed_lines
@@ -346,6 +361,7 @@ def build_statement(
         projected_low=_money(person.get("projected_low")),
         projected_high=_money(person.get("projected_high")),
         lines=_counted(lines),
+        in_force=plan_view.in_force,
     )
 
 
@@ -412,11 +428,33 @@ def from_payload(payload: Mapping[str, Any]) -> Statement:
 
 
 # ---- issuing and reading back ----------------------------------------------------------------
+def issue_refusal(statement: Statement) -> str | None:
+    """Why this statement cannot be issued (its plan version was not the one in force for the
+    period, or the plan is not saved); None when it can."""
+    if statement.plan_item_id is None:
+        return (
+            "Statements are issued under a saved plan only: this one uses the default plan, "
+            "which is not saved. Save it on the Plan tab first."
+        )
+    if statement.in_force:
+        return None
+    return (
+        f"Version {statement.plan_version} of “{statement.plan_name}” is not the version in "
+        f"force for {statement.period_label}, so this statement is a preview and cannot be "
+        "issued. Statements are issued under the version in force on the period's first day "
+        "(open the period without a version in the link)."
+    )
+
+
 def issue_statement(statement: Statement, author: str) -> str:
     """Freeze the statement in the app-state store; returns the item id (its link's key).
 
     Named "<person> · <period> · v<version>", with " (2)", " (3)"... when issued again.
+    NotInForce (nothing saved) when its plan version was not in force for the period.
     """
+    refusal = issue_refusal(statement)
+    if refusal is not None:
+        raise NotInForce(refusal)
     payload = to_payload(statement)
     store = app_state()
     for n in range(1, MAX_NAME_TRIES + 1):
@@ -479,6 +517,7 @@ class _PlanOf:
         self.version = statement.plan_version
         self.plan = plan_from_payload(statement.plan_payload)
         self.period = parse_period(statement.period_key)
+        self.in_force = statement.in_force
 
 
 def recompute(db: Database, statement: Statement) -> Statement:
@@ -505,6 +544,16 @@ def live_check(db: Database, statement: Statement) -> LiveCheck:
             None,
             None,
             f"The current data (build {build_id}) cannot recompute it: {exc}",
+        )
+    except Exception:  # the issued statement is shown whatever the live recompute does
+        log.exception("live check of an issued statement failed")
+        return LiveCheck(
+            build_id,
+            False,
+            None,
+            None,
+            f"The current data (build {build_id}) cannot recompute it, so the live numbers "
+            "cannot be compared.",
         )
     difference = now.total_payout - statement.total_payout
     changed = _differs(statement, now)
@@ -659,6 +708,14 @@ def _line_records(statement: Statement) -> list[dict[str, Any]]:
     return [{k: neutral(v) for k, v in r.items()} for r in rows]
 
 
+def _in_force_text(in_force: bool | None) -> str:
+    if in_force is None:
+        return "Not recorded"
+    if in_force:
+        return "Yes: the version in force on the period's first day"
+    return "No: a preview under a version not in force for the period"
+
+
 def summary_facts(statement: Statement) -> list[tuple[str, str]]:
     """The statement's header as (label, text): who, which plan, which data."""
     version = (
@@ -670,6 +727,7 @@ def summary_facts(statement: Statement) -> list[tuple[str, str]]:
         ("Plan", statement.plan_name),
         ("Plan version", version),
         ("Plan in force from", f"{statement.plan_effective_from:%d %b %Y}"),
+        ("Version in force for the period", _in_force_text(statement.in_force)),
         ("Period", f"{statement.period_label} ({statement.period_key})"),
         ("Data as of", f"{statement.as_of:%d %b %Y}; actuals to {statement.to_date:%d %b %Y}"),
         ("Data build", statement.build_id),
@@ -756,6 +814,7 @@ __all__: Sequence[str] = (
     "MetricRow",
     "Statement",
     "build_statement",
+    "issue_refusal",
     "issue_statement",
     "issued_statement",
     "live_check",

@@ -11,7 +11,9 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from services.asof import resolve_as_of
-from services.comp_plan_store import plan_for_view
+from services.comp_periods import period_of
+from services.comp_plan import default_plan, plan_to_payload
+from services.comp_plan_store import plan_for_view, save_plan
 from services.comp_statement import LINES_SHEET, SUMMARY_SHEET, build_statement, people
 from services.db import get_database
 from services.filters import Filters
@@ -20,7 +22,34 @@ from tests.browser.helpers import assert_clean_console, choose, click, url_conta
 TAB = "/compensation?tab=statement"
 METRICS = "#cm-statement-metrics"
 
+ISSUE = "#cm-statement-issue"
+REFUSAL = "#cm-statement-issue-refusal"
+
 pytestmark = pytest.mark.usefixtures("capture_console_errors")
+
+
+def data_day():
+    return resolve_as_of(get_database(), Filters()).date
+
+
+@pytest.fixture
+def store(monkeypatch, tmp_path):
+    """An empty app-state store for one test (the app in this process reads it per call)."""
+    monkeypatch.setenv("CSOPS_APP_STATE", str(tmp_path / "app_state.sqlite"))
+
+
+def save_default(item_id=None, expected_version=None, quarter=None):
+    """The default plan saved, in force from the start of `quarter` (the data's by default)."""
+    day = data_day()
+    start = (quarter or period_of(day, "quarter")).start
+    payload = plan_to_payload(default_plan(start))
+    return save_plan(item_id, "Statement plan", payload, "test", expected_version, day)
+
+
+@pytest.fixture
+def plan_in_force(store):
+    """A saved plan whose only version is in force for the data's quarter."""
+    return save_default()
 
 
 def expected(csm_id: str | None = None):
@@ -103,8 +132,9 @@ def test_the_printable_version_is_the_statement_alone(console):
     assert_clean_console(console)
 
 
-def test_an_issued_statement_opens_from_its_link_as_issued(console):
+def test_an_issued_statement_opens_from_its_link_as_issued(console, plan_in_force):
     s = expected()
+    assert s.plan_item_id == plan_in_force.item_id and s.in_force
     console.wait_for_page(url=console.server_url + f"{TAB}&csm={s.csm_id}")
     click(console, console.find_element("#cm-statement-issue"))
     link = wait(console, lambda d: d.find_element(By.ID, "cm-statement-issued-link"), timeout=30)
@@ -117,6 +147,7 @@ def test_an_issued_statement_opens_from_its_link_as_issued(console):
     )
     assert console.find_element("#cm-statement-issued-note").text.startswith("Issued ")
     assert "live numbers are the same" in console.find_element("#cm-statement-live-note").text
+    assert "Yes: the version in force" in console.find_element("#cm-statement-facts").text
     console.wait_for_text_to_equal("#cm-statement-total-payout", money(s.total_payout))
     xlsx = console.find_element("#cm-statement-xlsx").get_attribute("href")
     assert "/export/compensation/statement.xlsx?statement=" in xlsx
@@ -126,4 +157,33 @@ def test_an_issued_statement_opens_from_its_link_as_issued(console):
 def test_a_link_to_no_issued_statement_says_so(console):
     console.wait_for_page(url=console.server_url + f"{TAB}&statement=nope")
     console.wait_for_contains_text(".error-state", "no issued statement", timeout=30)
+    assert_clean_console(console)
+
+
+def test_a_statement_under_a_version_not_in_force_cannot_be_issued(console, store):
+    s = expected()  # no plan saved: the default plan, never in force
+    console.wait_for_page(url=console.server_url + f"{TAB}&csm={s.csm_id}")
+    console.wait_for_contains_text(REFUSAL, "saved plan only", timeout=30)
+    assert not console.find_element(ISSUE).is_enabled()
+    console.wait_for_text_to_equal("#cm-statement-total-payout", money(s.total_payout))
+
+    # Version 2 takes effect next quarter: pinned for this quarter, it is only a preview.
+    quarter = period_of(data_day(), "quarter")
+    first = save_default()
+    later = save_default(first.item_id, first.version, quarter.next())
+    pinned = f"&plan={first.item_id}&version={later.version}&period={quarter.key}"
+    console.wait_for_page(url=console.server_url + f"{TAB}&csm={s.csm_id}{pinned}")
+    console.wait_for_contains_text(
+        REFUSAL, f"not the version in force for {quarter.label()}", timeout=30
+    )
+    assert not console.find_element(ISSUE).is_enabled()
+    facts = console.find_element("#cm-statement-facts").text
+    assert "version in force for the period" in facts.lower()  # the label is set in capitals
+    assert "No: a preview" in facts
+
+    # The version in force (no version in the link) can be issued.
+    console.wait_for_page(url=console.server_url + f"{TAB}&csm={s.csm_id}&plan={first.item_id}")
+    console.wait_for_text_to_equal("#cm-statement-person-name", s.person, timeout=30)
+    wait(console, lambda d: d.find_element(By.CSS_SELECTOR, ISSUE).is_enabled())
+    assert not console.driver.find_elements(By.CSS_SELECTOR, REFUSAL)
     assert_clean_console(console)

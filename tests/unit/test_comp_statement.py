@@ -21,6 +21,7 @@ After the rebuild: (100 + 60 + 50) / 250 = 0.84; attainment 93.3333%; payout
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date
 
 import openpyxl
@@ -36,12 +37,15 @@ from services.comp_statement import (
     LINES_SHEET,
     SUMMARY_SHEET,
     DamagedStatement,
+    NotInForce,
     StatementUnavailable,
     build_statement,
+    issue_refusal,
     issue_statement,
     issued_statement,
     live_check,
     statement_xlsx,
+    summary_facts,
 )
 from services.db import Database
 from services.filters import Filters
@@ -264,3 +268,49 @@ def test_an_issued_statement_in_the_xlsx_says_who_issued_it(db, store):
     facts = {r[0]: r[2] for r in book[SUMMARY_SHEET].iter_rows(values_only=True) if r[0]}
     assert facts["Issued"].endswith(f"({s.issued.item_id})")
     assert "by =cmd" in facts["Issued"]  # inside the text, not at its start: not a formula
+
+
+def test_a_statement_records_that_its_version_was_in_force(db, store):
+    s = _statement(db)
+    assert s.in_force is True
+    assert issue_refusal(s) is None
+    again = issued_statement(issue_statement(s, "me"))
+    assert again.in_force is True  # kept in the payload
+    facts = dict(summary_facts(again))
+    assert facts["Version in force for the period"].startswith("Yes")
+
+
+def test_a_version_not_in_force_is_never_issued(db, store):
+    preview = replace(VIEW, in_force=False)  # e.g. version 3 pinned while version 2 was in force
+    s = build_statement(db, Filters(), preview, "C1", AS_OF)
+    assert s.in_force is False
+    assert s.total_payout == pytest.approx(5222.22, abs=0.01)  # still shown, numbers and all
+    assert dict(summary_facts(s))["Version in force for the period"].startswith("No")
+    assert "not the version in force for Q2 2026" in issue_refusal(s)
+    with pytest.raises(NotInForce, match="cannot be issued"):
+        issue_statement(s, "me")
+    assert store.list(KIND) == []  # nothing saved
+
+
+def test_the_unsaved_default_plan_is_never_issued(db, store):
+    default = PlanView(None, "Default plan", None, PLAN, PERIOD, False, "", in_force=False)
+    s = build_statement(db, Filters(), default, "C1", AS_OF)
+    assert "saved plan only" in issue_refusal(s)
+    with pytest.raises(NotInForce, match="Save it on the Plan tab"):
+        issue_statement(s, "me")
+    assert store.list(KIND) == []
+
+
+def test_an_issued_statement_whose_recompute_breaks_is_still_shown(db, monkeypatch, caplog):
+    issued = replace(_statement(db), build_id="an-earlier-build")
+
+    def broken(db, statement):
+        raise RuntimeError("a bug in the live recompute")
+
+    monkeypatch.setattr("services.comp_statement.recompute", broken)
+    check = live_check(db, issued)
+    assert not check.same_build
+    assert (check.total_payout, check.difference) == (None, None)
+    assert "cannot recompute it" in check.message and "cannot be compared" in check.message
+    assert "a bug" not in check.message  # the error itself stays in the log
+    assert "live check of an issued statement failed" in caplog.text
