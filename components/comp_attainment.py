@@ -21,6 +21,7 @@ from components.grids import MONEY, money_column, to_records
 from components.states import empty_state
 from services.comp_periods import Period, recent_periods
 from services.comp_plan import METRICS, ROLE_SCOPE, TARGET_RULES, Curve, MetricPlan, Plan
+from services.filters import DIMENSION_LABELS, DIMENSIONS, Filters
 
 PREFIX = "cm-attainment-"
 UNOWNED = "__unowned__"
@@ -129,6 +130,62 @@ def period_picker(component_id: str, view: Any, as_of: date | None) -> html.Labe
     )
 
 
+# ---- what the filters do to pay ------------------------------------------------------------------
+PEOPLE_FILTERS = ("team", "owner")  # choose who is listed; every other filter chooses accounts
+VALUES_NAMED = 3  # a filter's values named in the notice before "and n more"
+
+
+def _filter_text(filters: Filters, dim: str) -> str:
+    values = list(getattr(filters, dim))
+    named = ", ".join(values[:VALUES_NAMED])
+    more = len(values) - VALUES_NAMED
+    return f"{DIMENSION_LABELS[dim].lower()} {named}" + (f" and {more} more" if more > 0 else "")
+
+
+def account_filters_applied(filters: Filters | None) -> list[str]:
+    """The account filters of the view (segment, region, coverage tier...) as 'segment SMB'."""
+    if filters is None:
+        return []
+    return [
+        _filter_text(filters, dim)
+        for dim in DIMENSIONS
+        if dim not in PEOPLE_FILTERS and getattr(filters, dim)
+    ]
+
+
+def slice_notice(filters: Filters | None, prefix: str = PREFIX) -> dbc.Alert | None:
+    """With account filters, the actuals count only those accounts of each person's book: the
+    payouts shown are for that slice, not what anyone is paid (a statement covers the whole
+    book). None without account filters."""
+    applied = account_filters_applied(filters)
+    if not applied:
+        return None
+    return dbc.Alert(
+        [
+            html.Strong("These payouts are for a slice of each book, not what anyone is paid. "),
+            f"Filtered to {'; '.join(applied)}: the actuals count only those accounts of each "
+            "person's book, against targets for the whole book. A person's statement shows "
+            "their whole book.",
+        ],
+        color="warning",
+        id=prefix + "slice-note",
+        className="small py-2 mb-2",
+    )
+
+
+def budget_scope(filters: Filters | None) -> str | None:
+    """Why the budget's share used cannot be shown for this view (the budget is the whole
+    company's: people listed by team / owner, or a slice of each book, spend only part of it);
+    None when the view is everyone's whole books."""
+    if filters is None:
+        return None
+    if any(getattr(filters, dim) for dim in PEOPLE_FILTERS):
+        return "The budget is the company's: the share used is shown for everyone only."
+    if account_filters_applied(filters):
+        return "The budget is the company's: the share used is shown for whole books only."
+    return None
+
+
 # ---- top line -----------------------------------------------------------------------------------
 def money_card(
     prefix: str, key: str, label: str, value: str, lines: list[Any], exact: float | None
@@ -163,9 +220,12 @@ def _share(part: float, whole: float) -> str | None:
     return formatting.percent(part / whole) if whole and not math.isnan(whole) else None
 
 
-def top_line(people: pd.DataFrame, budget: float | None, period_label: str) -> dbc.Row:
+def top_line(
+    people: pd.DataFrame, budget: float | None, period_label: str, budget_note: str | None = None
+) -> dbc.Row:
     """On-target total, payout to date, projected payout with its 80% range, and the budget
-    with the share the projection uses. Sums of the grid's rows, so they add up to it."""
+    with the share the projection uses. Sums of the grid's rows, so they add up to it.
+    `budget_note` (see `budget_scope`): the share is hidden and the note says why."""
     on_target = float(people["on_target"].sum())
     paid = float(people["payout"].sum())
     projected = float(people["projected_payout"].sum())
@@ -205,15 +265,8 @@ def top_line(people: pd.DataFrame, budget: float | None, period_label: str) -> d
         )
     else:
         used = _share(projected, budget)
-        cards.append(
-            _card(
-                "budget",
-                "Bonus budget",
-                formatting.money(budget),
-                [f"{used} used by the projection" if used else "Budget is zero"],
-                budget,
-            )
-        )
+        line = budget_note or (f"{used} used by the projection" if used else "Budget is zero")
+        cards.append(_card("budget", "Bonus budget", formatting.money(budget), [line], budget))
     return dbc.Row(cards, className="g-3", id=PREFIX + "top-line")
 
 

@@ -176,8 +176,15 @@ def _sum(people: pd.DataFrame, column: str) -> float:
     return float(people[column].sum()) if not people.empty else 0.0
 
 
-def totals(before: Any, after: Any, budget: float | None, period_label: str) -> dbc.Row:
-    """Projected payout under the plan and under the what-if, the change, and the budget."""
+def totals(
+    before: Any,
+    after: Any,
+    budget: float | None,
+    period_label: str,
+    budget_note: str | None = None,
+) -> dbc.Row:
+    """Projected payout under the plan and under the what-if, the change, and the budget.
+    `budget_note` (comp_attainment.budget_scope): the shares are hidden and the note says why."""
     b = _sum(before.people, "projected_payout")
     a = _sum(after.people, "projected_payout")
     on_target = _sum(after.people, "on_target")
@@ -225,10 +232,13 @@ def totals(before: Any, after: Any, budget: float | None, period_label: str) -> 
                 "Bonus budget",
                 formatting.money(budget),
                 [
-                    f"Plan uses {formatting.percent(b / budget)}, what-if "
-                    f"{formatting.percent(a / budget)}"
-                    if budget
-                    else "Budget is zero"
+                    budget_note
+                    or (
+                        f"Plan uses {formatting.percent(b / budget)}, what-if "
+                        f"{formatting.percent(a / budget)}"
+                        if budget
+                        else "Budget is zero"
+                    )
                 ],
                 budget,
             )

@@ -20,6 +20,7 @@ from components import ids
 from components.comp_attainment import (
     PREFIX,
     UNOWNED,
+    budget_scope,
     data_notes,
     definitions,
     grid_style,
@@ -30,6 +31,7 @@ from components.comp_attainment import (
     person_columns,
     person_records,
     plan_notes,
+    slice_notice,
     team_figure,
     team_grid,
     team_grid_style,
@@ -182,7 +184,7 @@ def render(data, period, plan_params):
     return (
         header_line(pv, cv.measures),
         notes,
-        top_line(people, cv.plan.budget, label),
+        [slice_notice(filters), top_line(people, cv.plan.budget, label, budget_scope(filters))],
         person_records(people, payouts.lines, cv.plan),
         person_columns(cv.plan),
         {"display": "none"} if people.empty else {},

@@ -8,7 +8,8 @@ The Attainment, What-if and Statement tabs all start from the same four steps:
    view's as-of date);
 2. `period_measures(db, filters, period, day)`: actual, projected and best/worst per person and
    metric, with the people in scope (filters: segment/region restrict the accounts counted,
-   team/owner the people listed);
+   team/owner the people listed; with account filters the numbers are a slice of each book, not
+   pay, and the tabs say so: components/comp_attainment.slice_notice and budget_scope);
 3. `csm_targets(db, filters, plan, measures)`: each person's target per metric and its rule;
 4. `compute_payouts(measures, targets, plan)`: attainment and payout, per metric, person, team
    and company.

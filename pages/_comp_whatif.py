@@ -218,7 +218,7 @@ def recompute(values, data, field_ids, plan_params, defaults):
 
 def whatif_outputs(before, after, keys, problems, changes) -> tuple:
     """The recompute's outputs for a plan and its what-if."""
-    from components.comp_attainment import header_line
+    from components.comp_attainment import budget_scope, header_line, slice_notice
 
     groups = fairness(after.payouts, after.measures)
     flagged = flagged_records(after.payouts)
@@ -226,7 +226,16 @@ def whatif_outputs(before, after, keys, problems, changes) -> tuple:
     return (
         header_line(before.plan_view, before.measures),
         "Fix the marked input: it is not applied." if problems else None,
-        totals(before.payouts, after.payouts, before.plan.budget, label),
+        [
+            slice_notice(before.filters, PREFIX),
+            totals(
+                before.payouts,
+                after.payouts,
+                before.plan.budget,
+                label,
+                budget_scope(before.filters),
+            ),
+        ],
         distribution_figure(before.payouts, after.payouts),
         curves_figure(before.plan, after.plan),
         fairness_figure(groups),

@@ -144,3 +144,23 @@ def test_a_row_opens_that_persons_statement(console):
     # The statement tab is the one shown, and it has finished loading.
     wait(console, lambda d: d.find_elements(By.ID, "cm-body-statement"), timeout=30)
     wait(console, lambda d: not d.find_elements(By.CSS_SELECTOR, LOADING), timeout=30)
+
+
+def test_account_filters_say_the_payouts_are_a_slice_of_each_book(console):
+    segment = str(get_database().query("SELECT min(segment) AS s FROM accounts")["s"][0])
+    filters = Filters(segment=(segment,))
+    console.wait_for_page(url=console.server_url + PAGE + filters.to_search())
+    console.wait_for_contains_text(
+        "#cm-attainment-slice-note", "not what anyone is paid", timeout=30
+    )
+    note = console.find_element("#cm-attainment-slice-note")
+    assert f"segment {segment}" in note.text and "whole book" in note.text
+    top = console.find_element("#cm-attainment-top-line")
+    assert note.location["y"] < top.location["y"]  # above the numbers
+
+    # A team chooses people, whose whole books count: no notice.
+    team_view = Filters(team=(biggest_team(),))
+    console.wait_for_page(url=console.server_url + PAGE + team_view.to_search())
+    wait(console, lambda d: d.find_elements(By.ID, "cm-attainment-top-line"), timeout=30)
+    assert not console.driver.find_elements(By.ID, "cm-attainment-slice-note")
+    assert_clean_console(console)

@@ -133,3 +133,18 @@ def test_the_fairness_view_and_the_flags_are_shown(console):
     note = console.find_element("#cm-whatif-flagged-note").text
     assert "flagged" in note or "No target" in note
     assert_clean_console(console)
+
+
+def test_account_filters_say_the_payouts_are_a_slice_of_each_book(console):
+    segment = str(get_database().query("SELECT min(segment) AS s FROM accounts")["s"][0])
+    filters = Filters(segment=(segment,))
+    console.wait_for_page(url=console.server_url + TAB + "&" + filters.to_search()[1:])
+    console.wait_for_contains_text("#cm-whatif-slice-note", "not what anyone is paid", timeout=30)
+    note = console.find_element("#cm-whatif-slice-note")
+    assert f"segment {segment}" in note.text
+    assert note.location["y"] < console.find_element(AFTER).location["y"]  # above the numbers
+
+    console.wait_for_page(url=console.server_url + TAB)
+    wait(console, lambda d: d.find_elements(By.CSS_SELECTOR, AFTER), timeout=30)
+    assert not console.driver.find_elements(By.ID, "cm-whatif-slice-note")
+    assert_clean_console(console)

@@ -8,10 +8,17 @@ from datetime import date
 
 import pandas as pd
 
-from components.comp_attainment import person_records, top_line
-from components.comp_whatif import flagged_records, payout_shares, plan_defaults, url_changes
+from components.comp_attainment import budget_scope, person_records, slice_notice, top_line
+from components.comp_whatif import (
+    flagged_records,
+    payout_shares,
+    plan_defaults,
+    totals,
+    url_changes,
+)
 from services.comp_payout import Payouts
 from services.comp_plan import default_plan
+from services.filters import Filters
 
 PLAN = default_plan(date(2026, 10, 1))  # renewal_rate 50% (curve 90/50/2/150), nrr, expansion
 
@@ -101,3 +108,30 @@ def test_payout_shares_and_flag_reasons():
     assert "reaches 85% of target, below the 90% threshold" in flags["Ann"]["why"]
     assert flags["Bob"]["flag"] == "Trivially reached"
     assert "is at 110% of target" in flags["Bob"]["why"]
+
+
+def test_account_filters_say_the_payouts_are_a_slice_of_each_book():
+    assert slice_notice(Filters()) is None
+    assert slice_notice(Filters(team=("T1",), owner=("a",))) is None  # people, whole books
+    notice = str(slice_notice(Filters(segment=("SMB",), tier=("T1", "T2"), team=("T1",))))
+    assert "not what anyone is paid" in notice
+    assert "Filtered to segment SMB; coverage tier T1, T2" in notice
+    assert "statement shows their whole book" in notice
+    many = str(slice_notice(Filters(region=("R1", "R2", "R3", "R4", "R5"))))
+    assert "region R1, R2, R3 and 2 more" in many
+
+
+def test_the_budget_share_is_hidden_when_the_view_is_not_everyones_whole_book():
+    assert budget_scope(Filters()) is None
+    assert "shown for everyone only" in budget_scope(Filters(team=("T1",)))
+    assert "shown for everyone only" in budget_scope(Filters(owner=("a",), segment=("SMB",)))
+    assert "shown for whole books only" in budget_scope(Filters(segment=("SMB",)))
+    note = budget_scope(Filters(team=("T1",)))
+    text = str(top_line(people(), 20_000.0, "Q4 2026", note))
+    assert "$20.0K" in text and note in text  # the budget itself, and why no share
+    assert "used by the projection" not in text
+    payouts = Payouts(lines(), people(), pd.DataFrame(), {})
+    text = str(totals(payouts, payouts, 20_000.0, "Q4 2026", note))
+    assert note in text and "Plan uses" not in text
+    # without filters the what-if shows both shares: 13,000 of 20,000
+    assert "Plan uses 65.0%, what-if 65.0%" in str(totals(payouts, payouts, 20_000.0, "Q4 2026"))
