@@ -4,7 +4,7 @@ period of the view, the measures of the people in scope, their targets and their
 The Attainment, What-if and Statement tabs all start from the same four steps:
 
 1. `plan_for_view(params, day)`: the plan (`plan=`, `version=`, else the latest saved live
-   plan, else the default plan) and the period (`period=`, else the plan's period holding the
+   plan with a version in force on the period's first day, else the default plan) and the period (`period=`, else the plan's period holding the
    view's as-of date);
 2. `period_measures(db, filters, period, day)`: actual, projected and best/worst per person and
    metric, with the people in scope (filters: segment/region restrict the accounts counted,
