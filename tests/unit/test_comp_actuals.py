@@ -40,7 +40,7 @@ from services.comp_periods import Period
 from services.filters import Filters
 from services.renewal_forecast import Z80
 from services.retention import cohort_movement
-from tests.unit.tiny import account, build_tiny, contract
+from tests.unit.tiny import account, build_tiny, contract, touchpoints
 
 BUILT = date(2026, 11, 20)  # a Friday: the weekly grid ends here
 PAST = date(2026, 11, 6)  # a snapshot date two weeks earlier
@@ -89,26 +89,6 @@ def expansion(oid, acc, outcome, close, amount):
         "close_date": close,
         "outcome": outcome,
     }
-
-
-def touchpoints(acc: str) -> list[dict]:
-    """A touchpoint on the 1st and 15th of every month: engagement 100, the only health feed,
-    so the account is green; an account without any is red."""
-    rows, d = [], date(2024, 1, 1)
-    while d <= BUILT:
-        for day in (1, 15):
-            rows.append(
-                {
-                    "touchpoint_id": f"T-{acc}-{d.isoformat()}-{day}",
-                    "account_id": acc,
-                    "csm_id": "C1",
-                    "occurred_at": d.replace(day=day).isoformat() + " 10:00:00",
-                    "type": "check-in",
-                    "channel": "video",
-                }
-            )
-        d = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +153,8 @@ def db(tmp_path_factory):
             expansion("E4", "A4", "lost", "2026-06-01", 10),
             expansion("E5", "A6", "lost", "2026-07-01", 10),
         ],
-        "touchpoints": touchpoints("A2") + touchpoints("A4"),
+        "touchpoints": touchpoints("A2", date(2024, 1, 1), BUILT)
+        + touchpoints("A4", date(2024, 1, 1), BUILT),
     }
     return build_tiny(tmp_path_factory.mktemp("comp-actuals"), rows, BUILT)
 

@@ -31,7 +31,7 @@ from services.renewal_forecast import (
     resolve_rates,
 )
 from services.renewal_pipeline import horizon_end
-from tests.unit.tiny import account, build_tiny, contract
+from tests.unit.tiny import account, build_tiny, contract, touchpoints
 
 BUILT = date(2026, 11, 20)  # a Friday: the weekly grid ends here, and so the forecast date
 
@@ -58,26 +58,6 @@ def renewal(
         "renewed_arr": renewed,
         "closed_date": (closed or on).isoformat() if outcome != "open" else None,
     }
-
-
-def touchpoints(acc: str, first: date, last: date) -> list[dict]:
-    """A touchpoint on the 1st and 15th of every month: engagement 100, the only feed, so the
-    account's health is 100 (green) whenever it is a customer."""
-    rows, d = [], date(first.year, first.month, 1)
-    while d <= last:
-        for day in (1, 15):
-            rows.append(
-                {
-                    "touchpoint_id": f"T-{acc}-{d.isoformat()}-{day}",
-                    "account_id": acc,
-                    "csm_id": "C1",
-                    "occurred_at": d.replace(day=day).isoformat() + " 10:00:00",
-                    "type": "check-in",
-                    "channel": "video",
-                }
-            )
-        d = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return rows
 
 
 # ---- the fallback rule, as a pure function ---------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,26 @@ def renewal(
         "renewed_arr": renewed,
         "closed_date": (closed or on).isoformat() if outcome != "open" else None,
     }
+
+
+def touchpoints(acc: str, first: date, last: date) -> list[dict[str, Any]]:
+    """A touchpoint on the 1st and 15th of every month from `first`'s month to `last`:
+    engagement 100, so with no other health feed the account's health is 100 (green)."""
+    rows, d = [], date(first.year, first.month, 1)
+    while d <= last:
+        for day in (1, 15):
+            rows.append(
+                {
+                    "touchpoint_id": f"T-{acc}-{d.isoformat()}-{day}",
+                    "account_id": acc,
+                    "csm_id": "C1",
+                    "occurred_at": d.replace(day=day).isoformat() + " 10:00:00",
+                    "type": "check-in",
+                    "channel": "video",
+                }
+            )
+        d = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return rows
 
 
 def write_source(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> Path:
