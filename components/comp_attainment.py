@@ -301,7 +301,17 @@ def person_records(people: pd.DataFrame, lines: pd.DataFrame, plan: Plan) -> lis
         for lo, hi in zip(wide["projected_low"], wide["projected_high"], strict=True)
     ]
     wide["flags"] = wide["flags"].fillna("")
-    return to_records(wide)
+    shown = ["csm_id", *_fields(person_columns(plan))]  # only what the grid shows or opens
+    return to_records(wide[[c for c in shown if c in wide.columns]])
+
+
+def _fields(columns: list[dict[str, Any]]) -> list[str]:
+    """The fields a grid's column definitions (groups included) read."""
+    out: list[str] = []
+    for column in columns:
+        out += _fields(column.get("children", [])) if "children" in column else []
+        out += [column[k] for k in ("field", "tooltipField") if k in column]
+    return list(dict.fromkeys(out))
 
 
 def person_columns(plan: Plan) -> list[dict[str, Any]]:
