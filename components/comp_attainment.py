@@ -431,14 +431,14 @@ def people_grid(grid_id: str, plan: Plan, rows: list[dict]) -> dag.AgGrid:
 
 # ---- teams --------------------------------------------------------------------------------------
 TEAM_COLUMNS = [
-    {"field": "team", "headerName": "Team", "minWidth": 125, "flex": 2, "tooltipField": "team"},
-    {"field": "people", "headerName": "People", "type": "rightAligned", "minWidth": 75},
-    money_column("on_target", "On-target", minWidth=85),
-    money_column("payout", "To date", minWidth=80),
+    {"field": "team", "headerName": "Team", "minWidth": 170, "flex": 2, "tooltipField": "team"},
+    {"field": "people", "headerName": "People", "type": "rightAligned", "minWidth": 90},
+    money_column("on_target", "On-target", minWidth=110),
+    money_column("payout", "To date", minWidth=100),
     money_column(
         "projected_payout",
         "Projected",
-        minWidth=85,
+        minWidth=110,
         tooltipValueGetter={"function": "params.data ? params.data.range : null"},
     ),
     {
@@ -447,7 +447,7 @@ TEAM_COLUMNS = [
         "headerTooltip": "Projected payout / on-target bonus",
         "valueFormatter": RATE,
         "type": "rightAligned",
-        "minWidth": 100,
+        "minWidth": 125,
     },
 ]
 

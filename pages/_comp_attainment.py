@@ -124,7 +124,8 @@ def layout(data, filters, as_of, params):
                             panel_id=PREFIX + "chart-panel",
                             help_text=TEAMS_HELP,
                         ),
-                        lg=6,
+                        lg=12,
+                        xxl=5,
                         className="mb-3",
                     ),
                     dbc.Col(
@@ -134,7 +135,8 @@ def layout(data, filters, as_of, params):
                             panel_id=PREFIX + "teams-panel",
                             help_text=TEAMS_HELP,
                         ),
-                        lg=6,
+                        lg=12,
+                        xxl=7,
                         className="mb-3",
                     ),
                 ]
