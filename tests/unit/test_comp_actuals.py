@@ -40,7 +40,7 @@ from services.comp_periods import Period
 from services.filters import Filters
 from services.renewal_forecast import Z80
 from services.retention import cohort_movement
-from tests.unit.tiny import account, build_tiny, contract, touchpoints
+from tests.unit.tiny import account, build_tiny, contract, expansion, touchpoints
 
 BUILT = date(2026, 11, 20)  # a Friday: the weekly grid ends here
 PAST = date(2026, 11, 6)  # a snapshot date two weeks earlier
@@ -75,19 +75,6 @@ def renewal(rid, acc, on, arr_up, outcome="open", renewed=None, contract_id=None
         "outcome": outcome,
         "renewed_arr": renewed,
         "closed_date": on.isoformat() if outcome != "open" else None,
-    }
-
-
-def expansion(oid, acc, outcome, close, amount):
-    return {
-        "opportunity_id": oid,
-        "account_id": acc,
-        "type": "upsell",
-        "stage": "closed" if outcome != "open" else "proposal",
-        "amount_arr": amount,
-        "created_date": "2026-03-01",
-        "close_date": close,
-        "outcome": outcome,
     }
 
 
@@ -146,12 +133,12 @@ def db(tmp_path_factory):
             renewal("H1", "A6", date(2026, 3, 1), 120, "renewed", 120, "K6a"),
         ],
         "expansions": [
-            expansion("E1", "A1", "won", "2026-10-20", 50),
-            expansion("E2", "A1", "won", "2026-11-15", 30),
-            expansion("E3", "A2", "open", "2026-12-10", 100),
-            expansion("E6", "A2", "open", "2026-12-20", 100),
-            expansion("E4", "A4", "lost", "2026-06-01", 10),
-            expansion("E5", "A6", "lost", "2026-07-01", 10),
+            expansion("E1", "A1", "2026-10-20", 50, "won", created="2026-03-01"),
+            expansion("E2", "A1", "2026-11-15", 30, "won", created="2026-03-01"),
+            expansion("E3", "A2", "2026-12-10", 100, "open", created="2026-03-01"),
+            expansion("E6", "A2", "2026-12-20", 100, "open", created="2026-03-01"),
+            expansion("E4", "A4", "2026-06-01", 10, "lost", created="2026-03-01"),
+            expansion("E5", "A6", "2026-07-01", 10, "lost", created="2026-03-01"),
         ],
         "touchpoints": touchpoints("A2", date(2024, 1, 1), BUILT)
         + touchpoints("A4", date(2024, 1, 1), BUILT),
@@ -497,7 +484,7 @@ def test_without_a_model_nothing_is_projected_but_best_and_worst_remain(tmp_path
         "accounts": [account("Z1", "SMB", owner="C1")],
         "contracts": [contract("Z1", "2025-12-01", "2026-12-01", 500, contract_id="KZ")],
         "renewals": [renewal("RZ", "Z1", date(2026, 12, 1), 500, contract_id="KZ")],
-        "expansions": [expansion("EZ", "Z1", "open", "2026-12-10", 40)],
+        "expansions": [expansion("EZ", "Z1", "2026-12-10", 40, "open", created="2026-03-01")],
     }
     db = build_tiny(tmp_path, rows, BUILT)
     m = period_measures(db, Filters(), Q4, BUILT)
@@ -548,10 +535,10 @@ def test_a_replaced_renewal_is_retained_and_an_overdue_opportunity_is_projected(
             renewal("HZ", "Y4", date(2026, 4, 1), 80, "churned", None, "KY4"),
         ],
         "expansions": [
-            expansion("EY", "Y2", "open", "2026-11-10", 60),
-            expansion("EY2", "Y2", "open", "2026-12-10", 40),
-            expansion("EW", "Y3", "won", "2026-06-01", 10),
-            expansion("EL", "Y3", "lost", "2026-07-01", 10),
+            expansion("EY", "Y2", "2026-11-10", 60, "open", created="2026-03-01"),
+            expansion("EY2", "Y2", "2026-12-10", 40, "open", created="2026-03-01"),
+            expansion("EW", "Y3", "2026-06-01", 10, "won", created="2026-03-01"),
+            expansion("EL", "Y3", "2026-07-01", 10, "lost", created="2026-03-01"),
         ],
     }
     db = build_tiny(tmp_path, rows, BUILT)

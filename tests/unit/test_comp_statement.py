@@ -49,7 +49,7 @@ from services.comp_statement import (
 )
 from services.db import Database
 from services.filters import Filters
-from tests.unit.tiny import CSMS, account, contract, renewal, write_source
+from tests.unit.tiny import CSMS, account, contract, expansion, renewal, write_source
 
 AS_OF = date(2026, 6, 30)
 PERIOD = period_of(AS_OF, "quarter")
@@ -61,19 +61,6 @@ PLAN = Plan(
     on_target_bonus={"CSM": 20_000.0, "Manager": 30_000.0, "Director": 40_000.0},
 )
 VIEW = PlanView("plan1", "Test plan", 3, PLAN, PERIOD, False, "")
-
-
-def _expansion(opp: str, account_id: str, closed: str, amount: float) -> dict:
-    return {
-        "opportunity_id": opp,
-        "account_id": account_id,
-        "type": "upsell",
-        "stage": "closed",
-        "amount_arr": amount,
-        "created_date": "2026-01-15",
-        "close_date": closed,
-        "outcome": "won",
-    }
 
 
 def _tables(r2_renewed: float) -> dict:
@@ -92,8 +79,8 @@ def _tables(r2_renewed: float) -> dict:
             renewal("R4", "A3", date(2026, 6, 15), 50, "renewed", 50),
         ],
         "expansions": [
-            _expansion("E1", "A1", "2026-05-20", 30),
-            _expansion("E2", "A3", "2026-04-20", 40),
+            expansion("E1", "A1", "2026-05-20", 30, created="2026-01-15"),
+            expansion("E2", "A3", "2026-04-20", 40, created="2026-01-15"),
         ],
         "account_owner_history": [
             {

@@ -59,7 +59,7 @@ from services.comp_periods import period_of
 from services.comp_plan import Curve, MetricPlan, Override, Plan
 from services.comp_targets import cell_history, cell_history_sql, csm_targets
 from services.filters import Filters
-from tests.unit.tiny import account, build_tiny, contract, renewal
+from tests.unit.tiny import account, build_tiny, contract, expansion, renewal
 
 AS_OF = date(2026, 5, 15)
 PERIOD = period_of(AS_OF, "quarter")
@@ -72,19 +72,6 @@ CSMS = [
 ]
 for person in CSMS:
     person.setdefault("hire_date", "2020-01-01")
-
-
-def expansion(opportunity: str, account_id: str, closed: str, amount: float, outcome="won"):
-    return {
-        "opportunity_id": opportunity,
-        "account_id": account_id,
-        "type": "upsell",
-        "stage": "closed",
-        "amount_arr": amount,
-        "created_date": "2025-01-01",
-        "close_date": closed,
-        "outcome": outcome,
-    }
 
 
 @pytest.fixture(scope="module")

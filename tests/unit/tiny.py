@@ -74,6 +74,27 @@ def renewal(
     }
 
 
+def expansion(
+    opportunity_id: str,
+    account_id: str,
+    closed: str,
+    amount: float,
+    outcome: str = "won",
+    created: str = "2025-01-01",
+) -> dict[str, Any]:
+    """An upsell opportunity closing (or expected to close, when open) on `closed`."""
+    return {
+        "opportunity_id": opportunity_id,
+        "account_id": account_id,
+        "type": "upsell",
+        "stage": "proposal" if outcome == "open" else "closed",
+        "amount_arr": amount,
+        "created_date": created,
+        "close_date": closed,
+        "outcome": outcome,
+    }
+
+
 def touchpoints(acc: str, first: date, last: date) -> list[dict[str, Any]]:
     """A touchpoint on the 1st and 15th of every month from `first`'s month to `last`:
     engagement 100, so with no other health feed the account's health is 100 (green)."""
