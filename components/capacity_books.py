@@ -16,6 +16,7 @@ from dash import html, no_update
 
 from components import formatting, labels
 from components.charts import Figure, empty_figure, figure
+from components.forms import number_input
 from components.grids import MONEY, MONEY_TOOLTIP, PERCENT, money_column, paged_grid, to_records
 from components.kpi import definition_body
 from components.shell import info_button
@@ -819,17 +820,7 @@ def _field(key: str, value: str, error: str | None, label: str, width: str) -> h
     return html.Label(
         [
             html.Span(label, className="visually-hidden"),
-            dbc.Input(
-                id=field_id(key),
-                type="text",
-                inputMode="decimal",
-                value=value,
-                debounce=True,
-                size="sm",
-                invalid=bool(error),
-                autoComplete="off",
-                style={"maxWidth": width},
-            ),
+            number_input(field_id(key), value, error, style={"maxWidth": width}),
             dbc.FormFeedback(error or "", id=message_id(key), type="invalid"),
         ],
         className="d-block mb-0",

@@ -20,6 +20,7 @@ from dash import dcc, html
 
 from components import formatting
 from components.charts import Figure, empty_figure, figure
+from components.forms import number_input
 from components.shell import panel
 from services.comp_periods import KIND_LABELS, KINDS
 from services.comp_plan import (
@@ -367,17 +368,7 @@ def _input(name: str, value: str, unit: str = "", prefix: str = "", width: str =
     parts: list[Any] = []
     if prefix:
         parts.append(dbc.InputGroupText(prefix))
-    parts.append(
-        dbc.Input(
-            id=field_id(name),
-            value=value,
-            type="text",
-            inputMode="decimal",
-            debounce=250,
-            size="sm",
-            autoComplete="off",
-        )
-    )
+    parts.append(number_input(field_id(name), value, debounce=250))
     if unit:
         parts.append(dbc.InputGroupText(unit))
     return dbc.InputGroup(parts, size="sm", style={"maxWidth": width} if width else None)

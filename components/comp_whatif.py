@@ -19,6 +19,7 @@ from dash import dcc, html
 from components import formatting
 from components.charts import Figure, empty_figure, figure
 from components.comp_attainment import money_card
+from components.forms import number_input
 from components.grids import to_records
 from services.comp_actuals_people import BOOK_BANDS, TENURE_BANDS
 from services.comp_plan import METRICS, Plan
@@ -115,16 +116,7 @@ def _field(key: str, value: str, error: str | None, label: str, unit: str) -> db
                 html.Span(label, className="small d-block"),
                 dbc.InputGroup(
                     [
-                        dbc.Input(
-                            id=field_id(key),
-                            type="text",
-                            inputMode="decimal",
-                            value=value,
-                            debounce=True,
-                            size="sm",
-                            invalid=bool(error),
-                            autoComplete="off",
-                        ),
+                        number_input(field_id(key), value, error),
                         dbc.InputGroupText(unit, className="small"),
                         dbc.FormFeedback(error or "", id=message_id(key), type="invalid"),
                     ],
