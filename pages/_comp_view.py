@@ -4,8 +4,11 @@ period of the view, the measures of the people in scope, their targets and their
 The Attainment, What-if and Statement tabs all start from the same four steps:
 
 1. `plan_for_view(params, day)`: the plan (`plan=`, `version=`, else the latest saved live
-   plan with a version in force on the period's first day, else the default plan) and the period (`period=`, else the plan's period holding the
-   view's as-of date);
+   plan with a version in force on the period's first day, else the default plan) and the
+   period (`period=`, else the plan's period holding the view's as-of date);
+
+then `services.comp_compute.plan_numbers` (which the statements use too) runs the other three:
+
 2. `period_measures(db, filters, period, day)`: actual, projected and best/worst per person and
    metric, with the people in scope (filters: segment/region restrict the accounts counted,
    team/owner the people listed; with account filters the numbers are a slice of each book, not
@@ -37,11 +40,11 @@ from typing import Any
 import pandas as pd
 
 from pages._shared import UNEXPECTED
-from services.comp_actuals import Measures, period_measures
+from services.comp_actuals import Measures
+from services.comp_compute import plan_numbers
 from services.comp_payout import Payouts, compute_payouts
 from services.comp_plan import Plan
 from services.comp_plan_store import PlanView, plan_for_view
-from services.comp_targets import csm_targets
 from services.db import get_database
 from services.errors import ServiceError
 from services.filters import Filters
@@ -77,9 +80,9 @@ def resolve_comp_view(filters: Filters, day: date, params: Mapping[str, Any]) ->
     try:
         plan_view = plan_for_view(params, day)
         db = get_database()
-        measures = period_measures(db, filters, plan_view.period, day)
-        targets = csm_targets(db, filters, plan_view.plan, measures)
-        payouts = compute_payouts(measures, targets, plan_view.plan)
+        measures, targets, payouts = plan_numbers(
+            db, filters, plan_view.plan, plan_view.period, day
+        )
     except ServiceError as exc:
         return Resolved(None, str(exc))
     except Exception:

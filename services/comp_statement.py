@@ -275,16 +275,11 @@ def _counted(lines: pd.DataFrame) -> tuple[CountedLine, ...]:
 
 
 def _compute(db: Database, filters: Filters, plan, period, as_of: date):
-    """Measures, targets and payouts of a plan and period (the services the Attainment tab
-    uses; imported here so this module loads without them in tools that only read issued
-    statements)."""
-    from services.comp_actuals import period_measures
-    from services.comp_payout import compute_payouts
-    from services.comp_targets import csm_targets
+    """Measures, targets and payouts (imported here so this module loads without them in
+    tools that only read issued statements)."""
+    from services.comp_compute import plan_numbers
 
-    measures = period_measures(db, filters, period, as_of)
-    targets = csm_targets(db, filters, plan, measures)
-    return measures, targets, compute_payouts(measures, targets, plan)
+    return plan_numbers(db, filters, plan, period, as_of)
 
 
 def people(db: Database, filters: Filters, plan_view: Any, as_of: date) -> list[tuple[str, str]]:
